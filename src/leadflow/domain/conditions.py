@@ -1,0 +1,185 @@
+"""The closed set of operators a playbook may use, and how they are evaluated.
+
+Every operator except ``exists: false`` is false when the field is missing: an unknown
+value never disqualifies a lead or earns it points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+Scalar = str | int | float | bool
+
+
+class Op(StrEnum):
+    """Field operators."""
+
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
+    IN = "in"
+    NOT_IN = "not_in"
+    EXISTS = "exists"
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+    BETWEEN = "between"
+    POSTAL_CODE_IN = "postal_code_in"
+
+
+@dataclass(frozen=True)
+class FieldTest:
+    """``field`` compared with ``values`` by ``op``.
+
+    For ``postal_code_in`` each value is a prefix (``"021"``) or an inclusive prefix range
+    (``"010-027"``). For ``between`` the two values are the inclusive bounds.
+    """
+
+    field: str
+    op: Op
+    values: tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """True when every part is true."""
+
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """True when at least one part is true."""
+
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """True when the part is false."""
+
+    part: Condition
+
+
+Condition = FieldTest | AllOf | AnyOf | Not
+Lookup = Callable[[str], object]
+
+
+def _norm(value: object) -> object:
+    if isinstance(value, str):
+        return value.strip().casefold()
+    return value
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and value.strip() == "")
+
+
+def postal_code_matches(code: str, patterns: tuple[Scalar, ...]) -> bool:
+    """Whether a postal code starts with one of the prefixes or prefix ranges."""
+    digits = code.strip().replace(" ", "").upper()
+    for pattern in patterns:
+        text = str(pattern)
+        if "-" in text:
+            low, high = text.split("-", 1)
+            head = digits[: len(low)]
+            if len(head) == len(low) and low <= head <= high:
+                return True
+        elif digits.startswith(text.upper()):
+            return True
+    return False
+
+
+def _compare(test: FieldTest, value: object) -> bool:
+    if test.op is Op.EXISTS:
+        return _present(value) == bool(test.values[0])
+    if not _present(value):
+        return False
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    match test.op:
+        case Op.EQUALS:
+            return _norm(value) == _norm(test.values[0])
+        case Op.NOT_EQUALS:
+            return _norm(value) != _norm(test.values[0])
+        case Op.IN:
+            return _norm(value) in {_norm(v) for v in test.values}
+        case Op.NOT_IN:
+            return _norm(value) not in {_norm(v) for v in test.values}
+        case Op.POSTAL_CODE_IN:
+            return postal_code_matches(str(value), test.values)
+        case _:
+            number = _number(value)
+            if number is None:
+                return False
+            bounds = [float(v) for v in test.values]
+            if test.op is Op.AT_LEAST:
+                return number >= bounds[0]
+            if test.op is Op.AT_MOST:
+                return number <= bounds[0]
+            return bounds[0] <= number <= bounds[1]
+
+
+def evaluate(condition: Condition, lookup: Lookup) -> bool:
+    """Evaluate ``condition`` with ``lookup`` giving each field's value (or ``None``)."""
+    match condition:
+        case FieldTest():
+            return _compare(condition, lookup(condition.field))
+        case AllOf(parts):
+            return all(evaluate(p, lookup) for p in parts)
+        case AnyOf(parts):
+            return any(evaluate(p, lookup) for p in parts)
+        case Not(part):
+            return not evaluate(part, lookup)
+
+
+def fields_of(condition: Condition) -> set[str]:
+    """Every field a condition reads."""
+    match condition:
+        case FieldTest():
+            return {condition.field}
+        case AllOf(parts) | AnyOf(parts):
+            return set().union(*(fields_of(p) for p in parts)) if parts else set()
+        case Not(part):
+            return fields_of(part)
+
+
+def describe(condition: Condition) -> str:
+    """Human-readable text for the definitions document and explanations."""
+    match condition:
+        case FieldTest(field, op, values):
+            shown = ", ".join(str(v) for v in values)
+            words = {
+                Op.EQUALS: f"`{field}` is {shown}",
+                Op.NOT_EQUALS: f"`{field}` is not {shown}",
+                Op.IN: f"`{field}` is one of {shown}",
+                Op.NOT_IN: f"`{field}` is known and not one of {shown}",
+                Op.EXISTS: f"`{field}` is {'given' if values and values[0] else 'missing'}",
+                Op.AT_LEAST: f"`{field}` ≥ {shown}",
+                Op.AT_MOST: f"`{field}` ≤ {shown}",
+                Op.BETWEEN: f"`{field}` between {' and '.join(str(v) for v in values)}",
+                Op.POSTAL_CODE_IN: f"`{field}` starts with {shown}",
+            }
+            return words[op]
+        case AllOf(parts):
+            return " and ".join(
+                f"({describe(p)})" if len(parts) > 1 else describe(p) for p in parts
+            )
+        case AnyOf(parts):
+            return " or ".join(f"({describe(p)})" if len(parts) > 1 else describe(p) for p in parts)
+        case Not(part):
+            return f"not ({describe(part)})"

@@ -1,0 +1,137 @@
+"""Sales and intake facts replayed in order: acceptance, recycling, discovery, outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from leadflow.domain.decision import Reason
+from leadflow.domain.events import Event, EventType, PropertyValue
+from leadflow.domain.playbook import SqlGate
+from leadflow.domain.stages import Stage
+
+RECYCLED = "Recycled from sales"
+NO_TIMELINE = "MQL – no timeline"
+
+
+def answer_given(name: str, value: PropertyValue) -> bool:
+    """A discovery answer counts when a yes/no answer is yes, or a text answer is given."""
+    if name.endswith("_confirmed"):
+        return value is True
+    return isinstance(value, str) and value.strip() != ""
+
+
+@dataclass
+class SalesState:
+    """Where sales facts have put the lead; ``stage is None`` leaves it to the scores."""
+
+    stage: Stage | None = None
+    status: str | None = None
+    terminal_reason: str | None = None
+    recycled_at: datetime | None = None
+    no_timeline_at: datetime | None = None
+    answers: dict[str, PropertyValue] = field(default_factory=dict)
+    reasons: list[Reason] = field(default_factory=list)
+
+    def missing_answers(self, gate: SqlGate) -> list[str]:
+        """The required discovery answers not yet given in this sales cycle."""
+        return [
+            r.answer
+            for r in gate.requires
+            if not answer_given(r.answer, self.answers.get(r.answer))
+        ]
+
+
+def _reason_text(event: Event) -> str:
+    reason = event.prop("reason")
+    return reason.strip() if isinstance(reason, str) and reason.strip() else "unspecified"
+
+
+def _recycle(state: SalesState, event: Event, why: str, label: str) -> None:
+    state.stage = None
+    state.status = RECYCLED
+    state.recycled_at = event.occurred_at
+    state.no_timeline_at = None
+    state.answers = {}
+    state.reasons.append(
+        Reason(f"sales.{event.type.value}", f"{label}: {why}", 0, (event.event_id,))
+    )
+
+
+def _discovery(state: SalesState, event: Event, gate: SqlGate) -> None:
+    for name, value in event.properties.items():
+        if value is not None and value != "":
+            state.answers[name] = value
+    if state.answers.get("need_confirmed") is False:
+        _recycle(state, event, "no_active_need", "Discovery found no active need")
+        return
+    missing = state.missing_answers(gate)
+    evidence = (event.event_id,)
+    if not missing:
+        if state.stage is not Stage.OPPORTUNITY:
+            state.stage, state.status, state.no_timeline_at = Stage.SQL, "SQL-ready", None
+        state.reasons.append(
+            Reason("sql.discovery", "Discovery confirmed every SQL requirement", 0, evidence)
+        )
+        return
+    no_timeline_reason = state.answers.get("no_timeline_reason")
+    if "timeline" in missing and answer_given("no_timeline_reason", no_timeline_reason):
+        state.stage, state.status = Stage.MQL, NO_TIMELINE
+        if state.no_timeline_at is None:
+            state.no_timeline_at = event.occurred_at
+        state.reasons.append(
+            Reason(
+                "sql.no_timeline", f"Interest but no timeline: {no_timeline_reason}", 0, evidence
+            )
+        )
+        return
+    if state.stage not in (Stage.SQL, Stage.OPPORTUNITY):
+        state.stage = Stage.SALES_ACCEPTED
+        eligibility_missing = "eligibility_confirmed" in missing
+        state.status = (
+            "Awaiting eligibility check" if eligibility_missing else "Discovery in progress"
+        )
+    state.reasons.append(Reason("sql.discovery", "Discovery answers recorded", 0, evidence))
+
+
+def replay_sales(timeline: Sequence[Event], gate: SqlGate) -> SalesState:
+    """Apply sales and intake events in order; terminal outcomes are final."""
+    state = SalesState()
+    for event in timeline:
+        if state.stage in (Stage.WON, Stage.LOST, Stage.DISQUALIFIED):
+            break
+        evidence = (event.event_id,)
+        match event.type:
+            case EventType.SALES_ACCEPTED:
+                if state.stage not in (Stage.SQL, Stage.OPPORTUNITY):
+                    state.stage, state.status = Stage.SALES_ACCEPTED, "Sales accepted"
+                state.reasons.append(Reason("sales.accepted", "Accepted by sales", 0, evidence))
+            case EventType.SALES_REJECTED:
+                _recycle(state, event, _reason_text(event), "Rejected by sales")
+            case EventType.DISCOVERY_COMPLETED:
+                _discovery(state, event, gate)
+            case EventType.APPOINTMENT_SCHEDULED:
+                state.stage, state.status = Stage.OPPORTUNITY, "Appointment scheduled"
+                state.reasons.append(
+                    Reason("sales.appointment_scheduled", "Appointment scheduled", 0, evidence)
+                )
+            case EventType.CLOSED_WON:
+                state.stage, state.status = Stage.WON, "Won"
+                state.reasons.append(Reason("sales.closed_won", "Closed won", 0, evidence))
+            case EventType.CLOSED_LOST:
+                why = _reason_text(event)
+                state.stage, state.status, state.terminal_reason = Stage.LOST, f"Lost – {why}", why
+                state.reasons.append(
+                    Reason("sales.closed_lost", f"Closed lost: {why}", 0, evidence)
+                )
+            case EventType.DISQUALIFIED:
+                why = _reason_text(event)
+                state.stage, state.status = Stage.DISQUALIFIED, f"Disqualified – {why}"
+                state.terminal_reason = why
+                state.reasons.append(
+                    Reason("sales.disqualified", f"Disqualified by sales: {why}", 0, evidence)
+                )
+            case _:
+                pass
+    return state

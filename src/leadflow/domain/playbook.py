@@ -1,0 +1,208 @@
+"""A compiled playbook: the declarative rules of one qualification program.
+
+Built from YAML by ``leadflow.adapters.playbook_yaml``; the engine reads only these objects,
+so a columnar evaluator could read the same rules later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from leadflow.domain.conditions import Condition, FieldTest
+from leadflow.domain.events import EventType
+from leadflow.domain.stages import Stage
+
+
+class Repeat(StrEnum):
+    """Whether a signal scores once (its most recent occurrence) or for each occurrence."""
+
+    ONCE = "once"
+    EACH = "each"
+
+
+@dataclass(frozen=True)
+class PageRule:
+    """A URL pattern (shell-style glob on the path) mapped to a page category."""
+
+    pattern: str
+    category: str
+
+
+@dataclass(frozen=True)
+class EventMatch:
+    """Which events a rule counts: types, optional page categories and property tests."""
+
+    types: frozenset[EventType]
+    page_categories: frozenset[str] | None = None
+    properties: tuple[FieldTest, ...] = ()
+
+
+@dataclass(frozen=True)
+class FitCriterion:
+    """A profile test worth ``points``; a must-have is required for MQL."""
+
+    id: str
+    label: str
+    condition: Condition
+    must_have: bool
+    points: float
+
+
+@dataclass(frozen=True)
+class IntentSignal:
+    """Engagement worth ``points`` per occurrence, decayed, capped, once or repeatable."""
+
+    id: str
+    label: str
+    match: EventMatch
+    points: float
+    repeat: Repeat
+    cap: float | None
+    half_life_days: float | None
+
+
+@dataclass(frozen=True)
+class FrequencyBonus:
+    """Extra points when ``at_least`` matching events fall within ``within_days``."""
+
+    id: str
+    label: str
+    match: EventMatch
+    at_least: int
+    within_days: float
+    points: float
+    half_life_days: float | None
+
+
+@dataclass(frozen=True)
+class HardStop:
+    """Disqualifies regardless of score, with a reason code."""
+
+    id: str
+    label: str
+    reason_code: str
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class FastTrack:
+    """Qualifies for MQL without the score thresholds (must-haves still apply)."""
+
+    id: str
+    label: str
+    match: EventMatch
+    condition: Condition | None = None
+
+
+@dataclass(frozen=True)
+class MqlGate:
+    """What makes a lead an MQL."""
+
+    fit_at_least: float
+    intent_at_least: float
+    fast_track: tuple[FastTrack, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiscoveryRequirement:
+    """A discovery answer SQL needs, with the question sales asks for it."""
+
+    answer: str
+    label: str
+
+
+@dataclass(frozen=True)
+class SqlGate:
+    """What makes a lead an SQL: the named discovery answers."""
+
+    requires: tuple[DiscoveryRequirement, ...]
+    no_timeline_recheck_days: int = 30
+
+
+@dataclass(frozen=True)
+class Band:
+    """A score band; the first band whose thresholds a lead meets applies."""
+
+    name: str
+    fit_at_least: float
+    intent_at_least: float
+    next_action: str
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    """A first-outreach deadline in business time of the queue's team."""
+
+    amount: int
+    unit: str  # "minutes", "hours" or "days"
+
+    def __str__(self) -> str:
+        unit = self.unit if self.amount != 1 else self.unit.removesuffix("s")
+        return f"{self.amount} business {unit}"
+
+
+@dataclass(frozen=True)
+class Queue:
+    """Where leads are routed; SLAs per stage."""
+
+    id: str
+    label: str
+    outreach: str
+    sla: Mapping[Stage, SlaTarget]
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """Sends leads in ``stages`` (and ``bands``, and matching ``condition``) to ``queue``."""
+
+    queue: str
+    stages: frozenset[Stage]
+    bands: frozenset[str] | None = None
+    condition: Condition | None = None
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """One program's qualification rules, identified by id and content-hash version."""
+
+    id: str
+    name: str
+    version: str
+    description: str = ""
+    lead_types: frozenset[str] = frozenset()
+    default_half_life_days: float | None = None
+    page_rules: tuple[PageRule, ...] = ()
+    fit: tuple[FitCriterion, ...] = ()
+    signals: tuple[IntentSignal, ...] = ()
+    bonuses: tuple[FrequencyBonus, ...] = ()
+    hard_stops: tuple[HardStop, ...] = ()
+    mql: MqlGate = field(default_factory=lambda: MqlGate(0, 0))
+    sql: SqlGate = field(default_factory=lambda: SqlGate(()))
+    bands: tuple[Band, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    routes: tuple[RouteRule, ...] = ()
+    stage_actions: Mapping[Stage, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def max_fit(self) -> float:
+        """The highest fit score any lead can reach."""
+        return sum(c.points for c in self.fit if c.points > 0)
+
+    def max_intent(self) -> float | None:
+        """The highest intent score any lead can reach, or ``None`` when unbounded."""
+        total = 0.0
+        for signal in self.signals:
+            if signal.points <= 0:
+                continue
+            if signal.cap is not None:
+                total += (
+                    min(signal.cap, signal.points) if signal.repeat is Repeat.ONCE else signal.cap
+                )
+            elif signal.repeat is Repeat.ONCE:
+                total += signal.points
+            else:
+                return None
+        total += sum(b.points for b in self.bonuses if b.points > 0)
+        return total

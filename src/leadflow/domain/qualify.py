@@ -1,0 +1,263 @@
+"""``qualify(profile, events, playbook, as_of) -> Decision``: pure and deterministic.
+
+The decision depends only on the profile, the events at or before ``as_of`` (in any order)
+and the playbook; no I/O and no clock reads, so any past decision can be reproduced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from leadflow.domain.conditions import evaluate
+from leadflow.domain.decision import Blocker, Decision, Reason, Route
+from leadflow.domain.events import ENGAGEMENT_TYPES, Event, EventType
+from leadflow.domain.lifecycle import NO_TIMELINE, RECYCLED, SalesState, replay_sales
+from leadflow.domain.playbook import Band, Playbook
+from leadflow.domain.profile import LeadProfile, looks_like_email, looks_like_phone
+from leadflow.domain.scoring import (
+    FitResult,
+    IntentResult,
+    event_matches,
+    page_category,
+    score_fit,
+    score_intent,
+)
+from leadflow.domain.stages import Stage
+from leadflow.errors import LeadflowError
+
+_CONSENT_CHANNELS = ("email", "sms", "phone")
+_DEFAULT_ACTIONS: dict[Stage, str] = {
+    Stage.SALES_ACCEPTED: "Complete discovery",
+    Stage.SQL: "Book the appointment or evaluation",
+    Stage.OPPORTUNITY: "Record the outcome",
+    Stage.WON: "None",
+    Stage.LOST: "None",
+    Stage.DISQUALIFIED: "None",
+}
+
+
+def timeline_at(events: Iterable[Event], as_of: datetime) -> list[Event]:
+    """Events at or before ``as_of``, de-duplicated by id, in one total order."""
+    ordered = sorted(
+        (e for e in events if e.occurred_at <= as_of),
+        key=lambda e: (*e.sort_key(), repr(sorted(e.properties.items(), key=str))),
+    )
+    seen: set[str] = set()
+    unique: list[Event] = []
+    for event in ordered:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            unique.append(event)
+    return unique
+
+
+class _Facts:
+    """Profile fields plus derived contact and consent facts, for conditions."""
+
+    def __init__(self, profile: LeadProfile, timeline: list[Event]) -> None:
+        for event in timeline:
+            if event.type is EventType.PROFILE_UPDATED:
+                profile = profile.with_updates(event.properties)
+        self.profile = profile
+        consent = {
+            "email": profile.consent_email is True,
+            "sms": profile.consent_sms is True,
+            "phone": profile.consent_phone is True,
+        }
+        for event in timeline:
+            channel = event.prop("channel")
+            if channel not in _CONSENT_CHANNELS:
+                continue
+            if event.type is EventType.CONSENT_GRANTED:
+                consent[str(channel)] = True
+            elif event.type in (EventType.CONSENT_REVOKED, EventType.UNSUBSCRIBED):
+                consent[str(channel)] = False
+        email_ok, phone_ok = looks_like_email(profile.email), looks_like_phone(profile.phone)
+        self.derived: dict[str, bool] = {
+            "contact.valid_email": email_ok,
+            "contact.valid_phone": phone_ok,
+            "contact.valid": email_ok or phone_ok,
+            **{f"consent.{c}": v for c, v in consent.items()},
+            "consent.any": any(consent.values()),
+        }
+
+    def __call__(self, name: str) -> object:
+        if name in self.derived:
+            return self.derived[name]
+        return self.profile.value(name)
+
+
+def _band(playbook: Playbook, fit: float, intent: float) -> Band | None:
+    for band in playbook.bands:
+        if fit >= band.fit_at_least and intent >= band.intent_at_least:
+            return band
+    return None
+
+
+def _mql_blockers(playbook: Playbook, fit: FitResult, intent: IntentResult) -> list[Blocker]:
+    blockers = [Blocker(c.id, f"Must-have not met: {c.label}") for c in fit.unmet_must_haves]
+    gate = playbook.mql
+    if fit.score < gate.fit_at_least:
+        blockers.append(Blocker("mql.fit", f"Fit {fit.score:g} below {gate.fit_at_least:g}"))
+    if intent.score < gate.intent_at_least:
+        text = f"Intent {intent.score:g} below {gate.intent_at_least:g}"
+        blockers.append(Blocker("mql.intent", text))
+    return blockers
+
+
+def _sql_blockers(playbook: Playbook, sales: SalesState) -> list[Blocker]:
+    missing = set(sales.missing_answers(playbook.sql))
+    return [
+        Blocker(f"sql.{r.answer}", f"Discovery: {r.label}")
+        for r in playbook.sql.requires
+        if r.answer in missing
+    ]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything the stage decision reads, computed once per lead."""
+
+    playbook: Playbook
+    as_of: datetime
+    timeline: list[Event]
+    categories: dict[str, str | None]
+    facts: _Facts
+    fit: FitResult
+    intent: IntentResult
+    sales: SalesState
+
+
+def _fast_track(ctx: _Context) -> Reason | None:
+    for rule in ctx.playbook.mql.fast_track:
+        if rule.condition is not None and not evaluate(rule.condition, ctx.facts):
+            continue
+        hit = next(
+            (e for e in ctx.timeline if event_matches(rule.match, e, ctx.categories[e.event_id])),
+            None,
+        )
+        if hit is not None:
+            return Reason(rule.id, f"Fast track: {rule.label}", 0, (hit.event_id,))
+    return None
+
+
+def _marketing_stage(ctx: _Context, reasons: list[Reason]) -> tuple[Stage, str, list[Blocker]]:
+    """new, nurture or mql, decided by must-haves, thresholds and fast tracks."""
+    fit, intent, sales = ctx.fit, ctx.intent, ctx.sales
+    engaged = [e for e in ctx.timeline if e.type in ENGAGEMENT_TYPES]
+    blockers: list[Blocker] = []
+    if sales.recycled_at is not None:
+        recycled_at = sales.recycled_at
+        if not any(e.occurred_at > recycled_at for e in engaged):
+            label = "New engagement after being recycled from sales"
+            blockers.append(Blocker("mql.recycled", label))
+    gate = ctx.playbook.mql
+    meets_scores = fit.score >= gate.fit_at_least and intent.score >= gate.intent_at_least
+    fast = None if meets_scores else _fast_track(ctx)
+    if not blockers and not fit.unmet_must_haves and (meets_scores or fast is not None):
+        if fast is not None:
+            reasons.append(fast)
+        return Stage.MQL, "New MQL", []
+    blockers.extend(_mql_blockers(ctx.playbook, fit, intent))
+    if sales.recycled_at is not None:
+        return Stage.NURTURE, RECYCLED, blockers
+    if engaged:
+        return Stage.NURTURE, "In nurture", blockers
+    return Stage.NEW, "New", blockers
+
+
+def _stage(ctx: _Context, reasons: list[Reason]) -> tuple[Stage, str, str | None, list[Blocker]]:
+    """Stage, status, disqualification reason and blockers, before sales-stage blockers."""
+    sales = ctx.sales
+    if sales.stage in (Stage.WON, Stage.LOST):
+        return sales.stage, sales.status or "", None, []
+    if sales.stage is Stage.DISQUALIFIED:
+        return sales.stage, sales.status or "", sales.terminal_reason, []
+    stop = next((h for h in ctx.playbook.hard_stops if evaluate(h.condition, ctx.facts)), None)
+    if stop is not None:
+        reasons.append(Reason(stop.id, f"Hard stop: {stop.label}", 0))
+        status = f"Disqualified – {stop.reason_code}"
+        return Stage.DISQUALIFIED, status, stop.reason_code, []
+    if sales.stage is None:
+        stage, status, blockers = _marketing_stage(ctx, reasons)
+        return stage, status, None, blockers
+    return sales.stage, sales.status or "", None, []
+
+
+def _next_steps(ctx: _Context, stage: Stage, status: str, blockers: list[Blocker]) -> str:
+    """Adds the blockers of the sales stages; returns the next action."""
+    playbook, sales = ctx.playbook, ctx.sales
+    action = playbook.stage_actions.get(stage) or _DEFAULT_ACTIONS.get(stage)
+    if stage is Stage.SQL:
+        blockers.append(Blocker("sales.appointment", "Appointment or evaluation to be scheduled"))
+    elif stage is Stage.OPPORTUNITY:
+        blockers.append(Blocker("sales.outcome", "Outcome to be recorded: won or lost"))
+    elif stage in (Stage.MQL, Stage.SALES_ACCEPTED) and not blockers:
+        if stage is Stage.MQL and status != NO_TIMELINE:
+            blockers.append(Blocker("sales.review", "Sales review: accept or reject"))
+        blockers.extend(_sql_blockers(playbook, sales))
+    if status == NO_TIMELINE and sales.no_timeline_at is not None:
+        recheck = sales.no_timeline_at + timedelta(days=playbook.sql.no_timeline_recheck_days)
+        due = "recheck due" if ctx.as_of >= recheck else f"recheck on {recheck.date().isoformat()}"
+        blockers.append(Blocker("sql.timeline_recheck", f"Timeline: {due}"))
+        action = f"Nurture; {due}"
+    return action or ""
+
+
+def _route(ctx: _Context, stage: Stage, band: Band | None) -> Route:
+    for rule in ctx.playbook.routes:
+        if stage not in rule.stages:
+            continue
+        if rule.bands is not None and (band is None or band.name not in rule.bands):
+            continue
+        if rule.condition is not None and not evaluate(rule.condition, ctx.facts):
+            continue
+        return Route(queue=rule.queue)
+    return Route()
+
+
+def qualify(
+    profile: LeadProfile, events: Iterable[Event], playbook: Playbook, as_of: datetime
+) -> Decision:
+    """Decide ``profile``'s stage at ``as_of`` under ``playbook``, with every reason."""
+    if as_of.tzinfo is None:
+        raise LeadflowError("as_of must be timezone-aware")
+    timeline = timeline_at(events, as_of)
+    facts = _Facts(profile, timeline)
+    categories = {e.event_id: page_category(e, playbook.page_rules) for e in timeline}
+    ctx = _Context(
+        playbook=playbook,
+        as_of=as_of,
+        timeline=timeline,
+        categories=categories,
+        facts=facts,
+        fit=score_fit(playbook.fit, facts),
+        intent=score_intent(playbook, timeline, categories, as_of),
+        sales=replay_sales(timeline, playbook.sql),
+    )
+    reasons: list[Reason] = []
+    stage, status, disqualification, blockers = _stage(ctx, reasons)
+    reasons.extend(ctx.sales.reasons)
+    reasons.extend(ctx.fit.reasons)
+    reasons.extend(ctx.intent.reasons)
+    band = _band(playbook, ctx.fit.score, ctx.intent.score)
+    next_action = _next_steps(ctx, stage, status, blockers)
+    if not next_action:
+        next_action = band.next_action if band else "Nurture only"
+    return Decision(
+        lead_id=profile.lead_id,
+        stage=stage,
+        status=status,
+        fit_score=ctx.fit.score,
+        intent_score=ctx.intent.score,
+        band=band.name if band else "none",
+        reasons=tuple(reasons),
+        blockers=tuple(blockers),
+        disqualification_reason=disqualification,
+        next_action=next_action,
+        route=_route(ctx, stage, band),
+        playbook_id=playbook.id,
+        playbook_version=playbook.version,
+    )
