@@ -68,9 +68,11 @@ def _discovery(state: SalesState, event: Event, gate: SqlGate) -> None:
         return
     missing = state.missing_answers(gate)
     evidence = (event.event_id,)
+    if state.stage is Stage.OPPORTUNITY:
+        state.reasons.append(Reason("sql.discovery", "Discovery answers recorded", 0, evidence))
+        return
     if not missing:
-        if state.stage is not Stage.OPPORTUNITY:
-            state.stage, state.status, state.no_timeline_at = Stage.SQL, "SQL-ready", None
+        state.stage, state.status, state.no_timeline_at = Stage.SQL, "SQL-ready", None
         state.reasons.append(
             Reason("sql.discovery", "Discovery confirmed every SQL requirement", 0, evidence)
         )
@@ -86,7 +88,7 @@ def _discovery(state: SalesState, event: Event, gate: SqlGate) -> None:
             )
         )
         return
-    if state.stage not in (Stage.SQL, Stage.OPPORTUNITY):
+    if state.stage is not Stage.SQL:
         state.stage = Stage.SALES_ACCEPTED
         eligibility_missing = "eligibility_confirmed" in missing
         state.status = (

@@ -72,8 +72,8 @@ ALLOWED_ACTIONS: dict[Stage, frozenset[SalesAction]] = {
 }
 
 # Every stage change the engine can make. Marketing stages move both ways (decay and
-# recycling are real); sales facts move a lead forward or back to nurture; terminal
-# stages are final.
+# recycling are real); sales facts move a lead forward or back to nurture; won and lost
+# are final.
 ALLOWED_TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     Stage.NEW: frozenset(OPEN_STAGES | TERMINAL_STAGES) - {Stage.NEW},
     Stage.NURTURE: frozenset(OPEN_STAGES | TERMINAL_STAGES) - {Stage.NURTURE, Stage.NEW},
@@ -84,7 +84,9 @@ ALLOWED_TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     Stage.OPPORTUNITY: frozenset(TERMINAL_STAGES | {Stage.NURTURE, Stage.SQL}),
     Stage.WON: frozenset(),
     Stage.LOST: frozenset(),
-    Stage.DISQUALIFIED: frozenset(),
+    # Only a disqualification by a playbook hard stop is lifted (a corrected profile) or
+    # overridden (a later sales fact); one recorded by sales is final.
+    Stage.DISQUALIFIED: frozenset(STAGE_ORDER) - {Stage.DISQUALIFIED},
 }
 
 

@@ -1,0 +1,1 @@
+"""Adapters: files, databases and outside services, translated to and from the domain."""

@@ -1,0 +1,262 @@
+"""Whole-playbook checks, run on the compiled playbook: can every rule ever apply?
+
+Each check returns issues at the YAML path of the rule at fault (the compiled playbook
+keeps the order of the file, so list indexes are the same), each with a fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean, dotted
+from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
+from leadflow.domain.playbook import Playbook
+
+RESERVED_PREFIXES = ("mql.", "sql.", "sales.")
+_MQL: NodePath = ("stages", "mql")
+
+
+def _rule_ids(playbook: Playbook) -> Iterator[tuple[NodePath, str]]:
+    for i, c in enumerate(playbook.fit):
+        yield ("fit", i, "id"), c.id
+    for i, s in enumerate(playbook.signals):
+        yield ("intent", "signals", i, "id"), s.id
+    for i, b in enumerate(playbook.bonuses):
+        yield ("intent", "bonuses", i, "id"), b.id
+    for i, h in enumerate(playbook.hard_stops):
+        yield ("hard_stops", i, "id"), h.id
+    for i, f in enumerate(playbook.mql.fast_track):
+        yield (*_MQL, "fast_track", i, "id"), f.id
+
+
+def _duplicates(items: Sequence[tuple[NodePath, str]], what: str) -> list[Issue]:
+    seen: dict[str, NodePath] = {}
+    issues: list[Issue] = []
+    for path, value in items:
+        if value in seen:
+            message = f"{what} `{value}` is already used at {dotted(seen[value][:-1])}"
+            issues.append(Issue(path, message, f"rename one of them; each {what} must be unique"))
+        else:
+            seen[value] = path
+    return issues
+
+
+def check_ids(playbook: Playbook) -> list[Issue]:
+    """Rule ids are unique across the playbook and avoid the engine's own prefixes."""
+    ids = list(_rule_ids(playbook))
+    issues = _duplicates(ids, "id")
+    issues += [
+        Issue(
+            path,
+            f"id `{value}` uses a prefix reserved for the engine's own reasons",
+            "start the id with something other than `mql.`, `sql.` or `sales.`",
+        )
+        for path, value in ids
+        if value.startswith(RESERVED_PREFIXES)
+    ]
+    bands = [(("bands", i, "name"), b.name) for i, b in enumerate(playbook.bands)]
+    queues = [(("routing", "queues", i, "id"), q.id) for i, q in enumerate(playbook.queues)]
+    return issues + _duplicates(bands, "band name") + _duplicates(queues, "queue id")
+
+
+def check_mql_reachable(playbook: Playbook) -> list[Issue]:
+    """The MQL thresholds are within the highest scores a lead can reach."""
+    issues: list[Issue] = []
+    gate, best_fit, best_intent = playbook.mql, playbook.max_fit(), playbook.max_intent()
+    if gate.fit_at_least > best_fit:
+        issues.append(
+            Issue(
+                (*_MQL, "fit_at_least"),
+                f"MQL needs fit ≥ {gate.fit_at_least:g} but the most any lead can score is "
+                f"{best_fit:g}",
+                f"lower fit_at_least to at most {best_fit:g} or add fit points",
+            )
+        )
+    if best_intent is not None and gate.intent_at_least > best_intent and not gate.fast_track:
+        issues.append(
+            Issue(
+                (*_MQL, "intent_at_least"),
+                f"MQL needs intent ≥ {gate.intent_at_least:g} but the most any lead can score "
+                f"is {best_intent:g}",
+                f"lower intent_at_least to at most {best_intent:g}, raise signal caps, "
+                "or add a fast track",
+            )
+        )
+    return issues
+
+
+def _required_values(condition: Condition) -> dict[str, frozenset[object]]:
+    """Field → the only values a lead can have when ``condition`` holds (equals/in)."""
+    if isinstance(condition, FieldTest) and condition.op in (Op.EQUALS, Op.IN):
+        norm = (v.strip().casefold() if isinstance(v, str) else v for v in condition.values)
+        return {condition.field: frozenset(norm)}
+    if isinstance(condition, AllOf):
+        found: dict[str, frozenset[object]] = {}
+        for part in condition.parts:
+            for name, values in _required_values(part).items():
+                found[name] = found[name] & values if name in found else values
+        return found
+    return {}
+
+
+def check_must_haves(playbook: Playbook) -> list[Issue]:
+    """No two must-haves require values of one field that can never both hold."""
+    issues: list[Issue] = []
+    musts = [(i, c, _required_values(c.condition)) for i, c in enumerate(playbook.fit)]
+    musts = [m for m in musts if m[1].must_have]
+    for n, (j, later, later_values) in enumerate(musts):
+        for _, earlier, earlier_values in musts[:n]:
+            clash = sorted(
+                f
+                for f in later_values.keys() & earlier_values.keys()
+                if not later_values[f] & earlier_values[f]
+            )
+            if clash:
+                issues.append(
+                    Issue(
+                        ("fit", j, "when"),
+                        f"MQL cannot be reached: must-haves `{earlier.id}` and `{later.id}` "
+                        f"can never both hold (they need different values of `{clash[0]}`)",
+                        "make one of them a nice-to-have (must_have: false) or merge them",
+                    )
+                )
+                break
+    return issues
+
+
+def check_bands(playbook: Playbook) -> list[Issue]:
+    """At least one band, the last a catch-all, and every band can apply to some lead."""
+    bands = playbook.bands
+    if not bands:
+        return [Issue(("bands",), "at least one band is needed", "add a band with no thresholds")]
+    issues: list[Issue] = []
+    last = bands[-1]
+    if last.fit_at_least > 0 or last.intent_at_least > 0:
+        issues.append(
+            Issue(
+                ("bands", len(bands) - 1),
+                f"the last band `{last.name}` must be a catch-all with no thresholds, so every "
+                "lead gets a band",
+                "add a final band without fit_at_least and intent_at_least",
+            )
+        )
+    best_fit, best_intent = playbook.max_fit(), playbook.max_intent()
+    for j, band in enumerate(bands):
+        shadow = next(
+            (
+                b
+                for b in bands[:j]
+                if b.fit_at_least <= band.fit_at_least and b.intent_at_least <= band.intent_at_least
+            ),
+            None,
+        )
+        if shadow is not None:
+            issues.append(
+                Issue(
+                    ("bands", j),
+                    f"band `{band.name}` can never apply (band `{shadow.name}` above it already "
+                    "matches every lead it would)",
+                    f"move `{band.name}` above `{shadow.name}` or remove it",
+                )
+            )
+        elif band.fit_at_least > best_fit or (
+            best_intent is not None and band.intent_at_least > best_intent
+        ):
+            issues.append(
+                Issue(
+                    ("bands", j),
+                    f"band `{band.name}` can never apply: no lead can reach its thresholds "
+                    f"(highest fit {best_fit:g}, highest intent "
+                    f"{'unbounded' if best_intent is None else f'{best_intent:g}'})",
+                    "lower its thresholds or remove it",
+                )
+            )
+    return issues
+
+
+def check_sql(playbook: Playbook) -> list[Issue]:
+    """SQL names at least one discovery answer, each once."""
+    path: NodePath = ("stages", "sql", "requires")
+    requires = playbook.sql.requires
+    if not requires:
+        return [
+            Issue(
+                path,
+                "SQL needs at least one discovery answer",
+                "add e.g. `- {answer: need_confirmed, label: Need confirmed}`",
+            )
+        ]
+    return _duplicates(
+        [((*path, i, "answer"), r.answer) for i, r in enumerate(requires)], "discovery answer"
+    )
+
+
+def check_routing(playbook: Playbook) -> list[Issue]:
+    """Every route points to a declared queue with an SLA for its stages; no idle queue."""
+    issues: list[Issue] = []
+    queues = {q.id: (i, q) for i, q in enumerate(playbook.queues)}
+    band_names = [b.name for b in playbook.bands]
+    used: set[str] = set()
+    for i, rule in enumerate(playbook.routes):
+        at: NodePath = ("routing", "rules", i)
+        for band in sorted(rule.bands or ()):
+            if band not in band_names:
+                hint = did_you_mean(band, band_names) or "declare it under `bands`"
+                issues.append(Issue((*at, "bands"), f"band `{band}` is not declared", hint))
+        if rule.queue not in queues:
+            hint = did_you_mean(rule.queue, queues) or "declare it under `routing.queues`"
+            issues.append(Issue((*at, "queue"), f"queue `{rule.queue}` is not declared", hint))
+            continue
+        used.add(rule.queue)
+        index, queue = queues[rule.queue]
+        for stage in sorted(rule.stages - queue.sla.keys()):
+            issues.append(
+                Issue(
+                    (*at, "stages"),
+                    f"queue `{queue.id}` has no SLA for stage `{stage}`",
+                    f"add an SLA for `{stage}` under routing.queues[{index}].sla, "
+                    f'e.g. `{stage}: "1 business day"`',
+                )
+            )
+        issues += _shadowed(playbook, i)
+    for queue_id, (index, _) in queues.items():
+        if queue_id not in used:
+            issues.append(
+                Issue(
+                    ("routing", "queues", index),
+                    f"queue `{queue_id}` is never used",
+                    "remove it, or add a routing rule that sends leads to it",
+                )
+            )
+    return issues
+
+
+def _shadowed(playbook: Playbook, index: int) -> list[Issue]:
+    rule = playbook.routes[index]
+    for k, earlier in enumerate(playbook.routes[:index]):
+        unconditional = earlier.bands is None and earlier.condition is None
+        if unconditional and rule.stages <= earlier.stages:
+            return [
+                Issue(
+                    ("routing", "rules", index),
+                    f"this rule never applies: routing.rules[{k}] above it already routes all "
+                    "its stages",
+                    "move it above that rule or remove it",
+                )
+            ]
+    return []
+
+
+CHECKS: tuple[Callable[[Playbook], list[Issue]], ...] = (
+    check_ids,
+    check_mql_reachable,
+    check_must_haves,
+    check_bands,
+    check_sql,
+    check_routing,
+)
+
+
+def check_playbook(playbook: Playbook) -> list[Issue]:
+    """Every whole-playbook issue, in check order."""
+    return [issue for check in CHECKS for issue in check(playbook)]

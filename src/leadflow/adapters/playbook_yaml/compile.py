@@ -1,0 +1,135 @@
+"""Validated playbook models compiled into the domain's :class:`Playbook`.
+
+Compilation cannot fail: everything it relies on was validated by the schema. The version
+is a content hash of the validated model, so comments and layout never change it and any
+rule change does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from types import MappingProxyType
+
+from leadflow.adapters.playbook_yaml import schema as s
+from leadflow.adapters.playbook_yaml.matchers import Condition as ConditionModel
+from leadflow.adapters.playbook_yaml.matchers import EventMatch as EventMatchModel
+from leadflow.adapters.playbook_yaml.matchers import Operators
+from leadflow.adapters.playbook_yaml.values import parse_sla
+from leadflow.domain import playbook as d
+from leadflow.domain.conditions import AllOf, AnyOf, Condition, FieldTest, Not
+from leadflow.domain.events import EventType
+from leadflow.domain.stages import Stage
+
+
+def version_of(model: s.PlaybookModel) -> str:
+    """The first 12 hex digits of sha256 over the model's canonical JSON."""
+    dumped = model.model_dump(mode="json", by_alias=True)
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def _field_test(name: str, test: Operators) -> FieldTest:
+    op, values = test.operator(f"the test on `{name}`")
+    return FieldTest(name, op, values)
+
+
+def compile_condition(condition: ConditionModel) -> Condition:
+    """A schema condition as a domain condition."""
+    if condition.all_ is not None:
+        return AllOf(tuple(compile_condition(c) for c in condition.all_))
+    if condition.any_ is not None:
+        return AnyOf(tuple(compile_condition(c) for c in condition.any_))
+    if condition.not_ is not None:
+        return Not(compile_condition(condition.not_))
+    return _field_test(condition.field or "", condition)
+
+
+def _optional(condition: ConditionModel | None) -> Condition | None:
+    return None if condition is None else compile_condition(condition)
+
+
+def compile_match(match: EventMatchModel) -> d.EventMatch:
+    """A schema event match as a domain event match."""
+    return d.EventMatch(
+        types=frozenset(EventType(t) for t in match.type),
+        page_categories=None if match.page_category is None else frozenset(match.page_category),
+        properties=tuple(_field_test(name, test) for name, test in match.properties.items()),
+    )
+
+
+def _queue(queue: s.Queue) -> d.Queue:
+    sla = {Stage(stage): parse_sla(text) for stage, text in queue.sla.items()}
+    return d.Queue(queue.id, queue.label, queue.outreach, MappingProxyType(sla))
+
+
+def _route(rule: s.RouteRule) -> d.RouteRule:
+    return d.RouteRule(
+        queue=rule.queue,
+        stages=frozenset(Stage(x) for x in rule.stages),
+        bands=None if rule.bands is None else frozenset(rule.bands),
+        condition=_optional(rule.when),
+    )
+
+
+def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
+    """The domain playbook for a validated model, versioned by its content."""
+    mql, sql = model.stages.mql, model.stages.sql
+    return d.Playbook(
+        id=model.id,
+        name=model.name,
+        version=version_of(model),
+        description=model.description,
+        lead_types=frozenset(model.lead_types),
+        default_half_life_days=model.decay.half_life_days,
+        page_rules=tuple(d.PageRule(r.pattern, r.category) for r in model.page_categories),
+        fit=tuple(
+            d.FitCriterion(c.id, c.label, compile_condition(c.when), c.must_have, c.points)
+            for c in model.fit
+        ),
+        signals=tuple(
+            d.IntentSignal(
+                x.id,
+                x.label,
+                compile_match(x.on),
+                x.points,
+                d.Repeat(x.repeat),
+                x.cap,
+                x.half_life_days,
+            )
+            for x in model.intent.signals
+        ),
+        bonuses=tuple(
+            d.FrequencyBonus(
+                b.id,
+                b.label,
+                compile_match(b.on),
+                b.at_least,
+                b.within_days,
+                b.points,
+                b.half_life_days,
+            )
+            for b in model.intent.bonuses
+        ),
+        hard_stops=tuple(
+            d.HardStop(h.id, h.label, h.reason, compile_condition(h.when)) for h in model.hard_stops
+        ),
+        mql=d.MqlGate(
+            mql.fit_at_least,
+            mql.intent_at_least,
+            tuple(
+                d.FastTrack(f.id, f.label, compile_match(f.on), _optional(f.when))
+                for f in mql.fast_track
+            ),
+        ),
+        sql=d.SqlGate(
+            tuple(d.DiscoveryRequirement(r.answer, r.label) for r in sql.requires),
+            sql.no_timeline_recheck_days,
+        ),
+        bands=tuple(
+            d.Band(b.name, b.fit_at_least, b.intent_at_least, b.next_action) for b in model.bands
+        ),
+        queues=tuple(_queue(q) for q in model.routing.queues),
+        routes=tuple(_route(r) for r in model.routing.rules),
+        stage_actions=MappingProxyType({Stage(k): v for k, v in model.next_actions.items()}),
+    )

@@ -1,0 +1,1 @@
+"""Services: the use cases, written against the domain and ports (``typing.Protocol``)."""
