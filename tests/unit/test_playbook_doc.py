@@ -137,7 +137,7 @@ def test_mql_definition_lists_must_haves_nice_to_haves_and_thresholds(document: 
 def test_fast_tracks_are_listed_with_their_event_and_condition(document: str) -> None:
     assert (
         "- **Asked for an appointment** (`appointment_request`): `appointment_requested`, "
-        "and `consent.any` is True" in section(document, "Fast track")
+        "and `consent.any` is true" in section(document, "Fast track")
     )
 
 
@@ -198,7 +198,8 @@ def test_every_stage_lists_the_sales_actions_it_allows(document: str) -> None:
     assert "| `mql` | accept, reject, discovery, disqualify | Call within one business day |" in (
         stages
     )
-    assert "| `won` | none (final) | — |" in stages
+    assert "| `won` | none (final) | None |" in stages
+    assert "| `nurture` | discovery, disqualify | the score band's next action |" in stages
     assert all(f"| `{stage.value}` |" in stages for stage in Stage)
 
 

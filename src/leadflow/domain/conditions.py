@@ -158,11 +158,17 @@ def fields_of(condition: Condition) -> set[str]:
             return fields_of(part)
 
 
+def _show(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def describe(condition: Condition) -> str:
     """Human-readable text for the definitions document and explanations."""
     match condition:
         case FieldTest(field, op, values):
-            shown = ", ".join(str(v) for v in values)
+            shown = ", ".join(_show(v) for v in values)
             words = {
                 Op.EQUALS: f"`{field}` is {shown}",
                 Op.NOT_EQUALS: f"`{field}` is not {shown}",
@@ -171,7 +177,7 @@ def describe(condition: Condition) -> str:
                 Op.EXISTS: f"`{field}` is {'given' if values and values[0] else 'missing'}",
                 Op.AT_LEAST: f"`{field}` ≥ {shown}",
                 Op.AT_MOST: f"`{field}` ≤ {shown}",
-                Op.BETWEEN: f"`{field}` between {' and '.join(str(v) for v in values)}",
+                Op.BETWEEN: f"`{field}` between {' and '.join(_show(v) for v in values)}",
                 Op.POSTAL_CODE_IN: f"`{field}` starts with {shown}",
             }
             return words[op]

@@ -24,18 +24,10 @@ from leadflow.domain.scoring import (
     score_fit,
     score_intent,
 )
-from leadflow.domain.stages import Stage
+from leadflow.domain.stages import DEFAULT_STAGE_ACTIONS, Stage
 from leadflow.errors import LeadflowError
 
 _CONSENT_CHANNELS = ("email", "sms", "phone")
-_DEFAULT_ACTIONS: dict[Stage, str] = {
-    Stage.SALES_ACCEPTED: "Complete discovery",
-    Stage.SQL: "Book the appointment or evaluation",
-    Stage.OPPORTUNITY: "Record the outcome",
-    Stage.WON: "None",
-    Stage.LOST: "None",
-    Stage.DISQUALIFIED: "None",
-}
 
 
 def timeline_at(events: Iterable[Event], as_of: datetime) -> list[Event]:
@@ -189,7 +181,7 @@ def _stage(ctx: _Context, reasons: list[Reason]) -> tuple[Stage, str, str | None
 def _next_steps(ctx: _Context, stage: Stage, status: str, blockers: list[Blocker]) -> str:
     """Adds the blockers of the sales stages; returns the next action."""
     playbook, sales = ctx.playbook, ctx.sales
-    action = playbook.stage_actions.get(stage) or _DEFAULT_ACTIONS.get(stage)
+    action = playbook.stage_actions.get(stage) or DEFAULT_STAGE_ACTIONS.get(stage)
     if stage is Stage.SQL:
         blockers.append(Blocker("sales.appointment", "Appointment or evaluation to be scheduled"))
     elif stage is Stage.OPPORTUNITY:

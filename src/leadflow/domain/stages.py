@@ -93,3 +93,15 @@ ALLOWED_TRANSITIONS: dict[Stage, frozenset[Stage]] = {
 def can_transition(before: Stage, after: Stage) -> bool:
     """Whether the lifecycle allows a lead to move from ``before`` to ``after``."""
     return before == after or after in ALLOWED_TRANSITIONS[before]
+
+
+# What to do next at each sales stage when the playbook does not say otherwise; the
+# marketing stages take the next action of the lead's score band.
+DEFAULT_STAGE_ACTIONS: dict[Stage, str] = {
+    Stage.SALES_ACCEPTED: "Complete discovery",
+    Stage.SQL: "Book the appointment or evaluation",
+    Stage.OPPORTUNITY: "Record the outcome",
+    Stage.WON: "None",
+    Stage.LOST: "None",
+    Stage.DISQUALIFIED: "None",
+}

@@ -19,7 +19,13 @@ from leadflow.domain.playbook import (
     Playbook,
     Repeat,
 )
-from leadflow.domain.stages import ALLOWED_ACTIONS, STAGE_ORDER, SalesAction, Stage
+from leadflow.domain.stages import (
+    ALLOWED_ACTIONS,
+    DEFAULT_STAGE_ACTIONS,
+    STAGE_ORDER,
+    SalesAction,
+    Stage,
+)
 
 
 def _cell(text: object) -> str:
@@ -246,8 +252,13 @@ def _stages(playbook: Playbook) -> list[str]:
     lines = ["## Stages and what sales can do", ""]
     return lines + _table(
         ("Stage", "Sales actions allowed", "Next action (this playbook)"),
-        ((f"`{s.value}`", _actions(s), playbook.stage_actions.get(s, "—")) for s in STAGE_ORDER),
+        ((f"`{s.value}`", _actions(s), _next_action(playbook, s)) for s in STAGE_ORDER),
     )
+
+
+def _next_action(playbook: Playbook, stage: Stage) -> str:
+    action = playbook.stage_actions.get(stage) or DEFAULT_STAGE_ACTIONS.get(stage)
+    return action or "the score band's next action"
 
 
 def _intro(playbook: Playbook) -> list[str]:
