@@ -1,0 +1,1 @@
+"""Entrypoints: the command line (and later HTTP), wiring adapters to services."""
