@@ -213,14 +213,16 @@ def test_table_cells_escape_pipes_and_newlines() -> None:
     assert "| `high` | 20 | 40 | Call \\| email soon |" in section(document, "Score bands")
 
 
-def test_a_playbook_without_timeline_says_the_rule_does_not_apply() -> None:
+def test_the_no_timeline_rule_is_stated_even_when_sql_does_not_require_a_timeline() -> None:
     text = PLAYBOOK.replace(
         '      - {answer: timeline, label: "When do they want to be seen?"}\n', ""
     )
 
     document = render_definitions(load_playbook_text(text, "doc.yaml"))
 
-    assert "This playbook does not require a timeline" in section(document, "MQL – no timeline")
+    rule = section(document, "MQL – no timeline")
+    assert 'the lead stays an MQL with status "MQL – no timeline"' in rule
+    assert "rechecked after 45 days" in rule
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -78,7 +78,8 @@ def _discovery(state: SalesState, event: Event, gate: SqlGate) -> None:
         )
         return
     no_timeline_reason = state.answers.get("no_timeline_reason")
-    if "timeline" in missing and answer_given("no_timeline_reason", no_timeline_reason):
+    no_timeline = not answer_given("timeline", state.answers.get("timeline"))
+    if no_timeline and answer_given("no_timeline_reason", no_timeline_reason):
         state.stage, state.status = Stage.MQL, NO_TIMELINE
         if state.no_timeline_at is None:
             state.no_timeline_at = event.occurred_at

@@ -190,16 +190,11 @@ def _sql(playbook: Playbook) -> list[str]:
     )
     lines += [f"### {NO_TIMELINE}", ""]
     days = sql.no_timeline_recheck_days
-    if any(r.answer == "timeline" for r in sql.requires):
-        lines.append(
-            "When discovery records a reason instead of a timeline, the lead stays an MQL "
-            f'with status "{NO_TIMELINE}", is nurtured, and is rechecked after {days} days.'
-        )
-    else:
-        lines.append(
-            "This playbook does not require a timeline, so a lead is never held back as "
-            f'"{NO_TIMELINE}" (the recheck period would be {days} days).'
-        )
+    lines.append(
+        "When discovery records a reason instead of a timeline and the SQL answers are not "
+        f'all in, the lead stays an MQL with status "{NO_TIMELINE}", is nurtured, and is '
+        f"rechecked after {days} days."
+    )
     return [*lines, ""]
 
 
