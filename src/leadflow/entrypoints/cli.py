@@ -24,6 +24,7 @@ from leadflow.adapters.records.values import parse_datetime
 from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
+from leadflow.entrypoints.show import read_decisions, render
 from leadflow.errors import InputFileError, PlaybookError, PlaybookNotFoundError
 from leadflow.samples import copy_samples
 from leadflow.services.playbook_doc import render_definitions
@@ -181,6 +182,25 @@ def sample(
         "next: leadflow qualify --playbook specialty-clinic "
         f"--leads {leads_file} --events {events_file}"
     )
+
+
+@app.command()
+def show(
+    decisions: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Decisions written by `leadflow qualify`.")
+    ],
+    lead: Annotated[
+        str | None,
+        typer.Option("--lead", metavar="LEAD_ID", help="Explain one lead in full."),
+    ] = None,
+) -> None:
+    """Show decisions as a table, or one lead with every reason, its evidence and blockers."""
+    try:
+        records = list(read_decisions(decisions))
+    except InputFileError as exc:
+        _fail(_stderr(), str(exc))
+    if not render(Console(), records, lead):
+        _fail(_stderr(), f"lead `{lead}` is not in {decisions}")
 
 
 @playbook_app.command("check")
