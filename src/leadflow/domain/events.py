@@ -207,7 +207,7 @@ DISCOVERY_ANSWERS: tuple[str, ...] = tuple(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened to a lead. ``occurred_at`` is timezone-aware."""
 

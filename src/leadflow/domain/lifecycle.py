@@ -14,6 +14,20 @@ from leadflow.domain.stages import Stage
 RECYCLED = "Recycled from sales"
 NO_TIMELINE = "MQL – no timeline"
 
+# The event types ``replay_sales`` acts on; every other event leaves the sales state alone.
+_SALES_FACTS = frozenset(
+    {
+        EventType.SALES_ACCEPTED,
+        EventType.SALES_REJECTED,
+        EventType.DISCOVERY_COMPLETED,
+        EventType.APPOINTMENT_SCHEDULED,
+        EventType.CLOSED_WON,
+        EventType.CLOSED_LOST,
+        EventType.DISQUALIFIED,
+    }
+)
+_FINAL = (Stage.WON, Stage.LOST, Stage.DISQUALIFIED)
+
 
 def answer_given(name: str, value: PropertyValue) -> bool:
     """A discovery answer counts when a yes/no answer is yes, or a text answer is given."""
@@ -102,7 +116,9 @@ def replay_sales(timeline: Sequence[Event], gate: SqlGate) -> SalesState:
     """Apply sales and intake events in order; terminal outcomes are final."""
     state = SalesState()
     for event in timeline:
-        if state.stage in (Stage.WON, Stage.LOST, Stage.DISQUALIFIED):
+        if event.type not in _SALES_FACTS:
+            continue
+        if state.stage in _FINAL:
             break
         evidence = (event.event_id,)
         match event.type:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from leadflow.domain.conditions import Condition, FieldTest
 from leadflow.domain.events import EventType
+from leadflow.domain.pages import PageMatcher, PageRule
 from leadflow.domain.stages import Stage
 
 
@@ -21,14 +22,6 @@ class Repeat(StrEnum):
 
     ONCE = "once"
     EACH = "each"
-
-
-@dataclass(frozen=True)
-class PageRule:
-    """A URL pattern (shell-style glob on the path) mapped to a page category."""
-
-    pattern: str
-    category: str
 
 
 @dataclass(frozen=True)
@@ -185,6 +178,21 @@ class Playbook:
     queues: tuple[Queue, ...] = ()
     routes: tuple[RouteRule, ...] = ()
     stage_actions: Mapping[Stage, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Derived from the rules above when the playbook is made, for the engine; not part of
+    # equality. ``pages``: the page rules compiled. ``intent_rules``: for each event type,
+    # the positions of the intent rules that count it (signals, then bonuses), in order.
+    pages: PageMatcher = field(init=False, repr=False, compare=False)
+    intent_rules: Mapping[EventType, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", PageMatcher(self.page_rules))
+        positions: dict[EventType, list[int]] = {}
+        matches = [s.match for s in self.signals] + [b.match for b in self.bonuses]
+        for position, match in enumerate(matches):
+            for event_type in match.types:
+                positions.setdefault(event_type, []).append(position)
+        index = {event_type: tuple(found) for event_type, found in positions.items()}
+        object.__setattr__(self, "intent_rules", MappingProxyType(index))
 
     def max_fit(self) -> float:
         """The highest fit score any lead can reach."""

@@ -42,6 +42,7 @@ TEXT_FIELDS: tuple[str, ...] = (
 )
 CONSENT_FIELDS: tuple[str, ...] = ("consent_email", "consent_sms", "consent_phone")
 LEAD_FIELDS: tuple[str, ...] = ("lead_id", *TEXT_FIELDS, "created_at", *CONSENT_FIELDS)
+_LEAD_FIELD_SET = frozenset(LEAD_FIELDS)
 
 # Facts derived from the profile and the consent events; playbooks may test them.
 DERIVED_FIELDS: tuple[str, ...] = (
@@ -66,14 +67,14 @@ def looks_like_phone(value: str | None) -> bool:
     """At least ten digits (a North American number or an E.164 one)."""
     if not value:
         return False
-    digits = sum(ch.isdigit() for ch in value)
+    digits = sum(map(str.isdigit, value))
     return 10 <= digits <= 15
 
 
 ProfileValue = str | bool | datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeadProfile:
     """What is known about a lead. Unknown input columns are kept in ``custom``."""
 
@@ -105,7 +106,7 @@ class LeadProfile:
 
     def value(self, name: str) -> ProfileValue:
         """A canonical field, or ``custom.NAME`` / a bare custom column name."""
-        if name in LEAD_FIELDS:
+        if name in _LEAD_FIELD_SET:
             raw: ProfileValue = getattr(self, name)
             return raw
         key = name.removeprefix("custom.")

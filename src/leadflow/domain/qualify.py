@@ -20,7 +20,6 @@ from leadflow.domain.scoring import (
     FitResult,
     IntentResult,
     event_matches,
-    page_category,
     score_fit,
     score_intent,
 )
@@ -28,14 +27,31 @@ from leadflow.domain.stages import DEFAULT_STAGE_ACTIONS, Stage
 from leadflow.errors import LeadflowError
 
 _CONSENT_CHANNELS = ("email", "sms", "phone")
+_CONSENT_EVENTS = frozenset(
+    {EventType.CONSENT_GRANTED, EventType.CONSENT_REVOKED, EventType.UNSUBSCRIBED}
+)
+
+
+def _by_time_and_id(event: Event) -> tuple[datetime, str]:
+    return event.occurred_at, event.event_id
+
+
+def _by_content(event: Event) -> tuple[datetime, str, str, str]:
+    return (*event.sort_key(), repr(sorted(event.properties.items(), key=str)))
 
 
 def timeline_at(events: Iterable[Event], as_of: datetime) -> list[Event]:
-    """Events at or before ``as_of``, de-duplicated by id, in one total order."""
-    ordered = sorted(
-        (e for e in events if e.occurred_at <= as_of),
-        key=lambda e: (*e.sort_key(), repr(sorted(e.properties.items(), key=str))),
-    )
+    """Events at or before ``as_of``, de-duplicated by id, in one total order.
+
+    Copies of an event (the same id given more than once) are ordered by type and then
+    properties too, so that which copy is kept never depends on the input order; without
+    copies, time and id alone already give the order ``Event.sort_key`` gives.
+    """
+    kept = [e for e in events if e.occurred_at <= as_of]
+    if len({e.event_id for e in kept}) == len(kept):
+        kept.sort(key=_by_time_and_id)
+        return kept
+    ordered = sorted(kept, key=_by_content)
     seen: set[str] = set()
     unique: list[Event] = []
     for event in ordered:
@@ -49,35 +65,37 @@ class _Facts:
     """Profile fields plus derived contact and consent facts, for conditions."""
 
     def __init__(self, profile: LeadProfile, timeline: list[Event]) -> None:
+        consent_events: dict[str, bool] = {}  # the last consent event per channel
         for event in timeline:
-            if event.type is EventType.PROFILE_UPDATED:
+            kind = event.type
+            if kind is EventType.PROFILE_UPDATED:
                 profile = profile.with_updates(event.properties)
+            elif kind in _CONSENT_EVENTS:
+                channel = event.prop("channel")
+                if channel in _CONSENT_CHANNELS:
+                    consent_events[str(channel)] = kind is EventType.CONSENT_GRANTED
         self.profile = profile
         consent = {
             "email": profile.consent_email is True,
             "sms": profile.consent_sms is True,
             "phone": profile.consent_phone is True,
         }
-        for event in timeline:
-            channel = event.prop("channel")
-            if channel not in _CONSENT_CHANNELS:
-                continue
-            if event.type is EventType.CONSENT_GRANTED:
-                consent[str(channel)] = True
-            elif event.type in (EventType.CONSENT_REVOKED, EventType.UNSUBSCRIBED):
-                consent[str(channel)] = False
+        consent.update(consent_events)
         email_ok, phone_ok = looks_like_email(profile.email), looks_like_phone(profile.phone)
         self.derived: dict[str, bool] = {
             "contact.valid_email": email_ok,
             "contact.valid_phone": phone_ok,
             "contact.valid": email_ok or phone_ok,
-            **{f"consent.{c}": v for c, v in consent.items()},
+            "consent.email": consent["email"],
+            "consent.sms": consent["sms"],
+            "consent.phone": consent["phone"],
             "consent.any": any(consent.values()),
         }
 
     def __call__(self, name: str) -> object:
-        if name in self.derived:
-            return self.derived[name]
+        derived = self.derived.get(name)
+        if derived is not None:
+            return derived
         return self.profile.value(name)
 
 
@@ -218,7 +236,8 @@ def qualify(
         raise LeadflowError("as_of must be timezone-aware")
     timeline = timeline_at(events, as_of)
     facts = _Facts(profile, timeline)
-    categories = {e.event_id: page_category(e, playbook.page_rules) for e in timeline}
+    category = playbook.pages.category
+    categories = {e.event_id: category(e) for e in timeline}
     ctx = _Context(
         playbook=playbook,
         as_of=as_of,

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
 
 from leadflow.domain.conditions import evaluate
 from leadflow.domain.decision import Reason
-from leadflow.domain.events import Event, EventType
+from leadflow.domain.events import Event
+from leadflow.domain.pages import PageMatcher, PageRule
 from leadflow.domain.playbook import (
     EventMatch,
     FitCriterion,
     FrequencyBonus,
     IntentSignal,
-    PageRule,
     Playbook,
     Repeat,
 )
 
 SECONDS_PER_DAY = 86_400.0
+_ONCE = Repeat.ONCE
 
 
-def page_category(event: Event, rules: Sequence[PageRule]) -> str | None:
-    """The event's page category: given directly, else mapped from its URL."""
-    given = event.prop("page_category")
-    if isinstance(given, str) and given.strip():
-        return given.strip().casefold()
-    url = event.prop("url")
-    if isinstance(url, str) and url:
-        path = (urlsplit(url).path or url).casefold()
-        for rule in rules:
-            if fnmatchcase(path, rule.pattern.casefold()):
-                return rule.category
-    return None
+def page_category(event: Event, rules: Sequence[PageRule] | PageMatcher) -> str | None:
+    """The event's page category: given directly, else mapped from its URL by ``rules``.
+
+    The engine passes ``Playbook.pages``, the playbook's rules compiled once.
+    """
+    matcher = rules if isinstance(rules, PageMatcher) else PageMatcher(rules)
+    return matcher.category(event)
 
 
 def event_matches(match: EventMatch, event: Event, category: str | None) -> bool:
@@ -44,7 +39,7 @@ def event_matches(match: EventMatch, event: Event, category: str | None) -> bool
         return False
     if match.page_categories is not None and category not in match.page_categories:
         return False
-    return all(evaluate(test, event.prop) for test in match.properties)
+    return not match.properties or all(evaluate(test, event.prop) for test in match.properties)
 
 
 def decay(points: float, occurred_at: datetime, as_of: datetime, half_life: float | None) -> float:
@@ -74,23 +69,26 @@ def score_fit(criteria: Sequence[FitCriterion], lookup: Callable[[str], object])
             reasons.append(Reason(criterion.id, criterion.label, criterion.points))
         elif criterion.must_have:
             unmet.append(criterion)
-    score = round(sum(r.points for r in reasons), 2)
+    score = round(math.fsum(r.points for r in reasons), 2)
     return FitResult(score, tuple(reasons), tuple(unmet))
 
 
 def _signal_reason(
     signal: IntentSignal, hits: Sequence[Event], as_of: datetime, half_life: float | None
 ) -> Reason:
-    if signal.repeat is Repeat.ONCE:
+    points = signal.points
+    if signal.repeat is _ONCE:
         latest = hits[-1]
-        total = decay(signal.points, latest.occurred_at, as_of, half_life)
+        total = decay(points, latest.occurred_at, as_of, half_life)
         evidence: tuple[str, ...] = (latest.event_id,)
     else:
-        total = sum(decay(signal.points, e.occurred_at, as_of, half_life) for e in hits)
-        evidence = tuple(e.event_id for e in hits)
-    if signal.cap is not None:
-        total = min(total, signal.cap) if total >= 0 else max(total, -signal.cap)
-    label = signal.label if len(hits) == 1 else f"{signal.label} (×{len(hits)})"
+        total = math.fsum([decay(points, e.occurred_at, as_of, half_life) for e in hits])
+        evidence = tuple([e.event_id for e in hits])
+    cap = signal.cap
+    if cap is not None:
+        total = min(total, cap) if total >= 0 else max(total, -cap)
+    count = len(hits)
+    label = signal.label if count == 1 else f"{signal.label} (×{count})"
     return Reason(signal.id, label, round(total, 2), evidence)
 
 
@@ -128,28 +126,39 @@ def score_intent(
     as_of: datetime,
 ) -> IntentResult:
     """Score engagement in ``timeline`` (sorted, already cut at ``as_of``)."""
+    signals, bonuses = playbook.signals, playbook.bonuses
+    matches = [s.match for s in signals] + [b.match for b in bonuses]
+    # One pass over the timeline: each event goes to the rules that count its type and
+    # whose page-category and property tests it passes, so every rule's hits are in
+    # timeline order.
+    hits: dict[int, list[Event]] = {}
+    index = playbook.intent_rules
+    for event in timeline:
+        for position in index.get(event.type, ()):
+            match = matches[position]
+            wanted = match.page_categories
+            if wanted is not None and categories.get(event.event_id) not in wanted:
+                continue
+            tests = match.properties
+            if tests and not all(evaluate(test, event.prop) for test in tests):
+                continue
+            found = hits.get(position)
+            if found is None:
+                hits[position] = [event]
+            else:
+                found.append(event)
     reasons: list[Reason] = []
     default = playbook.default_half_life_days
-    by_type: dict[EventType, list[Event]] = {}
-    for event in timeline:
-        by_type.setdefault(event.type, []).append(event)
-
-    def hits_for(match: EventMatch) -> list[Event]:
-        pool = [e for t in match.types for e in by_type.get(t, ())]
-        if len(match.types) > 1:
-            pool.sort(key=Event.sort_key)
-        return [e for e in pool if event_matches(match, e, categories.get(e.event_id))]
-
-    for signal in playbook.signals:
-        hits = hits_for(signal.match)
-        if hits:
+    for position, signal in enumerate(signals):
+        found = hits.get(position)
+        if found:
             half_life = signal.half_life_days if signal.half_life_days is not None else default
-            reasons.append(_signal_reason(signal, hits, as_of, half_life))
-    for bonus in playbook.bonuses:
-        hits = hits_for(bonus.match)
+            reasons.append(_signal_reason(signal, found, as_of, half_life))
+    for position, bonus in enumerate(bonuses, len(signals)):
+        found = hits.get(position)
         half_life = bonus.half_life_days if bonus.half_life_days is not None else default
-        reason = _bonus_reason(bonus, hits, as_of, half_life) if hits else None
+        reason = _bonus_reason(bonus, found, as_of, half_life) if found else None
         if reason is not None:
             reasons.append(reason)
-    score = round(max(0.0, sum(r.points for r in reasons)), 2)
+    score = round(max(0.0, math.fsum(r.points for r in reasons)), 2)
     return IntentResult(score, tuple(reasons))

@@ -142,7 +142,9 @@ def _run(inputs: QualifyInputs, output: TextIO, reporter: Reporter) -> QualifyOu
         events = tally.keep(event_items, Event, "events")
     leads = tally.keep(read_leads(inputs.leads, inputs.mapping.leads), LeadProfile)
     batch = qualify_batch(leads, events, inputs.playbook, inputs.as_of)
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    # A decision record is a fresh tree of dicts and lists: no cycle check needed.
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    encode = encoder.encode
     write = output.write
     for done, decision in enumerate(batch, 1):
         write(encode(decision.to_record()))

@@ -19,6 +19,7 @@ from leadflow.adapters.playbook_yaml.values import parse_sla
 from leadflow.domain import playbook as d
 from leadflow.domain.conditions import AllOf, AnyOf, Condition, FieldTest, Not
 from leadflow.domain.events import EventType
+from leadflow.domain.pages import PageRule
 from leadflow.domain.stages import Stage
 
 
@@ -82,7 +83,7 @@ def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
         description=model.description,
         lead_types=frozenset(model.lead_types),
         default_half_life_days=model.decay.half_life_days,
-        page_rules=tuple(d.PageRule(r.pattern, r.category) for r in model.page_categories),
+        page_rules=tuple(PageRule(r.pattern, r.category) for r in model.page_categories),
         fit=tuple(
             d.FitCriterion(c.id, c.label, compile_condition(c.when), c.must_have, c.points)
             for c in model.fit

@@ -45,6 +45,7 @@ from leadflow.errors import RecordProblem
 EventItem = Event | RecordProblem | RecordWarning
 
 _REQUIRED = "required, but empty"
+_PROFILE_UPDATED = EventType.PROFILE_UPDATED
 _TYPES: dict[str, EventType] = {t.value: t for t in EventType}
 _NOT_PROPERTIES = frozenset({*EVENT_CORE_FIELDS, "properties", ""})
 _NO_PROPERTIES: Mapping[str, PropertyValue] = MappingProxyType({})
@@ -128,7 +129,8 @@ def _properties(
         pairs = merged.items()
     props: dict[str, Any] = {}
     for key, raw in pairs:
-        if key in _NOT_PROPERTIES:
+        # Most cells of a wide CSV file are empty: drop those before anything else.
+        if raw == "" or key in _NOT_PROPERTIES:
             continue
         value: PropertyValue
         if isinstance(raw, str):
@@ -150,7 +152,7 @@ def _properties(
                 continue
         if value is not None:
             props[name] = value
-    if event_type is not EventType.PROFILE_UPDATED:
+    if event_type is not _PROFILE_UPDATED:
         return props, []
     return props, _lead_fields(props, bad)
 
