@@ -198,7 +198,7 @@ def test_every_stage_lists_the_sales_actions_it_allows(document: str) -> None:
     assert "| `mql` | accept, reject, discovery, disqualify | Call within one business day |" in (
         stages
     )
-    assert "| `won` | none (final) | None |" in stages
+    assert "| `won` | none (final) | No further outreach: won |" in stages
     assert "| `nurture` | discovery, disqualify | the score band's next action |" in stages
     assert all(f"| `{stage.value}` |" in stages for stage in Stage)
 

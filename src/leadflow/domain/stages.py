@@ -101,7 +101,7 @@ DEFAULT_STAGE_ACTIONS: dict[Stage, str] = {
     Stage.SALES_ACCEPTED: "Complete discovery",
     Stage.SQL: "Book the appointment or evaluation",
     Stage.OPPORTUNITY: "Record the outcome",
-    Stage.WON: "None",
-    Stage.LOST: "None",
-    Stage.DISQUALIFIED: "None",
+    Stage.WON: "No further outreach: won",
+    Stage.LOST: "No further outreach: lost",
+    Stage.DISQUALIFIED: "No further outreach: disqualified",
 }
