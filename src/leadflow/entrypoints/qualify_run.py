@@ -72,8 +72,9 @@ class QualifyOutcome:
         return self.stage_counts.total()
 
 
-class _Tally:
-    """Passes findings to the reporter, counting rejected rows and warnings."""
+class Tally:
+    """Passes findings to the reporter, counting rejected rows and warnings (shared by the
+    commands that read records: ``qualify`` and ``backtest``)."""
 
     def __init__(self, reporter: Reporter) -> None:
         self.reporter = reporter
@@ -135,7 +136,7 @@ def run_qualify(inputs: QualifyInputs, output: TextIO, reporter: Reporter) -> Qu
 
 
 def _run(inputs: QualifyInputs, output: TextIO, reporter: Reporter) -> QualifyOutcome:
-    tally = _Tally(reporter)
+    tally = Tally(reporter)
     events: Iterable[Event] = ()
     if inputs.events is not None:
         event_items = read_events(inputs.events, inputs.mapping.events)

@@ -9,7 +9,7 @@ report.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +40,17 @@ def group_by_lead(events: Iterable[Event]) -> dict[str, list[Event]]:
         else:
             found.append(event)
     return by_lead
+
+
+def unmatched_events(
+    by_lead: Mapping[str, Sequence[Event]], lead_ids: Container[str]
+) -> tuple[UnmatchedEvents, ...]:
+    """The events of ``by_lead`` (see :func:`group_by_lead`) whose lead is not in ``lead_ids``."""
+    return tuple(
+        UnmatchedEvents(lead_id, tuple(e.event_id for e in found))
+        for lead_id, found in by_lead.items()
+        if lead_id not in lead_ids
+    )
 
 
 class QualificationBatch(Iterator[Decision]):
@@ -92,11 +103,7 @@ class QualificationBatch(Iterator[Decision]):
             decision = qualify(lead, by_lead.get(lead.lead_id, no_events), playbook, as_of)
             self.stage_counts[decision.stage] += 1
             yield decision
-        self._unmatched = tuple(
-            UnmatchedEvents(lead_id, tuple(e.event_id for e in found))
-            for lead_id, found in by_lead.items()
-            if lead_id not in seen
-        )
+        self._unmatched = unmatched_events(by_lead, seen)
 
 
 def qualify_batch(
