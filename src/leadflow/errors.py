@@ -74,3 +74,8 @@ class RecordError(LeadflowError):
 
 class InputFileError(LeadflowError):
     """A whole input file cannot be read (missing, wrong format, no header)."""
+
+
+class ModelDataError(LeadflowError):
+    """A data set cannot be used to train or apply a conversion model (no rows, no usable
+    outcome column, no usable feature); the message names the file and the column."""

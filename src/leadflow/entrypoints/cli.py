@@ -22,6 +22,8 @@ from leadflow.adapters.playbook_yaml import load_playbook, shipped_playbooks
 from leadflow.adapters.records import ColumnMapping, load_mapping
 from leadflow.adapters.records.values import parse_datetime
 from leadflow.domain.playbook import Playbook
+from leadflow.entrypoints.backtest_cli import backtest
+from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
 from leadflow.entrypoints.show import read_decisions, render
@@ -40,6 +42,8 @@ app = typer.Typer(
 )
 playbook_app = typer.Typer(help="Check, document and list playbooks.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(model_app, name="model")
+app.command()(backtest)
 
 
 def _stderr() -> Console:
