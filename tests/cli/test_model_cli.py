@@ -32,6 +32,7 @@ stages:
     requires:
       - {answer: need_confirmed, label: "Need confirmed"}
 bands:
+  - {name: very_likely, predicted_at_least: 0.8, next_action: "Call within the hour"}
   - {name: likely, fit_at_least: 30, next_action: "Call today"}
   - {name: other, next_action: "Nurture"}
 """
@@ -171,10 +172,19 @@ def test_a_playbook_qualifies_a_lead_on_its_predicted_conversion(
     decisions = {d["lead_id"]: d for d in map(json.loads, result.stdout.splitlines())}
     for lead in likely:
         assert decisions[lead]["stage"] == "mql"
-        assert [r["rule"] for r in decisions[lead]["reasons"]] == ["likely_to_convert"]
+        rules = [r["rule"] for r in decisions[lead]["reasons"]]
+        assert rules == ["likely_to_convert", "model.predicted_conversion"]
+        expected_band = "very_likely" if predicted[lead] >= 0.8 else "likely"
+        assert decisions[lead]["band"] == expected_band
     for lead in unlikely:
         assert decisions[lead]["stage"] == "new"
-        assert decisions[lead]["reasons"] == []
+        assert [r["rule"] for r in decisions[lead]["reasons"]] == ["model.predicted_conversion"]
+        assert decisions[lead]["band"] == "other"
+    # Every decision shows the prediction with its top factors for and against.
+    for lead, decision in decisions.items():
+        shown = decision["reasons"][-1]["label"]
+        assert shown.startswith(f"Predicted conversion {predicted[lead]:.0%} (")
+        assert "for:" in shown or "against:" in shown
 
 
 def test_entry_time_only_uses_the_mappings_columns_and_still_guards_them(

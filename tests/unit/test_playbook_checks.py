@@ -212,7 +212,9 @@ def test_the_last_band_must_be_a_catch_all() -> None:
     assert problem.message == (
         "the last band `low` must be a catch-all with no thresholds, so every lead gets a band"
     )
-    assert problem.suggestion == "add a final band without fit_at_least and intent_at_least"
+    assert problem.suggestion == (
+        "add a final band without fit_at_least, intent_at_least and predicted_at_least"
+    )
 
 
 def test_a_band_hidden_by_a_looser_band_above_it_is_an_error() -> None:
@@ -358,3 +360,31 @@ def test_every_check_problem_names_the_file_line_and_a_fix() -> None:
 
     assert [str(p).split(": ")[0] for p in problems] == ["checks.yaml:34:5", "checks.yaml:62:42"]
     assert all(p.suggestion for p in problems)
+
+
+PREDICTED_BAND = (
+    "  - {name: model_hot, fit_at_least: 50, intent_at_least: 40, predicted_at_least: 0.8, "
+    "next_action: Call now}\n"
+)
+HIGH_BAND = "  - {name: high, fit_at_least: 50, intent_at_least: 40, next_action: Call}\n"
+
+
+def test_a_band_with_a_prediction_floor_placed_above_a_plain_band_can_apply() -> None:
+    text = BASE.replace(HIGH_BAND, PREDICTED_BAND + HIGH_BAND)
+    assert load_playbook_text(text, "checks.yaml").bands[0].predicted_at_least == 0.8
+
+
+def test_a_band_with_a_prediction_floor_below_a_plain_band_can_never_apply() -> None:
+    problem = only_problem(BASE.replace(HIGH_BAND, HIGH_BAND + PREDICTED_BAND))
+    assert problem.path == "bands[1]"
+    assert problem.message.startswith("band `model_hot` can never apply (band `high` above it")
+
+
+def test_the_catch_all_band_cannot_require_a_prediction() -> None:
+    text = BASE.replace(
+        "  - {name: low, next_action: Nurture}",
+        "  - {name: low, predicted_at_least: 0.1, next_action: Nurture}",
+    )
+    problem = only_problem(text)
+    assert problem.path == "bands[2]"
+    assert "must be a catch-all" in problem.message

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from leadflow.adapters.playbook_yaml import load_playbook
+from leadflow.adapters.playbook_yaml import load_playbook, load_playbook_text
 from leadflow.domain.events import Event, EventType, PropertyValue
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
@@ -64,3 +64,48 @@ def test_duplicate_event_ids_count_once() -> None:
     once = qualify(LEAD, [view], playbook, AS_OF)
     twice = qualify(LEAD, [view, view], playbook, AS_OF)
     assert once.intent_score == twice.intent_score
+
+
+PREDICTED_BANDS = """\
+id: predicted-bands
+name: Predicted bands
+fit:
+  - {id: any_state, label: Has a state, points: 10, when: {field: state, exists: true}}
+stages:
+  mql: {fit_at_least: 10, intent_at_least: 0}
+  sql:
+    requires:
+      - {answer: need_confirmed, label: Need confirmed}
+bands:
+  - {name: hot, predicted_at_least: 0.7, next_action: Call now}
+  - {name: rest, next_action: Nurture}
+"""
+
+
+@pytest.mark.parametrize(
+    ("predicted", "band"),
+    [("0.91", "hot"), ("0.7", "hot"), ("0.69", "rest"), ("not a number", "rest"), ("1.5", "rest")],
+)
+def test_a_band_can_require_a_predicted_conversion(predicted: str, band: str) -> None:
+    playbook = load_playbook_text(PREDICTED_BANDS, "bands.yaml")
+    lead = LeadProfile(
+        lead_id="L-1",
+        state="MA",
+        custom=MappingProxyType(
+            {"predicted_conversion": predicted, "predicted_conversion_factors": "for: x +0.2"}
+        ),
+    )
+    decision = qualify(lead, [], playbook, AS_OF)
+    assert decision.band == band
+    shown = [r.label for r in decision.reasons if r.rule == "model.predicted_conversion"]
+    valid = predicted in ("0.91", "0.7", "0.69")
+    assert shown == (
+        [f"Predicted conversion {float(predicted):.0%} (for: x +0.2)"] if valid else []
+    )
+
+
+def test_a_lead_without_a_prediction_never_meets_a_predicted_band() -> None:
+    playbook = load_playbook_text(PREDICTED_BANDS, "bands.yaml")
+    decision = qualify(LeadProfile(lead_id="L-1", state="MA"), [], playbook, AS_OF)
+    assert decision.band == "rest"
+    assert "model.predicted_conversion" not in [r.rule for r in decision.reasons]

@@ -123,6 +123,7 @@ class Band:
     fit_at_least: float
     intent_at_least: float
     next_action: str
+    predicted_at_least: float | None = None
 
 
 @dataclass(frozen=True)

@@ -99,10 +99,38 @@ class _Facts:
         return self.profile.value(name)
 
 
-def _band(playbook: Playbook, fit: float, intent: float) -> Band | None:
+PREDICTED_FIELD = "custom.predicted_conversion"
+PREDICTED_FACTORS_FIELD = "custom.predicted_conversion_factors"
+
+
+def _predicted(facts: _Facts) -> float | None:
+    """The lead's predicted conversion (``leadflow model score``), when it has a valid one."""
+    raw = facts(PREDICTED_FIELD)
+    try:
+        value = float(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and 0.0 <= value <= 1.0 else None
+
+
+def _predicted_reason(facts: _Facts, predicted: float | None) -> Reason | None:
+    if predicted is None:
+        return None
+    factors = facts(PREDICTED_FACTORS_FIELD)
+    label = f"Predicted conversion {predicted:.0%}"
+    if isinstance(factors, str) and factors.strip():
+        label += f" ({factors.strip()})"
+    return Reason("model.predicted_conversion", label, 0)
+
+
+def _band(playbook: Playbook, fit: float, intent: float, predicted: float | None) -> Band | None:
     for band in playbook.bands:
-        if fit >= band.fit_at_least and intent >= band.intent_at_least:
-            return band
+        if fit < band.fit_at_least or intent < band.intent_at_least:
+            continue
+        floor = band.predicted_at_least
+        if floor is not None and (predicted is None or predicted < floor):
+            continue
+        return band
     return None
 
 
@@ -253,7 +281,11 @@ def qualify(
     reasons.extend(ctx.sales.reasons)
     reasons.extend(ctx.fit.reasons)
     reasons.extend(ctx.intent.reasons)
-    band = _band(playbook, ctx.fit.score, ctx.intent.score)
+    predicted = _predicted(facts)
+    model_reason = _predicted_reason(facts, predicted)
+    if model_reason is not None:
+        reasons.append(model_reason)
+    band = _band(playbook, ctx.fit.score, ctx.intent.score, predicted)
     next_action = _next_steps(ctx, stage, status, blockers)
     if not next_action:
         next_action = band.next_action if band else "Nurture only"

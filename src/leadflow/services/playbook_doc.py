@@ -200,10 +200,24 @@ def _sql(playbook: Playbook) -> list[str]:
 
 def _bands(playbook: Playbook) -> list[str]:
     lines = ["## Score bands", "", "The first band whose thresholds a lead meets applies.", ""]
+    if not any(b.predicted_at_least is not None for b in playbook.bands):
+        return lines + _table(
+            ("Band", "Fit ≥", "Intent ≥", "Next action"),
+            (
+                (f"`{b.name}`", _num(b.fit_at_least), _num(b.intent_at_least), b.next_action)
+                for b in playbook.bands
+            ),
+        )
     return lines + _table(
-        ("Band", "Fit ≥", "Intent ≥", "Next action"),
+        ("Band", "Fit ≥", "Intent ≥", "Predicted conversion ≥", "Next action"),
         (
-            (f"`{b.name}`", _num(b.fit_at_least), _num(b.intent_at_least), b.next_action)
+            (
+                f"`{b.name}`",
+                _num(b.fit_at_least),
+                _num(b.intent_at_least),
+                "—" if b.predicted_at_least is None else f"{b.predicted_at_least:.0%}",
+                b.next_action,
+            )
             for b in playbook.bands
         ),
     )

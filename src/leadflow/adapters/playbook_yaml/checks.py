@@ -12,7 +12,7 @@ from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean
 from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
 from leadflow.domain.playbook import Playbook
 
-RESERVED_PREFIXES = ("mql.", "sql.", "sales.")
+RESERVED_PREFIXES = ("mql.", "sql.", "sales.", "model.")
 _MQL: NodePath = ("stages", "mql")
 
 
@@ -124,6 +124,11 @@ def check_must_haves(playbook: Playbook) -> list[Issue]:
     return issues
 
 
+def _predicted_covers(earlier: float | None, later: float | None) -> bool:
+    """Whether the earlier band's predicted-conversion test admits every lead the later's does."""
+    return earlier is None or (later is not None and earlier <= later)
+
+
 def check_bands(playbook: Playbook) -> list[Issue]:
     """At least one band, the last a catch-all, and every band can apply to some lead."""
     bands = playbook.bands
@@ -131,13 +136,13 @@ def check_bands(playbook: Playbook) -> list[Issue]:
         return [Issue(("bands",), "at least one band is needed", "add a band with no thresholds")]
     issues: list[Issue] = []
     last = bands[-1]
-    if last.fit_at_least > 0 or last.intent_at_least > 0:
+    if last.fit_at_least > 0 or last.intent_at_least > 0 or last.predicted_at_least is not None:
         issues.append(
             Issue(
                 ("bands", len(bands) - 1),
                 f"the last band `{last.name}` must be a catch-all with no thresholds, so every "
                 "lead gets a band",
-                "add a final band without fit_at_least and intent_at_least",
+                "add a final band without fit_at_least, intent_at_least and predicted_at_least",
             )
         )
     best_fit, best_intent = playbook.max_fit(), playbook.max_intent()
@@ -146,7 +151,9 @@ def check_bands(playbook: Playbook) -> list[Issue]:
             (
                 b
                 for b in bands[:j]
-                if b.fit_at_least <= band.fit_at_least and b.intent_at_least <= band.intent_at_least
+                if b.fit_at_least <= band.fit_at_least
+                and b.intent_at_least <= band.intent_at_least
+                and _predicted_covers(b.predicted_at_least, band.predicted_at_least)
             ),
             None,
         )

@@ -24,8 +24,12 @@ from leadflow.domain.stages import Stage
 
 
 def version_of(model: s.PlaybookModel) -> str:
-    """The first 12 hex digits of sha256 over the model's canonical JSON."""
-    dumped = model.model_dump(mode="json", by_alias=True)
+    """The first 12 hex digits of sha256 over the model's canonical JSON.
+
+    Values equal to their defaults are left out, so spelling a default out does not change
+    the version, and neither does a new optional key in a later leadflow release.
+    """
+    dumped = model.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
@@ -128,7 +132,8 @@ def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
             sql.no_timeline_recheck_days,
         ),
         bands=tuple(
-            d.Band(b.name, b.fit_at_least, b.intent_at_least, b.next_action) for b in model.bands
+            d.Band(b.name, b.fit_at_least, b.intent_at_least, b.next_action, b.predicted_at_least)
+            for b in model.bands
         ),
         queues=tuple(_queue(q) for q in model.routing.queues),
         routes=tuple(_route(r) for r in model.routing.rules),

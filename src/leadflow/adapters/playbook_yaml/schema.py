@@ -145,6 +145,7 @@ class Band(Model):
     name: Name
     fit_at_least: NonNegative = 0
     intent_at_least: NonNegative = 0
+    predicted_at_least: Annotated[float, Field(ge=0, le=1)] | None = None
     next_action: Text
 
 
