@@ -24,6 +24,7 @@ from rich.console import Console
 from leadflow.adapters.records import ColumnMapping, load_mapping, read_events, read_leads
 from leadflow.domain.events import Event
 from leadflow.domain.profile import LeadProfile
+from leadflow.entrypoints.common import fail, load_playbook_or_exit, parse_as_of
 from leadflow.entrypoints.qualify_run import (
     QualifyOutcome,
     Tally,
@@ -67,20 +68,17 @@ def _request(
     capacity: str | None,
     compare: str | None,
 ) -> BacktestRequest:
-    # cli.py imports this module; its helpers are read when the command runs.
-    from leadflow.entrypoints import cli  # noqa: PLC0415
-
     try:
         return BacktestRequest(
-            playbook=cli._load_playbook(console, playbook),
+            playbook=load_playbook_or_exit(console, playbook),
             outcome=parse_outcome(outcome),
-            as_of=cli._parse_as_of(as_of),
+            as_of=parse_as_of(as_of),
             sweep=parse_sweep(sweep) if sweep is not None else None,
             capacity=parse_capacity(capacity) if capacity is not None else None,
-            compare=cli._load_playbook(console, compare) if compare else None,
+            compare=load_playbook_or_exit(console, compare) if compare else None,
         )
     except BacktestInputError as exc:
-        cli._fail(console, str(exc))
+        fail(console, str(exc))
 
 
 def read_history(

@@ -12,7 +12,7 @@ import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -20,9 +20,13 @@ from rich.console import Console
 from leadflow import __version__
 from leadflow.adapters.playbook_yaml import load_playbook, shipped_playbooks
 from leadflow.adapters.records import ColumnMapping, load_mapping
-from leadflow.adapters.records.values import parse_datetime
-from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.backtest_cli import backtest
+from leadflow.entrypoints.common import (
+    fail,
+    load_playbook_or_exit,
+    parse_as_of,
+    stderr,
+)
 from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
@@ -31,7 +35,6 @@ from leadflow.errors import InputFileError, PlaybookError, PlaybookNotFoundError
 from leadflow.samples import copy_samples
 from leadflow.services.playbook_doc import render_definitions
 
-USAGE_ERROR = 2
 ROWS_REJECTED = 1
 
 app = typer.Typer(
@@ -46,41 +49,11 @@ app.add_typer(model_app, name="model")
 app.command()(backtest)
 
 
-def _stderr() -> Console:
-    return Console(stderr=True)
-
-
-def _fail(console: Console, message: str) -> NoReturn:
-    say(console, f"error: {message}")
-    raise typer.Exit(USAGE_ERROR)
-
-
-def _load_playbook(console: Console, name_or_path: str) -> Playbook:
-    try:
-        return load_playbook(name_or_path)
-    except PlaybookNotFoundError as exc:
-        _fail(console, str(exc))
-    except PlaybookError as exc:
-        for problem in exc.problems:
-            say(console, str(problem))
-        count = len(exc.problems)
-        _fail(console, f"{name_or_path}: {count} playbook problem{'s' if count != 1 else ''}")
-
-
 def _silence_stdout() -> None:
     """Point stdout at the null device so that the final flush does not fail again."""
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, sys.stdout.fileno())
     os.close(null)
-
-
-def _parse_as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_datetime(value.strip())
-    if parsed is None:
-        raise typer.BadParameter("expected an ISO-8601 date-time, e.g. 2026-03-06T12:00:00Z")
-    return parsed
 
 
 def _version(value: bool) -> None:
@@ -113,7 +86,7 @@ def qualify(
         datetime | None,
         typer.Option(
             metavar="ISO-8601",
-            parser=_parse_as_of,
+            parser=parse_as_of,
             help="Decide as at this instant (no offset = UTC; a date = midnight UTC). "
             "Default: now.",
         ),
@@ -136,13 +109,13 @@ def qualify(
     Exit code 0 when every row was good, 1 when some rows were rejected (the good ones are
     still decided), 2 when the files, options or playbook cannot be used.
     """
-    console = _stderr()
+    console = stderr()
     try:
         columns = load_mapping(mapping) if mapping is not None else ColumnMapping()
     except InputFileError as exc:
-        _fail(console, str(exc))
+        fail(console, str(exc))
     inputs = QualifyInputs(
-        playbook=_load_playbook(console, playbook),
+        playbook=load_playbook_or_exit(console, playbook),
         leads=leads,
         events=events,
         as_of=as_of or datetime.now(UTC),
@@ -163,7 +136,7 @@ def qualify(
         _silence_stdout()
         raise typer.Exit(0) from None
     except (InputFileError, OSError) as exc:
-        _fail(console, str(exc))
+        fail(console, str(exc))
     say(console, summary(outcome))
     if outcome.rejected_rows:
         raise typer.Exit(ROWS_REJECTED)
@@ -178,7 +151,7 @@ def sample(
     try:
         written = copy_samples(directory, overwrite=force)
     except (FileExistsError, OSError) as exc:
-        _fail(_stderr(), f"{exc} (use --force to overwrite)")
+        fail(stderr(), f"{exc} (use --force to overwrite)")
     for path in written:
         typer.echo(f"wrote {path}")
     leads_file, events_file = written
@@ -202,9 +175,9 @@ def show(
     try:
         records = list(read_decisions(decisions))
     except InputFileError as exc:
-        _fail(_stderr(), str(exc))
+        fail(stderr(), str(exc))
     if not render(Console(), records, lead):
-        _fail(_stderr(), f"lead `{lead}` is not in {decisions}")
+        fail(stderr(), f"lead `{lead}` is not in {decisions}")
 
 
 @playbook_app.command("check")
@@ -215,7 +188,7 @@ def playbook_check(
     try:
         checked = load_playbook(name_or_path)
     except PlaybookNotFoundError as exc:
-        _fail(_stderr(), str(exc))
+        fail(stderr(), str(exc))
     except PlaybookError as exc:
         for problem in exc.problems:
             typer.echo(str(problem))
@@ -231,24 +204,24 @@ def playbook_doc(
     ] = None,
 ) -> None:
     """Write the definitions document (Markdown) generated from a playbook's rules."""
-    console = _stderr()
-    text = render_definitions(_load_playbook(console, name_or_path))
+    console = stderr()
+    text = render_definitions(load_playbook_or_exit(console, name_or_path))
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(console, str(exc))
+        fail(console, str(exc))
 
 
 @playbook_app.command("list")
 def playbook_list() -> None:
     """The shipped playbooks: name, version and title."""
-    console = _stderr()
+    console = stderr()
     rows = []
     for name in shipped_playbooks():
-        loaded = _load_playbook(console, name)
+        loaded = load_playbook_or_exit(console, name)
         rows.append((name, loaded.version, loaded.name))
     width = max((len(name) for name, _, _ in rows), default=0)
     for name, version, title in rows:

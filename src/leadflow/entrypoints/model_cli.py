@@ -10,29 +10,23 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from leadflow.entrypoints.common import fail, stderr
 from leadflow.entrypoints.reporting import say
 from leadflow.errors import LeadflowError
 
 if TYPE_CHECKING:
     from leadflow.adapters.model import TrainResult
 
-USAGE_ERROR = 2
-
 model_app = typer.Typer(
     help="Learn a conversion model from a CRM export and score leads with it.",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str) -> NoReturn:
-    say(Console(stderr=True), f"error: {message}")
-    raise typer.Exit(USAGE_ERROR)
 
 
 def _show(console: Console, result: TrainResult) -> None:
@@ -136,7 +130,7 @@ def model_train(
             title = f"{result.model.name}, {result.evaluation}"
             reliability_plot(result.scores, result.outcome, plot_path, title)
     except (LeadflowError, OSError) as exc:
-        _fail(str(exc))
+        fail(stderr(), str(exc))
     if as_json:
         typer.echo(json.dumps(result.summary(), ensure_ascii=False))
         return
@@ -166,7 +160,7 @@ def model_score(
         scored = score_leads(load_model(model), leads)
         text = write_scored(scored, output)
     except (LeadflowError, OSError) as exc:
-        _fail(str(exc))
+        fail(stderr(), str(exc))
     if scored.absent_columns:
         absent = ", ".join(f"`{c}`" for c in scored.absent_columns)
         say(console, f"note: {leads} lacks model columns {absent}; scored them as missing")
