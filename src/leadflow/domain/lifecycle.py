@@ -7,26 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from leadflow.domain.decision import Reason
-from leadflow.domain.events import Event, EventType, PropertyValue
+from leadflow.domain.events import SALES_TYPES, Event, EventType, PropertyValue
 from leadflow.domain.playbook import SqlGate
-from leadflow.domain.stages import Stage
+from leadflow.domain.stages import TERMINAL_STAGES, Stage
 
 RECYCLED = "Recycled from sales"
 NO_TIMELINE = "MQL – no timeline"
 
-# The event types ``replay_sales`` acts on; every other event leaves the sales state alone.
-_SALES_FACTS = frozenset(
-    {
-        EventType.SALES_ACCEPTED,
-        EventType.SALES_REJECTED,
-        EventType.DISCOVERY_COMPLETED,
-        EventType.APPOINTMENT_SCHEDULED,
-        EventType.CLOSED_WON,
-        EventType.CLOSED_LOST,
-        EventType.DISQUALIFIED,
-    }
-)
-_FINAL = (Stage.WON, Stage.LOST, Stage.DISQUALIFIED)
+# The event types ``replay_sales`` acts on: every sales fact except logged outreach, which
+# leaves the stage alone.
+_SALES_FACTS = SALES_TYPES - {EventType.OUTREACH_LOGGED}
 
 
 def answer_given(name: str, value: PropertyValue) -> bool:
@@ -118,7 +108,7 @@ def replay_sales(timeline: Sequence[Event], gate: SqlGate) -> SalesState:
     for event in timeline:
         if event.type not in _SALES_FACTS:
             continue
-        if state.stage in _FINAL:
+        if state.stage in TERMINAL_STAGES:
             break
         evidence = (event.event_id,)
         match event.type:

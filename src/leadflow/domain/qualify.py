@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from leadflow.domain.conditions import evaluate
 from leadflow.domain.decision import Blocker, Decision, Reason, Route
-from leadflow.domain.events import ENGAGEMENT_TYPES, Event, EventType
+from leadflow.domain.events import CHANNELS, CONSENT_TYPES, ENGAGEMENT_TYPES, Event, EventType
 from leadflow.domain.lifecycle import NO_TIMELINE, RECYCLED, SalesState, replay_sales
 from leadflow.domain.playbook import Band, Playbook
 from leadflow.domain.profile import LeadProfile, looks_like_email, looks_like_phone
@@ -25,11 +25,6 @@ from leadflow.domain.scoring import (
 )
 from leadflow.domain.stages import DEFAULT_STAGE_ACTIONS, Stage
 from leadflow.errors import LeadflowError
-
-_CONSENT_CHANNELS = ("email", "sms", "phone")
-_CONSENT_EVENTS = frozenset(
-    {EventType.CONSENT_GRANTED, EventType.CONSENT_REVOKED, EventType.UNSUBSCRIBED}
-)
 
 
 def _by_time_and_id(event: Event) -> tuple[datetime, str]:
@@ -70,9 +65,9 @@ class _Facts:
             kind = event.type
             if kind is EventType.PROFILE_UPDATED:
                 profile = profile.with_updates(event.properties)
-            elif kind in _CONSENT_EVENTS:
+            elif kind in CONSENT_TYPES:
                 channel = event.prop("channel")
-                if channel in _CONSENT_CHANNELS:
+                if channel in CHANNELS:
                     consent_events[str(channel)] = kind is EventType.CONSENT_GRANTED
         self.profile = profile
         consent = {
