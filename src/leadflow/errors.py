@@ -79,3 +79,72 @@ class InputFileError(LeadflowError):
 class ModelDataError(LeadflowError):
     """A data set cannot be used to train or apply a conversion model (no rows, no usable
     outcome column, no usable feature); the message names the file and the column."""
+
+
+class WebhookSignatureError(LeadflowError):
+    """An inbound webhook failed verification; ``code`` says why (no secret or signature is
+    quoted)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class StoreError(LeadflowError):
+    """The lead store refused a change; ``code`` names the kind, the message the record."""
+
+    code = "store_error"
+
+
+class LeadNotFoundError(StoreError):
+    """No lead has that id (nor was merged under it)."""
+
+    code = "lead_not_found"
+
+    def __init__(self, lead_id: str) -> None:
+        self.lead_id = lead_id
+        super().__init__(f"no lead with id `{lead_id}`")
+
+
+class EventConflictError(StoreError):
+    """An event id is already stored with different content."""
+
+    code = "event_conflict"
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(
+            f"event `{event_id}` is already stored with different content; "
+            "events are append-only, send a new event id"
+        )
+
+
+class ActionNotAllowedError(StoreError):
+    """A sales action the lead's current stage does not allow."""
+
+    code = "action_not_allowed"
+
+    def __init__(self, lead_id: str, stage: str, action: str, allowed: list[str]) -> None:
+        self.lead_id = lead_id
+        self.stage = stage
+        self.action = action
+        self.allowed = allowed
+        can = ", ".join(allowed) if allowed else "none (the stage is final)"
+        super().__init__(
+            f"lead `{lead_id}` is at stage `{stage}`, which does not allow `{action}`; "
+            f"allowed: {can}"
+        )
+
+
+class ConcurrentUpdateError(StoreError):
+    """Another transaction changed the same rows first; the work can be retried."""
+
+    code = "concurrent_update"
+
+
+class InvalidRecordError(LeadflowError):
+    """A request or file record has bad fields; ``problems`` names every one."""
+
+    def __init__(self, problems: list[RecordProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))

@@ -9,8 +9,8 @@ contact's values. A file that cannot be read at all raises
 :class:`~leadflow.errors.InputFileError`.
 """
 
-from leadflow.adapters.records.events import EventItem, read_events
-from leadflow.adapters.records.leads import LeadItem, read_leads
+from leadflow.adapters.records.events import EventItem, parse_event, read_events
+from leadflow.adapters.records.leads import LeadItem, parse_lead, read_leads
 from leadflow.adapters.records.mapping import ColumnMapping, load_mapping
 from leadflow.adapters.records.problems import Finding, RecordWarning, finding_record
 
@@ -22,6 +22,8 @@ __all__ = [
     "RecordWarning",
     "finding_record",
     "load_mapping",
+    "parse_event",
+    "parse_lead",
     "read_events",
     "read_leads",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -216,3 +216,13 @@ def read_events(path: str | Path, mapping: Mapping[str, str] | None = None) -> I
     """
     file = open_records(path, mapping or {}, EVENT_CORE_FIELDS)
     return parse_rows(file, _EventParser(file.name).parse)
+
+
+def event_parser(source: str) -> Callable[[int, Mapping[str, object]], list[EventItem]]:
+    """A parser for the records of one batch: a repeated event id is rejected."""
+    return _EventParser(source).parse
+
+
+def parse_event(record: Mapping[str, object], source: str, row: int = 1) -> list[EventItem]:
+    """One event record (an API request body, say) parsed exactly as a file row would be."""
+    return _EventParser(source).parse(row, record)

@@ -111,3 +111,8 @@ def read_leads(path: str | Path, mapping: Mapping[str, str] | None = None) -> It
     """
     file = open_records(path, mapping or {}, ("lead_id",))
     return parse_rows(file, _LeadParser(file.name).parse)
+
+
+def parse_lead(record: Mapping[str, object], source: str, row: int = 1) -> list[LeadItem]:
+    """One lead record (an API request body, say) parsed exactly as a file row would be."""
+    return _LeadParser(source).parse(row, record)

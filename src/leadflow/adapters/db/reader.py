@@ -1,0 +1,198 @@
+"""Read side of the store: one lead with everything about it, and filtered pages of leads."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.orm import Session
+
+from leadflow.adapters.db.convert import (
+    consent_from_row,
+    event_from_row,
+    lead_from_row,
+    profile_to_json,
+)
+from leadflow.adapters.db.tables import (
+    ConsentRow,
+    DecisionRow,
+    EventRow,
+    LeadRow,
+    StageChangeRow,
+)
+from leadflow.domain.stages import Stage
+from leadflow.services.store.consent import active_consent
+from leadflow.services.store.lifecycle import current_profile
+from leadflow.services.store.sales import allowed_actions
+
+
+class BadCursorError(ValueError):
+    """A ``cursor`` that this server did not hand out."""
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    stage: str | None = None
+    playbook: str | None = None
+    band: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def _surviving(session: Session, lead_id: str) -> LeadRow | None:
+    row = session.get(LeadRow, lead_id)
+    for _ in range(16):
+        if row is None or row.merged_into is None:
+            return row
+        row = session.get(LeadRow, row.merged_into)
+    return row
+
+
+def lead_view(session: Session, lead_id: str) -> dict[str, Any] | None:
+    """The lead (following merges): profile, decision, timeline, history, consents."""
+    row = _surviving(session, lead_id)
+    if row is None:
+        return None
+    stored = lead_from_row(row)
+    event_rows = list(
+        session.scalars(select(EventRow).where(EventRow.lead_id == row.id).order_by(EventRow.seq))
+    )
+    profile = current_profile(stored, [event_from_row(e) for e in event_rows])
+    decision = session.get(DecisionRow, row.id)
+    consents = [
+        consent_from_row(c)
+        for c in session.scalars(
+            select(ConsentRow).where(ConsentRow.lead_id == row.id).order_by(ConsentRow.id)
+        )
+    ]
+    history = session.scalars(
+        select(StageChangeRow).where(StageChangeRow.lead_id == row.id).order_by(StageChangeRow.id)
+    )
+    aliases = session.scalars(select(LeadRow.id).where(LeadRow.merged_into == row.id)).all()
+    stage = Stage(decision.stage) if decision is not None else Stage.NEW
+    timeline = sorted(event_rows, key=lambda e: (e.occurred_at, e.event_id))
+    return {
+        "lead_id": row.id,
+        "aliases": sorted(aliases),
+        "playbook": row.playbook,
+        "created_at": row.created_at,
+        "profile": profile_to_json(profile),
+        "decision": decision.record if decision is not None else None,
+        "allowed_actions": allowed_actions(stage),
+        "timeline": [
+            {
+                "event_id": e.event_id,
+                "type": e.type,
+                "occurred_at": e.occurred_at,
+                "recorded_at": e.recorded_at,
+                "properties": e.properties,
+                "source": e.source,
+                "actor": e.actor,
+            }
+            for e in timeline
+        ],
+        "stage_history": [
+            {
+                "from_stage": h.from_stage,
+                "to_stage": h.to_stage,
+                "status": h.status,
+                "reasons": h.reasons,
+                "playbook": {"id": h.playbook_id, "version": h.playbook_version},
+                "changed_at": h.changed_at,
+                "actor": h.actor,
+                "event_id": h.event_id,
+            }
+            for h in history
+        ],
+        "consents": [
+            {
+                **c.__dict__,
+                "active": c.status == "granted"
+                and c is _latest(consents, c.channel, c.contact_point)
+                and active_consent(consents, c.channel, c.contact_point),
+            }
+            for c in consents
+        ],
+    }
+
+
+def _latest(consents: list[Any], channel: str, point: str | None) -> Any:
+    found = [c for c in consents if c.channel == channel and c.contact_point == point]
+    return found[-1] if found else None
+
+
+def encode_cursor(created_at: datetime, lead_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), lead_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, lead_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(when), str(lead_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise BadCursorError("not a cursor from this server; start again without one") from exc
+
+
+def _filtered(query: Select[LeadRow, DecisionRow], f: LeadFilters) -> Select[LeadRow, DecisionRow]:
+    if f.stage is not None:
+        query = query.where(DecisionRow.stage == f.stage)
+    if f.playbook is not None:
+        query = query.where(LeadRow.playbook == f.playbook)
+    if f.band is not None:
+        query = query.where(DecisionRow.band == f.band)
+    if f.owner is not None:
+        query = query.where(DecisionRow.owner == f.owner)
+    if f.source is not None:
+        query = query.where(LeadRow.source == f.source)
+    if f.created_from is not None:
+        query = query.where(LeadRow.created_at >= f.created_from)
+    if f.created_to is not None:
+        query = query.where(LeadRow.created_at < f.created_to)
+    return query
+
+
+def list_leads(
+    session: Session, filters: LeadFilters, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of surviving leads, newest first, and the cursor of the next page."""
+    query = (
+        select(LeadRow, DecisionRow)
+        .outerjoin(DecisionRow, DecisionRow.lead_id == LeadRow.id)
+        .where(LeadRow.merged_into.is_(None))
+    )
+    query = _filtered(query, filters)
+    if cursor is not None:
+        when, lead_id = decode_cursor(cursor)
+        query = query.where(tuple_(LeadRow.created_at, LeadRow.id) < tuple_(when, lead_id))
+    rows = session.execute(
+        query.order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit + 1)
+    ).all()
+    items = [
+        {
+            "lead_id": lead.id,
+            "playbook": lead.playbook,
+            "lead_type": lead.lead_type,
+            "source": lead.source,
+            "created_at": lead.created_at,
+            "stage": d.stage if d else None,
+            "status": d.status if d else None,
+            "band": d.band if d else None,
+            "fit_score": d.fit_score if d else None,
+            "intent_score": d.intent_score if d else None,
+            "owner": d.owner if d else None,
+            "queue": d.queue if d else None,
+        }
+        for lead, d in rows[:limit]
+    ]
+    more = len(rows) > limit
+    last = rows[limit - 1][0] if more else None
+    return items, encode_cursor(last.created_at, last.id) if last is not None else None

@@ -1,0 +1,261 @@
+"""The database schema: SQLAlchemy 2.0 typed models with portable column types.
+
+Every table works the same on SQLite (the embedded default) and PostgreSQL: times are stored
+in UTC and read back timezone-aware, JSON is ``JSON`` (``JSONB`` on PostgreSQL), and integer
+keys are ``BIGINT`` on PostgreSQL. ``events``, ``consents``, ``stage_history`` and
+``audit_log`` are append-only: nothing in leadflow updates or deletes their rows (the
+``lead_id`` of events and consents moves to the surviving lead when two leads merge, and
+that move is audited).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant, stored as UTC and always read back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; leadflow stores UTC instants")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UtcDateTime(),
+        dict[str, Any]: Json,
+        list[Any]: Json,
+    }
+
+
+class LeadRow(Base):
+    """A lead's first-known profile; later changes are ``profile_updated`` events."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    playbook: Mapped[str] = mapped_column(String(100), index=True)
+    lead_type: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(200), index=True)
+    profile: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime]
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+
+
+class IdentityRow(Base):
+    """A normalised email, an E.164 phone or a source's external id that names one lead."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "source", "value", name="uq_identities_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    value: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime]
+
+
+class EventRow(Base):
+    """One event of a lead's timeline (append-only)."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    properties: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class DecisionRow(Base):
+    """The current decision of a lead (replaced on every re-qualification)."""
+
+    __tablename__ = "decisions"
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(200))
+    band: Mapped[str] = mapped_column(String(100), index=True)
+    fit_score: Mapped[float] = mapped_column(Float)
+    intent_score: Mapped[float] = mapped_column(Float)
+    queue: Mapped[str | None] = mapped_column(String(100))
+    owner: Mapped[str | None] = mapped_column(String(200), index=True)
+    sla_due_at: Mapped[datetime | None]
+    playbook_id: Mapped[str] = mapped_column(String(100))
+    playbook_version: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime]
+    record: Mapped[dict[str, Any]]
+
+
+class StageChangeRow(Base):
+    """A stage change: from, to, why, by whom, under which playbook version."""
+
+    __tablename__ = "stage_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(40))
+    to_stage: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(200))
+    reasons: Mapped[list[Any]]
+    playbook_id: Mapped[str] = mapped_column(String(100))
+    playbook_version: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class ConsentRow(Base):
+    """One consent grant or revocation for a channel and an exact contact point."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(100))
+    contact_point: Mapped[str | None] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(20))
+    captured_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(100))
+    disclosure_version: Mapped[str | None] = mapped_column(String(100))
+    evidence: Mapped[dict[str, Any]]
+    revoked_at: Mapped[datetime | None]
+    revoked_how: Mapped[str | None] = mapped_column(String(100))
+    event_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class IdempotencyRow(Base):
+    """A creating request's key, the hash of its body, and the response it got."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WebhookDeliveryRow(Base):
+    """An inbound webhook delivery already processed (deduplication by delivery id)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
+
+
+class AuditRow(Base):
+    """One audit record; ``hash`` chains it to the record before it."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    entity: Mapped[str] = mapped_column(String(100))
+    entity_id: Mapped[str] = mapped_column(String(200), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    after: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    reason: Mapped[str | None] = mapped_column(Text)
+    playbook_version: Mapped[str | None] = mapped_column(String(100))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The last audit record's number and hash: one row, locked to append in order."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ImportRunRow(Base):
+    """A resumable import: the file's content hash and how many rows are committed."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(Text)
+    rows_done: Mapped[int] = mapped_column(Integer)
+    finished: Mapped[bool]
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    """An API key: only the hash of its secret is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+Index("ix_events_lead_occurred", EventRow.lead_id, EventRow.occurred_at)
+Index("ix_consents_point", ConsentRow.lead_id, ConsentRow.channel, ConsentRow.contact_point)

@@ -1,0 +1,30 @@
+"""``create_app``: the HTTP API over a wired :class:`~leadflow.entrypoints.bootstrap.App`.
+
+Nothing is built at import time; tests and ``leadflow serve`` pass their own wiring.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from leadflow import __version__
+from leadflow.entrypoints.api import routes_events, routes_leads, routes_meta, routes_webhooks
+from leadflow.entrypoints.api.errors import install_error_handlers
+from leadflow.entrypoints.bootstrap import App
+
+DESCRIPTION = """Explainable lead qualification for healthcare marketing and sales.
+
+Post leads and their engagement; every stored event re-qualifies its lead in the same
+transaction, and the decision (stage, status, scores, reasons, blockers, next action) comes
+back in the response. Every error has the same shape: `{"error": {"code", "message",
+"problems": [{"field", "row", "message"}]}}`."""
+
+
+def create_app(app: App) -> FastAPI:
+    """The FastAPI application serving ``app``'s store."""
+    api = FastAPI(title="leadflow", version=__version__, description=DESCRIPTION)
+    api.state.leadflow = app
+    install_error_handlers(api)
+    for module in (routes_leads, routes_events, routes_webhooks, routes_meta):
+        api.include_router(module.router)
+    return api

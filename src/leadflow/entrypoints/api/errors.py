@@ -1,0 +1,150 @@
+"""The one JSON error shape, for every endpoint and every failure.
+
+``{"error": {"code", "message", "problems": [{"field", "row", "message"}], "allowed"}}``.
+Messages name fields and ids, never the values sent (they may be a patient's details).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leadflow.errors import (
+    ActionNotAllowedError,
+    ConcurrentUpdateError,
+    EventConflictError,
+    InvalidRecordError,
+    LeadNotFoundError,
+    RecordProblem,
+    WebhookSignatureError,
+)
+
+
+class ApiError(Exception):
+    """An error answered with the shared shape."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: list[dict[str, Any]] | None = None,
+        *,
+        allowed: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.problems = problems or []
+        self.allowed = allowed
+        self.headers = headers
+
+
+def error_body(
+    code: str,
+    message: str,
+    problems: list[dict[str, Any]] | None = None,
+    allowed: list[str] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message, "problems": problems or []}
+    if allowed is not None:
+        body["allowed"] = allowed
+    return {"error": body}
+
+
+def problem_dicts(problems: list[RecordProblem], prefix: str = "") -> list[dict[str, Any]]:
+    """Record problems as API problems (``row`` is the item number in a batch)."""
+    return [
+        {"field": f"{prefix}{p.field}" if p.field else None, "row": p.row, "message": p.message}
+        for p in problems
+    ]
+
+
+_UNION_MEMBERS = {"EventIn": False, "EventBatchIn": True}
+
+
+def _validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors as problems; for a one-or-batch body, only the shape that was sent.
+
+    Items of a list are reported by ``row`` (1-based) and their own field name.
+    """
+    body = exc.body
+    sent_batch = isinstance(body, dict) and "events" in body
+    problems = []
+    for item in exc.errors():
+        loc: list[Any] = [part for part in item.get("loc", ()) if part != "body"]
+        if loc and loc[0] in _UNION_MEMBERS:
+            if _UNION_MEMBERS[loc[0]] != sent_batch:
+                continue
+            loc = loc[1:]
+        row = None
+        if len(loc) >= 2 and isinstance(loc[1], int):
+            row, loc = loc[1] + 1, loc[2:]
+        field = ".".join(str(part) for part in loc) or None
+        problems.append({"field": field, "row": row, "message": item["msg"]})
+    return problems
+
+
+def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error, expected or not, with the shared shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> Any:
+        return _respond(
+            exc.status, error_body(exc.code, exc.message, exc.problems, exc.allowed), exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Any:
+        problems = _validation_problems(exc)
+        return _respond(
+            422, error_body("invalid_request", f"{len(problems)} invalid field(s)", problems)
+        )
+
+    @app.exception_handler(InvalidRecordError)
+    async def _record(_: Request, exc: InvalidRecordError) -> Any:
+        problems = problem_dicts(exc.problems)
+        return _respond(
+            422, error_body("invalid_record", f"{len(problems)} invalid field(s)", problems)
+        )
+
+    @app.exception_handler(LeadNotFoundError)
+    async def _missing(_: Request, exc: LeadNotFoundError) -> Any:
+        return _respond(404, error_body(exc.code, str(exc)))
+
+    @app.exception_handler(EventConflictError)
+    async def _conflict(_: Request, exc: EventConflictError) -> Any:
+        return _respond(409, error_body(exc.code, str(exc)))
+
+    @app.exception_handler(ActionNotAllowedError)
+    async def _not_allowed(_: Request, exc: ActionNotAllowedError) -> Any:
+        return _respond(409, error_body(exc.code, str(exc), allowed=exc.allowed))
+
+    @app.exception_handler(ConcurrentUpdateError)
+    async def _busy(_: Request, exc: ConcurrentUpdateError) -> Any:
+        return _respond(409, error_body(exc.code, str(exc)), {"Retry-After": "1"})
+
+    @app.exception_handler(WebhookSignatureError)
+    async def _signature(_: Request, exc: WebhookSignatureError) -> Any:
+        return _respond(401, error_body(f"webhook_{exc.code}", str(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Any:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _respond(exc.status_code, error_body(code, str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Any:
+        return _respond(
+            500, error_body("internal_error", f"unexpected {type(exc).__name__}; see the log")
+        )

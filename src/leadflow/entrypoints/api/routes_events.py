@@ -1,0 +1,54 @@
+"""``/v1/events``: append one event or a batch; each touched lead is re-qualified."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.entrypoints.api.deps import ActorDep, AppDep, IdempotencyKey
+from leadflow.entrypoints.api.errors import ApiError
+from leadflow.entrypoints.api.idempotency import run_idempotent
+from leadflow.entrypoints.api.outputs import events_written
+from leadflow.entrypoints.api.records import event_record, events_from_records
+from leadflow.entrypoints.api.routes_leads import ERRORS
+from leadflow.entrypoints.api.schemas import EventBatchIn, EventIn, EventsOut
+from leadflow.services.store.intake import record_events
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EventsOut,
+    responses={200: {"model": EventsOut, "description": "every event was a copy"}, **ERRORS},
+    summary="Append events",
+)
+def post_events(
+    body: Annotated[EventIn | EventBatchIn, Body()],
+    app: AppDep,
+    actor: ActorDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    """One event, or `{"events": [...]}`: stored together or not at all. An event id sent
+    again with the same content is skipped (listed in `duplicates`); with other content it
+    is a 409."""
+    items = body.events if isinstance(body, EventBatchIn) else [body]
+    if len(items) > app.settings.max_batch:
+        raise ApiError(
+            422,
+            "batch_too_large",
+            f"at most {app.settings.max_batch} events per request",
+            [{"field": "events", "row": None, "message": f"{len(items)} events"}],
+        )
+    records = [event_record(item) for item in items]
+
+    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+        ctx = app.context(actor, "api")
+        events = events_from_records(records, ctx.now, app.settings.future_skew_s)
+        result = record_events(store, events, ctx)
+        return (201 if result.stored else 200), events_written(result)
+
+    return run_idempotent(app, key, f"{actor}|POST /v1/events", body.model_dump_json(), work)

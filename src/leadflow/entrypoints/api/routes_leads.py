@@ -1,0 +1,166 @@
+"""``/v1/leads``: post a lead, list and read leads, and take sales actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+
+from leadflow.adapters.db.reader import BadCursorError, LeadFilters, lead_view, list_leads
+from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.domain.stages import SalesAction, Stage
+from leadflow.entrypoints.api.deps import ActorDep, AppDep, IdempotencyKey
+from leadflow.entrypoints.api.errors import ApiError
+from leadflow.entrypoints.api.idempotency import run_idempotent
+from leadflow.entrypoints.api.outputs import lead_written
+from leadflow.entrypoints.api.records import lead_from_body
+from leadflow.entrypoints.api.schemas import (
+    ActionIn,
+    ActionOut,
+    ErrorOut,
+    LeadIn,
+    LeadOut,
+    LeadPageOut,
+    LeadWriteOut,
+)
+from leadflow.errors import InvalidRecordError, PlaybookNotFoundError, RecordProblem
+from leadflow.services.store.intake import upsert_lead
+from leadflow.services.store.sales import NEEDS_REASON, take_action
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such lead"},
+    409: {"model": ErrorOut, "description": "conflict (see `error.code`)"},
+    422: {"model": ErrorOut, "description": "invalid request; every bad field is named"},
+}
+LeadId = Annotated[str, Path(max_length=100, description="a lead id (or an id merged into it)")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LeadWriteOut,
+    responses={200: {"model": LeadWriteOut, "description": "matched an existing lead"}, **ERRORS},
+    summary="Create or update a lead and qualify it",
+)
+def post_lead(body: LeadIn, app: AppDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    """Match the lead by id, email, phone or external id (merging duplicates), store it,
+    and return its new decision. 201 when a lead was created, 200 when one was matched."""
+    profile = lead_from_body(body)
+    evidence = body.consent.model_dump(exclude_none=True) if body.consent else {}
+
+    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+        ctx = app.context(actor, "api")
+        try:
+            result = upsert_lead(
+                store,
+                profile,
+                ctx,
+                external_id=body.external_id,
+                consent_evidence=evidence,
+                id_given=body.lead_id is not None,
+            )
+        except PlaybookNotFoundError as exc:
+            problem = RecordProblem("request", 1, profile.lead_id, "playbook", str(exc))
+            raise InvalidRecordError([problem]) from exc
+        return (201 if result.created else 200), lead_written(result)
+
+    return run_idempotent(app, key, f"{actor}|POST /v1/leads", body.model_dump_json(), work)
+
+
+@router.get("", response_model=LeadPageOut, responses=ERRORS, summary="List leads")
+def get_leads(
+    app: AppDep,
+    stage: Stage | None = None,
+    playbook: Annotated[str | None, Query(max_length=100)] = None,
+    band: Annotated[str | None, Query(max_length=100)] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Any:
+    """Leads newest first, filtered; follow `next_cursor` for the next page."""
+    for name, value in (("created_from", created_from), ("created_to", created_to)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(
+                422,
+                "invalid_request",
+                "1 invalid field(s)",
+                [{"field": name, "row": None, "message": "needs a time zone offset, e.g. Z"}],
+            )
+    filters = LeadFilters(
+        stage.value if stage else None, playbook, band, owner, source, created_from, created_to
+    )
+    try:
+        with app.db.read() as session:
+            items, next_cursor = list_leads(session, filters, cursor, limit)
+    except BadCursorError as exc:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "1 invalid field(s)",
+            [{"field": "cursor", "row": None, "message": str(exc)}],
+        ) from exc
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/{lead_id}", response_model=LeadOut, responses=ERRORS, summary="Read a lead")
+def get_lead(lead_id: LeadId, app: AppDep) -> Any:
+    """Profile, decision with reasons and blockers, timeline, stage history and consents."""
+    with app.db.read() as session:
+        view = lead_view(session, lead_id)
+    if view is None:
+        raise ApiError(404, "lead_not_found", f"no lead with id `{lead_id}`")
+    return view
+
+
+@router.post(
+    "/{lead_id}/actions/{action}",
+    response_model=ActionOut,
+    responses=ERRORS,
+    summary="Take a sales or intake action",
+)
+def post_action(
+    lead_id: LeadId,
+    action: SalesAction,
+    body: ActionIn,
+    app: AppDep,
+    actor: ActorDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    """Accept, reject, record discovery, schedule, disqualify, win or lose. The action is
+    stored as an event and the lead re-qualified; a stage that does not allow the action
+    answers 409 with the actions it does allow."""
+    if action in NEEDS_REASON and not (body.reason and body.reason.strip()):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "1 invalid field(s)",
+            [{"field": "reason", "row": None, "message": f"`{action.value}` needs a reason"}],
+        )
+    props = body.model_dump(exclude={"occurred_at"}, exclude_none=True)
+
+    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+        ctx = app.context(actor, "api")
+        when = body.occurred_at if body.occurred_at is not None else ctx.now
+        if when.tzinfo is None:
+            problem = RecordProblem("request", 1, lead_id, "occurred_at", "needs a time zone")
+            raise InvalidRecordError([problem])
+        result = take_action(store, lead_id, action, props, ctx, occurred_at=when)
+        ((survivor, outcome),) = result.leads.items()
+        return 200, {
+            "lead_id": survivor,
+            "action": action.value,
+            "event_id": result.stored[0],
+            "previous_stage": outcome.before,
+            "stage_changed": outcome.changed,
+            "decision": outcome.decision.to_record(),
+        }
+
+    scope = f"{actor}|POST /v1/leads/{lead_id}/actions/{action.value}"
+    response: JSONResponse = run_idempotent(app, key, scope, body.model_dump_json(), work)
+    return response

@@ -1,0 +1,52 @@
+"""``/healthz`` and ``/v1/playbooks``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from leadflow.adapters.db.migrate import current_revision
+from leadflow.adapters.playbook_yaml import shipped_playbooks
+from leadflow.entrypoints.api.deps import AppDep
+from leadflow.entrypoints.api.errors import ApiError
+from leadflow.entrypoints.api.schemas import ErrorOut, HealthOut, PlaybookOut
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    responses={503: {"model": ErrorOut, "description": "the database is unreachable"}},
+    summary="Liveness and database check",
+)
+def healthz(app: AppDep) -> Any:
+    try:
+        with app.db.read() as session:
+            session.execute(text("SELECT 1"))
+        revision = current_revision(app.db.engine)
+    except Exception as exc:
+        raise ApiError(
+            503, "database_unavailable", f"database check failed: {type(exc).__name__}"
+        ) from exc
+    return {"status": "ok", "database": app.db.engine.dialect.name, "schema_revision": revision}
+
+
+@router.get("/v1/playbooks", response_model=list[PlaybookOut], summary="The shipped playbooks")
+def playbooks(app: AppDep) -> Any:
+    """Every shipped playbook with its current version (content hash)."""
+    found = []
+    for name in shipped_playbooks():
+        playbook = app.playbooks(name)
+        found.append(
+            {
+                "id": playbook.id,
+                "name": playbook.name,
+                "version": playbook.version,
+                "description": playbook.description,
+                "lead_types": sorted(playbook.lead_types),
+            }
+        )
+    return found

@@ -1,0 +1,162 @@
+"""``/v1/webhooks/{source}``: signed deliveries from forms, call tracking and webinar tools.
+
+Standard Webhooks signatures (HMAC-SHA256 over the id, the timestamp and the raw body; ±300 s;
+several secrets per source for rotation). A delivery id seen before gets the first answer
+again; the lead itself is deduplicated by the source's external id, email and phone, so the
+same form sent five times with five delivery ids is still one lead.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.webhooks import verify_webhook
+from leadflow.entrypoints.api.deps import AppDep
+from leadflow.entrypoints.api.errors import ApiError
+from leadflow.entrypoints.api.outputs import events_written, lead_written
+from leadflow.entrypoints.api.records import events_from_records, lead_from_body
+from leadflow.entrypoints.api.routes_leads import ERRORS
+from leadflow.entrypoints.api.schemas import (
+    ErrorOut,
+    EventsOut,
+    LeadIn,
+    LeadWriteOut,
+    Scalar,
+    Strict,
+)
+from leadflow.entrypoints.bootstrap import App
+from leadflow.errors import InvalidRecordError, PlaybookNotFoundError, RecordProblem
+from leadflow.services.store.intake import record_events, upsert_lead
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+class WebhookEventIn(Strict):
+    """An event in a delivery; without `lead_id` it belongs to the delivery's lead."""
+
+    event_id: str | None = Field(None, max_length=200)
+    lead_id: str | None = Field(None, max_length=100)
+    type: str = Field(max_length=40)
+    occurred_at: Any
+    properties: dict[str, Scalar] = Field(default_factory=dict, max_length=200)
+
+
+class WebhookIn(Strict):
+    """A delivery: a lead (a form submission), events, or both."""
+
+    lead: LeadIn | None = None
+    events: list[WebhookEventIn] = Field(default_factory=list, max_length=1000)
+
+
+class WebhookOut(BaseModel):
+    delivery_id: str
+    lead: LeadWriteOut | None
+    events: EventsOut | None
+
+
+def _parse(raw: bytes) -> WebhookIn:
+    try:
+        return WebhookIn.model_validate(json.loads(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(422, "invalid_json", "the body is not JSON") from exc
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or None, "row": None, "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise ApiError(
+            422, "invalid_request", f"{len(problems)} invalid field(s)", problems
+        ) from exc
+
+
+@router.post(
+    "/{source}",
+    response_model=WebhookOut,
+    responses={
+        401: {"model": ErrorOut, "description": "the signature did not verify"},
+        **ERRORS,
+    },
+    summary="Receive a signed webhook delivery",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": WebhookIn.model_json_schema()}},
+        }
+    },
+)
+async def post_webhook(
+    source: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")],
+    request: Request,
+    app: AppDep,
+) -> Any:
+    """Verify, deduplicate by delivery id, then store the lead and events like the
+    `/v1/leads` and `/v1/events` endpoints do."""
+    secrets = app.settings.webhook_secrets.get(source)
+    if not secrets:
+        raise ApiError(404, "unknown_webhook_source", f"no webhook source `{source}` is configured")
+    raw = await request.body()
+    delivery_id = verify_webhook(
+        request.headers, raw, secrets, app.clock(), app.settings.webhook_tolerance_s
+    )
+    payload = _parse(raw)
+    return await run_in_threadpool(_deliver, app, source, delivery_id, payload)
+
+
+def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSONResponse:
+    origin = f"webhook:{source}"
+
+    def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
+        if not store.claim_key(f"webhook|{source}|{delivery_id}"):
+            raise ApiError(409, "delivery_in_progress", "this delivery is being processed")
+        seen = store.delivery(source, delivery_id)
+        if seen is not None:
+            return seen[0], seen[1], True
+        ctx = app.context(origin, origin)
+        body: dict[str, Any] = {"delivery_id": delivery_id, "lead": None, "events": None}
+        lead_id = None
+        if payload.lead is not None:
+            profile = lead_from_body(payload.lead)
+            evidence = (
+                payload.lead.consent.model_dump(exclude_none=True) if payload.lead.consent else {}
+            )
+            try:
+                result = upsert_lead(
+                    store,
+                    profile,
+                    ctx,
+                    external_id=payload.lead.external_id,
+                    consent_evidence=evidence,
+                    id_given=payload.lead.lead_id is not None,
+                )
+            except PlaybookNotFoundError as exc:
+                problem = RecordProblem("request", 1, profile.lead_id, "lead.playbook", str(exc))
+                raise InvalidRecordError([problem]) from exc
+            lead_id = result.lead_id
+            body["lead"] = lead_written(result)
+        if payload.events:
+            records: list[dict[str, Any]] = []
+            for item in payload.events:
+                record = {
+                    "event_id": item.event_id or f"{source}-{delivery_id}-{len(records) + 1}",
+                    "lead_id": item.lead_id or lead_id,
+                    "type": item.type,
+                    "occurred_at": item.occurred_at,
+                    "properties": item.properties,
+                }
+                records.append(record)
+            events = events_from_records(records, ctx.now, app.settings.future_skew_s)
+            body["events"] = events_written(record_events(store, events, ctx))
+        status = 201 if body["lead"] and body["lead"]["created"] else 200
+        store.save_delivery(source, delivery_id, status, body, ctx.now)
+        return status, body, False
+
+    status, body, replayed = app.db.run(unit)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(body, status_code=status, headers=headers)

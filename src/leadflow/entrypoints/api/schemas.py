@@ -1,0 +1,282 @@
+"""Request and response bodies of the HTTP API (these make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scalar = str | int | float | bool | None
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConsentEvidenceIn(Strict):
+    """How consent on the lead's ``consent_*`` flags was captured (COMPLIANCE.md)."""
+
+    purpose: str | None = Field(None, max_length=100, examples=["marketing"])
+    method: str | None = Field(None, max_length=100, examples=["web_form_checkbox"])
+    disclosure_version: str | None = Field(None, max_length=100, examples=["2026-01"])
+    page_url: str | None = Field(None, max_length=2000)
+    user_agent: str | None = Field(None, max_length=1000)
+    text: str | None = Field(None, max_length=4000, description="the disclosure shown")
+
+
+class LeadIn(Strict):
+    """A lead: the contract's fields; other fields go in ``custom``."""
+
+    lead_id: str | None = Field(
+        None, max_length=100, description="your id for the lead; one is made when omitted"
+    )
+    external_id: str | None = Field(
+        None, max_length=200, description="the sending system's id (deduplicated per source)"
+    )
+    lead_type: str | None = Field(None, max_length=40, examples=["patient"])
+    playbook: str | None = Field(None, max_length=100, examples=["specialty-clinic"])
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=40)
+    organization: str | None = Field(None, max_length=300)
+    role: str | None = Field(None, max_length=200)
+    org_type: str | None = Field(None, max_length=100)
+    service_line: str | None = Field(None, max_length=100)
+    specialty: str | None = Field(None, max_length=100)
+    postal_code: str | None = Field(None, max_length=20)
+    state: str | None = Field(None, max_length=50)
+    country: str | None = Field(None, max_length=60)
+    source: str | None = Field(None, max_length=200)
+    channel: str | None = Field(None, max_length=100)
+    campaign: str | None = Field(None, max_length=200)
+    offer: str | None = Field(None, max_length=200)
+    created_at: datetime | None = None
+    consent_email: bool | None = None
+    consent_sms: bool | None = None
+    consent_phone: bool | None = None
+    notes: str | None = Field(None, max_length=10_000)
+    custom: dict[str, str] = Field(default_factory=dict, max_length=200)
+    consent: ConsentEvidenceIn | None = None
+
+
+class EventIn(Strict):
+    """One event of a lead's timeline."""
+
+    event_id: str | None = Field(
+        None, max_length=200, description="unique id; re-sending the same event is harmless"
+    )
+    lead_id: str = Field(max_length=100)
+    type: str = Field(max_length=40, examples=["page_viewed"])
+    occurred_at: str = Field(
+        max_length=40,
+        description="ISO-8601; no offset means UTC, a date alone midnight UTC",
+        examples=["2026-03-05T10:00:00Z"],
+    )
+    properties: dict[str, Scalar] = Field(default_factory=dict, max_length=200)
+
+
+class EventBatchIn(Strict):
+    """Several events in one request, stored together or not at all."""
+
+    events: list[EventIn] = Field(min_length=1)
+
+
+class ActionIn(Strict):
+    """A sales or intake action; which fields matter depends on the action."""
+
+    reason: str | None = Field(
+        None, max_length=500, description="required for reject, disqualify and lose"
+    )
+    note: str | None = Field(None, max_length=4000)
+    need_confirmed: bool | None = None
+    decision_path: str | None = Field(None, max_length=500)
+    timeline: str | None = Field(None, max_length=200)
+    no_timeline_reason: str | None = Field(None, max_length=500)
+    eligibility_confirmed: bool | None = None
+    next_step: str | None = Field(None, max_length=500)
+    channel: str | None = Field(None, max_length=20)
+    occurred_at: datetime | None = Field(None, description="when it happened (default: now)")
+
+
+class ReasonOut(BaseModel):
+    rule: str
+    label: str
+    points: float
+    evidence: list[str]
+
+
+class BlockerOut(BaseModel):
+    rule: str
+    label: str
+
+
+class RouteOut(BaseModel):
+    queue: str | None
+    owner: str | None
+    sla_due_at: str | None
+
+
+class PlaybookRefOut(BaseModel):
+    id: str
+    version: str
+
+
+class DecisionOut(BaseModel):
+    """The decision record (the contract in PRODUCT.md)."""
+
+    lead_id: str
+    stage: str
+    status: str
+    fit_score: float
+    intent_score: float
+    band: str
+    reasons: list[ReasonOut]
+    blockers: list[BlockerOut]
+    disqualification_reason: str | None
+    next_action: str
+    route: RouteOut
+    playbook: PlaybookRefOut
+
+
+class LeadWriteOut(BaseModel):
+    """What a posted lead became."""
+
+    lead_id: str
+    created: bool
+    merged_leads: list[str]
+    changed_fields: list[str]
+    previous_stage: str | None
+    stage_changed: bool
+    decision: DecisionOut
+
+
+class LeadStageOut(BaseModel):
+    lead_id: str
+    previous_stage: str | None
+    stage: str
+    status: str
+    stage_changed: bool
+
+
+class EventsOut(BaseModel):
+    """Events stored, copies skipped, and each touched lead's stage."""
+
+    stored: list[str]
+    duplicates: list[str]
+    leads: list[LeadStageOut]
+
+
+class ActionOut(BaseModel):
+    lead_id: str
+    action: str
+    event_id: str
+    previous_stage: str | None
+    stage_changed: bool
+    decision: DecisionOut
+
+
+class EventOut(BaseModel):
+    event_id: str
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    properties: dict[str, Any]
+    source: str | None
+    actor: str
+
+
+class StageChangeOut(BaseModel):
+    from_stage: str | None
+    to_stage: str
+    status: str
+    reasons: list[dict[str, Any]]
+    playbook: PlaybookRefOut
+    changed_at: datetime
+    actor: str
+    event_id: str | None
+
+
+class ConsentOut(BaseModel):
+    channel: str
+    purpose: str
+    contact_point: str | None
+    status: str
+    active: bool
+    captured_at: datetime
+    source: str
+    method: str
+    disclosure_version: str | None
+    evidence: dict[str, Any]
+    revoked_at: datetime | None
+    revoked_how: str | None
+    event_id: str | None
+
+
+class LeadOut(BaseModel):
+    """A lead with everything about it."""
+
+    lead_id: str
+    aliases: list[str]
+    playbook: str
+    created_at: datetime
+    profile: dict[str, Any]
+    decision: DecisionOut | None
+    allowed_actions: list[str]
+    timeline: list[EventOut]
+    stage_history: list[StageChangeOut]
+    consents: list[ConsentOut]
+
+
+class LeadSummaryOut(BaseModel):
+    lead_id: str
+    playbook: str
+    lead_type: str | None
+    source: str | None
+    created_at: datetime
+    stage: str | None
+    status: str | None
+    band: str | None
+    fit_score: float | None
+    intent_score: float | None
+    owner: str | None
+    queue: str | None
+
+
+class LeadPageOut(BaseModel):
+    items: list[LeadSummaryOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class PlaybookOut(BaseModel):
+    id: str
+    name: str
+    version: str
+    description: str
+    lead_types: list[str]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    database: str
+    schema_revision: str | None
+
+
+class ProblemOut(BaseModel):
+    field: str | None = Field(description="the field, e.g. `email` or `events.2.occurred_at`")
+    row: int | None = Field(None, description="1-based item number within a batch")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    problems: list[ProblemOut] = Field(default_factory=list)
+    allowed: list[str] | None = None
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of every endpoint."""
+
+    error: ErrorBody

@@ -1,0 +1,41 @@
+"""Settings from the environment (``LEADFLOW_*``), checked when a command or the server starts."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from leadflow.adapters.db.engine import DEFAULT_URL
+
+
+class Settings(BaseSettings):
+    """Everything ``serve``, ``import`` and the other store commands read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_URL,
+        description="SQLAlchemy URL: a SQLite file (default) or postgresql://user@host/db",
+    )
+    default_playbook: str = Field(
+        "specialty-clinic", description="playbook for leads that do not name one"
+    )
+    webhook_secrets: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='inbound webhook secrets per source, as JSON: {"forms": ["whsec_…"]}',
+    )
+    webhook_tolerance_s: int = Field(300, ge=1, le=3600)
+    max_batch: int = Field(1000, ge=1, le=100_000, description="events per POST /v1/events")
+    future_skew_s: int = Field(
+        300, ge=0, description="how far in the future an event's occurred_at may be"
+    )
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _secrets_are_set(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for source, secrets in value.items():
+            if not secrets or any(len(s) < 16 for s in secrets):
+                raise ValueError(
+                    f"source `{source}`: give at least one secret of 16 or more characters"
+                )
+        return value

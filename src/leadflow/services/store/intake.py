@@ -1,0 +1,310 @@
+"""Ingest: leads matched and merged by identity, events appended, every lead re-qualified.
+
+Everything one call does happens in the caller's unit of work, so a lead, its events, its
+new decision, its stage history and the audit records are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from leadflow.domain.events import CONSENT_TYPES, Event, EventType
+from leadflow.domain.profile import CONSENT_FIELDS, TEXT_FIELDS, LeadProfile
+from leadflow.errors import EventConflictError, LeadNotFoundError
+from leadflow.services.store.consent import consent_from_event, consents_from_profile
+from leadflow.services.store.lifecycle import Requalified, current_profile, requalify_lead
+from leadflow.services.store.ports import (
+    AuditEntry,
+    IdentityKey,
+    LeadStore,
+    PlaybookLookup,
+    StoredEvent,
+    StoredLead,
+)
+
+_UPDATABLE = tuple(f for f in (*TEXT_FIELDS, *CONSENT_FIELDS) if f != "playbook")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who is acting, from where, at what instant, with which playbooks."""
+
+    actor: str
+    source: str
+    now: datetime
+    playbooks: PlaybookLookup
+    default_playbook: str
+
+
+@dataclass(frozen=True)
+class LeadResult:
+    """What happened to a posted lead."""
+
+    lead_id: str
+    created: bool
+    merged: list[str]
+    changed_fields: list[str]
+    outcome: Requalified
+
+
+@dataclass(frozen=True)
+class EventsResult:
+    """Events stored and skipped, and each touched lead's new decision."""
+
+    stored: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    leads: dict[str, Requalified] = field(default_factory=dict)
+
+
+def new_id(prefix: str) -> str:
+    """A new random id such as ``lead_6f1c…``."""
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+def event_hash(event: Event) -> str:
+    """A hash of what an event says (lead, type, time, properties), not of its id."""
+    body = json.dumps(
+        {
+            "lead_id": event.lead_id,
+            "type": event.type.value,
+            "occurred_at": event.occurred_at.isoformat(),
+            "properties": dict(event.properties),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def identity_keys(profile: LeadProfile, external_id: str | None, source: str) -> list[IdentityKey]:
+    """The identities a profile carries (normalised email, E.164 phone, external id)."""
+    keys = []
+    if profile.email:
+        keys.append(IdentityKey("email", profile.email.casefold()))
+    if profile.phone:
+        keys.append(IdentityKey("phone", profile.phone))
+    if external_id:
+        keys.append(IdentityKey("external", external_id, source))
+    return keys
+
+
+def _changes(current: LeadProfile, posted: LeadProfile) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name in _UPDATABLE:
+        new, old = getattr(posted, name), getattr(current, name)
+        if new is None or new == old:
+            continue
+        if name == "email" and isinstance(old, str) and new.casefold() == old.casefold():
+            continue  # the same mailbox: identities are matched case-insensitively
+        changes[name] = new
+    for key, value in posted.custom.items():
+        if current.custom.get(key) != value:
+            changes[f"custom.{key}"] = value
+    return changes
+
+
+def _fill(current: LeadProfile, other: LeadProfile) -> dict[str, Any]:
+    """Fields ``other`` knows that ``current`` lacks (what a merged lead brings)."""
+    fill: dict[str, Any] = {
+        name: getattr(other, name)
+        for name in _UPDATABLE
+        if getattr(current, name) is None and getattr(other, name) is not None
+    }
+    fill.update(
+        {f"custom.{k}": v for k, v in other.custom.items() if current.custom.get(k) is None}
+    )
+    return fill
+
+
+def _profile_event(store: LeadStore, lead_id: str, changes: Mapping[str, Any], ctx: Context) -> str:
+    event = Event(new_id("upd"), lead_id, EventType.PROFILE_UPDATED, ctx.now, dict(changes))
+    store.add_events([StoredEvent(event, event_hash(event), ctx.source, ctx.actor, ctx.now)])
+    return event.event_id
+
+
+def upsert_lead(
+    store: LeadStore,
+    posted: LeadProfile,
+    ctx: Context,
+    *,
+    external_id: str | None = None,
+    consent_evidence: Mapping[str, Any] | None = None,
+    id_given: bool = True,
+) -> LeadResult:
+    """Create the lead, or match it by id, email, phone or external id and update it.
+
+    Leads matched through different identities are merged into the oldest one; a posted
+    lead id that is new but matches an existing lead becomes an alias of it (unless
+    ``id_given`` is false: an id made up by the caller needs no alias). Changed fields
+    become a ``profile_updated`` event, so the timeline shows when each change arrived.
+    """
+    playbook = posted.playbook or ctx.default_playbook
+    ctx.playbooks(playbook)  # an unknown playbook fails before anything is stored
+    keys = identity_keys(posted, external_id, ctx.source)
+    candidates: list[StoredLead] = []
+    by_id = store.get_lead(posted.lead_id)
+    if by_id is not None:
+        candidates.append(by_id)
+    for lead_id in store.leads_by_identity(keys):
+        if all(c.lead_id != lead_id for c in candidates):
+            found = store.get_lead(lead_id)
+            if found is not None:
+                candidates.append(found)
+    evidence = dict(consent_evidence or {})
+    if not candidates:
+        created_at = posted.created_at or ctx.now
+        lead = StoredLead(
+            posted.lead_id, playbook, replace(posted, playbook=playbook), created_at, ctx.now
+        )
+        store.add_lead(lead)
+        store.add_identities(lead.lead_id, keys, ctx.now)
+        consents_from_profile(
+            store, lead.lead_id, lead.profile, evidence, source=ctx.source, at=ctx.now
+        )
+        store.append_audit(
+            AuditEntry(
+                ctx.now,
+                ctx.actor,
+                "lead.created",
+                "lead",
+                lead.lead_id,
+                after={"playbook": playbook, "source": ctx.source},
+            )
+        )
+        outcome = requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor)
+        return LeadResult(lead.lead_id, True, [], [], outcome)
+
+    candidates.sort(key=lambda c: (c.created_at, c.lead_id))
+    survivor = candidates[0]
+    store.lock_lead(survivor.lead_id)
+    merged: list[str] = []
+    for other in candidates[1:]:
+        other_profile = current_profile(other, store.events_of(other.lead_id))
+        store.merge(survivor.lead_id, other.lead_id)
+        here = current_profile(survivor, store.events_of(survivor.lead_id))
+        fill = _fill(here, other_profile)
+        if fill:
+            _profile_event(store, survivor.lead_id, fill, ctx)
+        store.append_audit(
+            AuditEntry(
+                ctx.now,
+                ctx.actor,
+                "lead.merged",
+                "lead",
+                survivor.lead_id,
+                before={"lead_id": other.lead_id},
+                after={"lead_id": survivor.lead_id},
+                reason="same email, phone or external id",
+            )
+        )
+        merged.append(other.lead_id)
+    if id_given and by_id is None and store.get_lead(posted.lead_id) is None:
+        alias = StoredLead(posted.lead_id, playbook, posted, posted.created_at or ctx.now, ctx.now)
+        store.add_lead(alias, merged_into=survivor.lead_id)
+        store.append_audit(
+            AuditEntry(
+                ctx.now,
+                ctx.actor,
+                "lead.merged",
+                "lead",
+                survivor.lead_id,
+                before={"lead_id": posted.lead_id},
+                after={"lead_id": survivor.lead_id},
+                reason="same email, phone or external id",
+            )
+        )
+        merged.append(posted.lead_id)
+    here = current_profile(survivor, store.events_of(survivor.lead_id))
+    changes = _changes(here, posted)
+    event_id = None
+    if changes:
+        event_id = _profile_event(store, survivor.lead_id, changes, ctx)
+        store.append_audit(
+            AuditEntry(
+                ctx.now,
+                ctx.actor,
+                "lead.updated",
+                "lead",
+                survivor.lead_id,
+                after={"fields": sorted(changes)},
+            )
+        )
+    store.add_identities(survivor.lead_id, keys, ctx.now)
+    # Consent follows the contact point: only flags sent now count, for the points known now.
+    updated = replace(
+        current_profile(survivor, store.events_of(survivor.lead_id)),
+        consent_email=posted.consent_email,
+        consent_sms=posted.consent_sms,
+        consent_phone=posted.consent_phone,
+    )
+    consents_from_profile(store, survivor.lead_id, updated, evidence, source=ctx.source, at=ctx.now)
+    outcome = requalify_lead(store, survivor, ctx.playbooks, ctx.now, ctx.actor, event_id=event_id)
+    return LeadResult(survivor.lead_id, False, merged, sorted(changes), outcome)
+
+
+def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> EventsResult:
+    """Append ``events`` (already validated) and re-qualify each lead they touch once.
+
+    An unknown lead raises :class:`LeadNotFoundError`; an event id stored with different
+    content raises :class:`EventConflictError`; an identical copy is skipped. Raised errors
+    leave the unit of work to be rolled back by the caller: nothing is half-stored.
+    """
+    leads: dict[str, StoredLead] = {}
+    for event in events:
+        if event.lead_id not in leads:
+            lead = store.get_lead(event.lead_id)
+            if lead is None:
+                raise LeadNotFoundError(event.lead_id)
+            leads[event.lead_id] = lead
+    for lead_id in sorted({lead.lead_id for lead in leads.values()}):
+        store.lock_lead(lead_id)
+    result = EventsResult()
+    to_store: list[StoredEvent] = []
+    touched: dict[str, str] = {}  # surviving lead id -> last event id
+    for event in events:
+        lead = leads[event.lead_id]
+        stored_as = replace(event, lead_id=lead.lead_id)
+        digest = event_hash(stored_as)
+        known = store.event_hash(event.event_id)
+        if known is not None or any(s.event.event_id == event.event_id for s in to_store):
+            same = known == digest or any(
+                s.event.event_id == event.event_id and s.content_hash == digest for s in to_store
+            )
+            if not same:
+                raise EventConflictError(event.event_id)
+            result.duplicates.append(event.event_id)
+            continue
+        to_store.append(StoredEvent(stored_as, digest, ctx.source, ctx.actor, ctx.now))
+        result.stored.append(event.event_id)
+        touched[lead.lead_id] = event.event_id
+    store.add_events(to_store)
+    by_id = {lead.lead_id: lead for lead in leads.values()}
+    for item in to_store:
+        if item.event.type in CONSENT_TYPES:
+            survivor = by_id[item.event.lead_id]
+            profile = current_profile(survivor, store.events_of(survivor.lead_id))
+            record = consent_from_event(store, item.event, profile, ctx.source, ctx.now)
+            if record is not None:
+                store.append_audit(
+                    AuditEntry(
+                        ctx.now,
+                        ctx.actor,
+                        f"consent.{record.status}",
+                        "lead",
+                        survivor.lead_id,
+                        after={"channel": record.channel},
+                        reason=item.event.type.value,
+                    )
+                )
+    for lead_id, last_event in touched.items():
+        result.leads[lead_id] = requalify_lead(
+            store, by_id[lead_id], ctx.playbooks, ctx.now, ctx.actor, event_id=last_event
+        )
+    return result

@@ -1,0 +1,95 @@
+"""Re-qualify a stored lead: decide, store the decision, record a stage change and audit it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from leadflow.domain.decision import Decision
+from leadflow.domain.events import Event, EventType
+from leadflow.domain.profile import LeadProfile
+from leadflow.domain.qualify import qualify
+from leadflow.services.store.ports import (
+    AuditEntry,
+    LeadStore,
+    PlaybookLookup,
+    StageChange,
+    StoredLead,
+)
+
+
+@dataclass(frozen=True)
+class Requalified:
+    """A lead's new decision and the stage it had before (``None`` for a new lead)."""
+
+    decision: Decision
+    before: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.decision.stage.value
+
+
+def current_profile(lead: StoredLead, events: list[Event]) -> LeadProfile:
+    """The first-known profile with every ``profile_updated`` event applied in order."""
+    profile = lead.profile
+    for event in sorted(events, key=Event.sort_key):
+        if event.type is EventType.PROFILE_UPDATED:
+            profile = profile.with_updates(event.properties)
+    return profile
+
+
+def _why(decision: Decision) -> str:
+    labels = [r.label for r in decision.reasons if r.points >= 0][:4]
+    text = decision.status
+    if decision.disqualification_reason:
+        text += f" ({decision.disqualification_reason})"
+    return text + (": " + "; ".join(labels) if labels else "")
+
+
+def requalify_lead(
+    store: LeadStore,
+    lead: StoredLead,
+    playbooks: PlaybookLookup,
+    as_of: datetime,
+    actor: str,
+    *,
+    event_id: str | None = None,
+) -> Requalified:
+    """Decide ``lead`` at ``as_of`` from everything stored, within the caller's unit of work."""
+    playbook = playbooks(lead.playbook)
+    decision = qualify(lead.profile, store.events_of(lead.lead_id), playbook, as_of)
+    current = store.current_decision(lead.lead_id)
+    before = current.stage if current is not None else None
+    store.save_decision(decision, as_of)
+    result = Requalified(decision, before)
+    if result.changed:
+        record = decision.to_record()
+        store.add_stage_change(
+            StageChange(
+                lead_id=lead.lead_id,
+                from_stage=before,
+                to_stage=decision.stage.value,
+                status=decision.status,
+                reasons=record["reasons"],
+                playbook_id=decision.playbook_id,
+                playbook_version=decision.playbook_version,
+                changed_at=as_of,
+                actor=actor,
+                event_id=event_id,
+            )
+        )
+        store.append_audit(
+            AuditEntry(
+                at=as_of,
+                actor=actor,
+                action="stage.changed",
+                entity="lead",
+                entity_id=lead.lead_id,
+                before={"stage": before},
+                after={"stage": decision.stage.value, "status": decision.status},
+                reason=_why(decision),
+                playbook_version=decision.playbook_version,
+            )
+        )
+    return result

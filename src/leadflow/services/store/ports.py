@@ -1,0 +1,167 @@
+"""What the lead store's use cases need from storage (implemented by ``adapters/db``).
+
+A :class:`LeadStore` is one unit of work: everything done through it is committed together
+by :meth:`LeadStore.commit` or not at all. Use cases never see SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from leadflow.domain.decision import Decision
+from leadflow.domain.events import Event
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.profile import LeadProfile
+
+Clock = Callable[[], datetime]
+PlaybookLookup = Callable[[str], Playbook]
+
+
+@dataclass(frozen=True)
+class IdentityKey:
+    """Something that names exactly one lead: an email, a phone, or a source's external id."""
+
+    kind: str  # "email" | "phone" | "external"
+    value: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class StoredLead:
+    """A lead as stored: its first-known profile (later changes are events)."""
+
+    lead_id: str
+    playbook: str
+    profile: LeadProfile
+    created_at: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event with what the store adds: a content hash, where it came from, who sent it."""
+
+    event: Event
+    content_hash: str
+    source: str | None
+    actor: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One consent grant or revocation (COMPLIANCE.md): per channel and exact contact point."""
+
+    lead_id: str
+    channel: str
+    purpose: str
+    contact_point: str | None
+    status: str  # "granted" | "revoked"
+    captured_at: datetime
+    source: str
+    method: str
+    disclosure_version: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    revoked_at: datetime | None = None
+    revoked_how: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """A row of a lead's stage history."""
+
+    lead_id: str
+    from_stage: str | None
+    to_stage: str
+    status: str
+    reasons: list[dict[str, Any]]
+    playbook_id: str
+    playbook_version: str
+    changed_at: datetime
+    actor: str
+    event_id: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit record before it is numbered and chained."""
+
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reason: str | None = None
+    playbook_version: str | None = None
+
+
+@dataclass(frozen=True)
+class CurrentDecision:
+    """A lead's stored decision and when it was made."""
+
+    stage: str
+    record: dict[str, Any]
+    decided_at: datetime
+
+
+class LeadStore(Protocol):
+    """One unit of work over the lead store."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    # leads and identities
+    def get_lead(self, lead_id: str) -> StoredLead | None:
+        """The lead, following merges to the surviving lead."""
+        ...
+
+    def lock_lead(self, lead_id: str) -> None:
+        """Hold the lead's row until commit, so that its events are decided in order."""
+        ...
+
+    def leads_by_identity(self, keys: Sequence[IdentityKey]) -> list[str]:
+        """Surviving lead ids named by any of ``keys``, oldest first, without repeats."""
+        ...
+
+    def add_lead(self, lead: StoredLead, merged_into: str | None = None) -> None: ...
+
+    def add_identities(self, lead_id: str, keys: Sequence[IdentityKey], at: datetime) -> None:
+        """Add the keys not yet known (a known key keeps its lead)."""
+        ...
+
+    def merge(self, survivor: str, absorbed: str) -> None:
+        """Move ``absorbed``'s events, identities and consents to ``survivor``."""
+        ...
+
+    # events
+    def event_hash(self, event_id: str) -> str | None: ...
+
+    def add_events(self, events: Sequence[StoredEvent]) -> None: ...
+
+    def events_of(self, lead_id: str) -> list[Event]: ...
+
+    # decisions, history, consents, audit
+    def current_decision(self, lead_id: str) -> CurrentDecision | None: ...
+
+    def save_decision(self, decision: Decision, decided_at: datetime) -> None: ...
+
+    def add_stage_change(self, change: StageChange) -> None: ...
+
+    def add_consent(self, consent: ConsentRecord) -> None: ...
+
+    def consents_of(self, lead_id: str) -> list[ConsentRecord]: ...
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Number the entry after the last one and chain its hash to it."""
+        ...
+
+    def open_lead_ids(self, batch: int) -> Iterator[list[str]]:
+        """Ids of surviving leads whose stage is not final, in batches."""
+        ...

@@ -1,0 +1,62 @@
+"""Sales and intake actions: each becomes an event, allowed only at the stages that allow it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from leadflow.domain.events import Event, EventType, PropertyValue
+from leadflow.domain.stages import ALLOWED_ACTIONS, SalesAction, Stage
+from leadflow.errors import ActionNotAllowedError, LeadNotFoundError
+from leadflow.services.store.intake import Context, EventsResult, new_id, record_events
+from leadflow.services.store.ports import LeadStore
+
+ACTION_EVENTS: dict[SalesAction, EventType] = {
+    SalesAction.ACCEPT: EventType.SALES_ACCEPTED,
+    SalesAction.REJECT: EventType.SALES_REJECTED,
+    SalesAction.DISCOVERY: EventType.DISCOVERY_COMPLETED,
+    SalesAction.SCHEDULE: EventType.APPOINTMENT_SCHEDULED,
+    SalesAction.DISQUALIFY: EventType.DISQUALIFIED,
+    SalesAction.WIN: EventType.CLOSED_WON,
+    SalesAction.LOSE: EventType.CLOSED_LOST,
+}
+# Actions that must say why (the seeds: "disqualify with a reason", rejection reasons).
+NEEDS_REASON = frozenset({SalesAction.REJECT, SalesAction.DISQUALIFY, SalesAction.LOSE})
+
+
+def allowed_actions(stage: Stage) -> list[str]:
+    """The actions ``stage`` allows, in their declared order."""
+    return [a.value for a in SalesAction if a in ALLOWED_ACTIONS[stage]]
+
+
+def take_action(
+    store: LeadStore,
+    lead_id: str,
+    action: SalesAction,
+    properties: Mapping[str, PropertyValue],
+    ctx: Context,
+    *,
+    occurred_at: datetime | None = None,
+) -> EventsResult:
+    """Record ``action`` on the lead as its event and re-qualify the lead.
+
+    Raises :class:`LeadNotFoundError` or :class:`ActionNotAllowedError` (with the actions
+    the lead's current stage does allow) before anything is stored.
+    """
+    lead = store.get_lead(lead_id)
+    if lead is None:
+        raise LeadNotFoundError(lead_id)
+    store.lock_lead(lead.lead_id)
+    current = store.current_decision(lead.lead_id)
+    stage = Stage(current.stage) if current is not None else Stage.NEW
+    if action not in ALLOWED_ACTIONS[stage]:
+        raise ActionNotAllowedError(lead.lead_id, stage.value, action.value, allowed_actions(stage))
+    props = {k: v for k, v in properties.items() if v is not None}
+    event = Event(
+        new_id("act"),
+        lead.lead_id,
+        ACTION_EVENTS[action],
+        occurred_at or ctx.now,
+        props,
+    )
+    return record_events(store, [event], ctx)

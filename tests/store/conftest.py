@@ -1,0 +1,138 @@
+"""Fixtures for the lead store: the same tests run on SQLite and on PostgreSQL.
+
+PostgreSQL is reached at ``LEADFLOW_TEST_POSTGRES_URL`` (default: the local server with trust
+auth, database ``test``); each test session works in a schema of its own, dropped at the
+end. Without a server the PostgreSQL half skips with the reason, except under ``CI=true``,
+where ``.ci/run`` has started one and a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from leadflow.adapters.db.engine import make_engine
+from leadflow.adapters.db.migrate import upgrade
+from leadflow.adapters.db.tables import Base
+from leadflow.entrypoints.api.app import create_app
+from leadflow.entrypoints.bootstrap import App, bootstrap
+from leadflow.entrypoints.settings import Settings
+
+PG_URL = os.environ.get(
+    "LEADFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+START = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@dataclass
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default=START)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to connect means "no server here"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A migrated PostgreSQL schema of this session's own (dropped afterwards)."""
+    why = _postgres_available()
+    if why is not None:
+        message = f"PostgreSQL not reachable at {PG_URL} ({why}); `bash .ci/run` starts it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = f"lf_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _empty_tables(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database: a SQLite file, or this session's PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'leadflow.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
+    url: str = request.getfixturevalue("postgres_schema_url")
+    _empty_tables(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_app(database_url: str, clock: FakeClock) -> Iterator[Callable[..., App]]:
+    """Wire an :class:`App` on the test database (extra settings as keyword arguments)."""
+    made: list[App] = []
+
+    def build(**settings: object) -> App:
+        config = Settings(
+            database_url=database_url,
+            webhook_secrets={"forms": [WEBHOOK_SECRET]},
+            **settings,  # type: ignore[arg-type]
+        )
+        app = bootstrap(config, clock=clock)
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        app.db.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App]) -> App:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: App) -> Iterator[TestClient]:
+    with TestClient(create_app(app), raise_server_exceptions=False) as test_client:
+        yield test_client
