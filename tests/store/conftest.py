@@ -30,7 +30,7 @@ PG_URL = os.environ.get(
     "LEADFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 START = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
-WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 (a test secret)
 
 
 @dataclass
