@@ -31,6 +31,7 @@ from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
 from leadflow.entrypoints.show import read_decisions, render
+from leadflow.entrypoints.store_cli import audit_app, db_app, requalify, serve
 from leadflow.errors import InputFileError, PlaybookError, PlaybookNotFoundError
 from leadflow.samples import copy_samples
 from leadflow.services.playbook_doc import render_definitions
@@ -47,6 +48,10 @@ playbook_app = typer.Typer(help="Check, document and list playbooks.", no_args_i
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(model_app, name="model")
 app.command()(backtest)
+app.command()(serve)
+app.command()(requalify)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 
 def _silence_stdout() -> None:

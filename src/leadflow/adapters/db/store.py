@@ -22,6 +22,7 @@ from leadflow.adapters.db.convert import (
     lead_from_row,
     profile_to_json,
 )
+from leadflow.adapters.db.engine import READ_ONLY
 from leadflow.adapters.db.tables import (
     AuditHeadRow,
     AuditRow,
@@ -300,36 +301,29 @@ class SqlLeadStore:
         head.seq, head.hash = seq, digest
 
     # -- open leads --------------------------------------------------------------------
-    def open_lead_ids(self, batch: int) -> Iterator[list[str]]:
-        last = ""
-        while True:
-            ids = list(
-                self.session.scalars(
-                    select(LeadRow.id)
-                    .join(DecisionRow, DecisionRow.lead_id == LeadRow.id)
-                    .where(
-                        LeadRow.merged_into.is_(None),
-                        DecisionRow.stage.not_in(_TERMINAL),
-                        LeadRow.id > last,
-                    )
-                    .order_by(LeadRow.id)
-                    .limit(batch)
+    def open_lead_ids(self, after: str, limit: int) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(LeadRow.id)
+                .join(DecisionRow, DecisionRow.lead_id == LeadRow.id)
+                .where(
+                    LeadRow.merged_into.is_(None),
+                    DecisionRow.stage.not_in(_TERMINAL),
+                    LeadRow.id > after,
                 )
+                .order_by(LeadRow.id)
+                .limit(limit)
             )
-            if not ids:
-                return
-            yield ids
-            last = ids[-1]
+        )
 
     def leads_many(self, lead_ids: Sequence[str]) -> list[StoredLead]:
         rows = self.session.scalars(select(LeadRow).where(LeadRow.id.in_(lead_ids)))
         return [lead_from_row(r) for r in rows]
 
-    def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]:
-        rows = self.session.execute(
-            select(DecisionRow.lead_id, DecisionRow.stage).where(DecisionRow.lead_id.in_(lead_ids))
-        )
-        return {str(lead_id): str(stage) for lead_id, stage in rows}
+    def decisions_many(self, lead_ids: Sequence[str]) -> dict[str, CurrentDecision]:
+        # Loading the rows keeps them in the session, so ``save_decision`` finds them there.
+        rows = self.session.scalars(select(DecisionRow).where(DecisionRow.lead_id.in_(lead_ids)))
+        return {r.lead_id: CurrentDecision(r.stage, r.record, r.decided_at) for r in rows}
 
     # -- idempotency and webhook deliveries ---------------------------------------------------
     def claim_key(self, key: str) -> bool:
@@ -384,6 +378,9 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._readers = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlLeadStore]:
@@ -422,7 +419,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading (rolled back at the end: reads never write)."""
-        with self._sessions() as session:
+        with self._readers() as session:
             try:
                 yield session
             finally:

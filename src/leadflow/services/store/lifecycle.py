@@ -60,14 +60,28 @@ def requalify_lead(
     playbook = playbooks(lead.playbook)
     decision = qualify(lead.profile, store.events_of(lead.lead_id), playbook, as_of)
     current = store.current_decision(lead.lead_id)
-    before = current.stage if current is not None else None
+    result = Requalified(decision, current.stage if current is not None else None)
+    store_decision(store, result, as_of, actor, event_id=event_id)
+    return result
+
+
+def store_decision(
+    store: LeadStore,
+    result: Requalified,
+    as_of: datetime,
+    actor: str,
+    *,
+    event_id: str | None = None,
+) -> None:
+    """Save the decision; on a stage change add the history row and its audit record."""
+    decision, before = result.decision, result.before
+    lead_id = decision.lead_id
     store.save_decision(decision, as_of)
-    result = Requalified(decision, before)
     if result.changed:
         record = decision.to_record()
         store.add_stage_change(
             StageChange(
-                lead_id=lead.lead_id,
+                lead_id=lead_id,
                 from_stage=before,
                 to_stage=decision.stage.value,
                 status=decision.status,
@@ -85,11 +99,10 @@ def requalify_lead(
                 actor=actor,
                 action="stage.changed",
                 entity="lead",
-                entity_id=lead.lead_id,
+                entity_id=lead_id,
                 before={"stage": before},
                 after={"stage": decision.stage.value, "status": decision.status},
                 reason=_why(decision),
                 playbook_version=decision.playbook_version,
             )
         )
-    return result

@@ -6,7 +6,7 @@ by :meth:`LeadStore.commit` or not at all. Use cases never see SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -162,6 +162,6 @@ class LeadStore(Protocol):
         """Number the entry after the last one and chain its hash to it."""
         ...
 
-    def open_lead_ids(self, batch: int) -> Iterator[list[str]]:
-        """Ids of surviving leads whose stage is not final, in batches."""
+    def open_lead_ids(self, after: str, limit: int) -> list[str]:
+        """Up to ``limit`` ids after ``after`` of surviving leads whose stage is not final."""
         ...

@@ -1,0 +1,207 @@
+"""``leadflow serve``, ``db``, ``requalify`` and ``audit``: the commands over the lead store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
+from leadflow.adapters.db.tables import AuditRow
+from leadflow.entrypoints.bootstrap import App, bootstrap
+from leadflow.entrypoints.common import fail, parse_as_of, stderr
+from leadflow.entrypoints.reporting import say
+from leadflow.entrypoints.settings import Settings
+from leadflow.errors import LeadflowError
+from leadflow.services.store.audit import ChainedEntry, verify_chain
+from leadflow.services.store.ports import AuditEntry
+from leadflow.services.store.requalify import requalify_all
+
+CHAIN_BROKEN = 1
+
+db_app = typer.Typer(help="Create and migrate the lead store's database.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_help=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help="SQLite file or PostgreSQL URL (default: $LEADFLOW_DATABASE_URL or sqlite:///leadflow.db).",
+    ),
+]
+
+
+def settings_or_exit(database_url: str | None) -> Settings:
+    """The settings from the environment, with ``--database-url`` taking precedence."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        fields = ", ".join("LEADFLOW_" + str(e["loc"][0]).upper() for e in exc.errors())
+        fail(stderr(), f"invalid setting(s): {fields}")
+    if database_url is not None:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+def shown_url(url: str) -> str:
+    """The database URL with any password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_app(database_url: str | None, *, migrate: bool) -> App:
+    """The wired application; with ``migrate``, an empty database is created first."""
+    settings = settings_or_exit(database_url)
+    try:
+        app = bootstrap(settings, migrate=migrate)
+    except Exception as exc:  # the driver's own errors: name the database, not the password
+        fail(stderr(), f"cannot open {shown_url(settings.database_url)}: {type(exc).__name__}")
+    at, head = current_revision(app.db.engine), head_revision()
+    if at != head:
+        fail(
+            stderr(),
+            f"the database is at schema {at or 'none'}, this release needs {head}: "
+            "run `leadflow db upgrade` first",
+        )
+    return app
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Create the tables or migrate them to this release's schema."""
+    settings = settings_or_exit(database_url)
+    app = bootstrap(settings)
+    before, after = upgrade(app.db.engine)
+    where = shown_url(settings.database_url)
+    if before == after:
+        typer.echo(f"{where}: already at schema {after}")
+    else:
+        typer.echo(f"{where}: schema {before or 'none'} → {after}")
+    app.db.dispose()
+
+
+@db_app.command("status")
+def db_status(database_url: DatabaseUrl = None) -> None:
+    """Show the database's schema revision and the one this release needs."""
+    settings = settings_or_exit(database_url)
+    app = bootstrap(settings)
+    at, head = current_revision(app.db.engine), head_revision()
+    state = "up to date" if at == head else "needs `leadflow db upgrade`"
+    typer.echo(
+        f"{shown_url(settings.database_url)}: schema {at or 'none'} (release {head}): {state}"
+    )
+    app.db.dispose()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    database_url: DatabaseUrl = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Start the HTTP API (an empty database is created first). Docs at /docs."""
+    import uvicorn  # noqa: PLC0415 (only this command needs the server)
+
+    from leadflow.entrypoints.api.app import create_app  # noqa: PLC0415
+
+    app = open_app(database_url, migrate=True)
+    say(
+        stderr(),
+        f"leadflow API on http://{host}:{port} (database {shown_url(app.settings.database_url)}); "
+        f"OpenAPI at http://{host}:{port}/docs",
+    )
+    uvicorn.run(create_app(app), host=host, port=port, log_level=log_level)
+
+
+def requalify(
+    as_of: Annotated[
+        str | None, typer.Option(metavar="ISO-8601", help="Decide at this instant (default: now).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Leads per transaction.")
+    ] = 500,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Re-run the engine over every open lead (time decay, or a changed playbook) and show
+    how many leads change stage, from what to what."""
+    when = parse_as_of(as_of) or datetime.now(UTC)
+    app = open_app(database_url, migrate=False)
+    console = stderr()
+    try:
+        report = requalify_all(
+            app.db.unit_of_work,
+            app.playbooks,
+            when,
+            "cli:requalify",
+            dry_run=dry_run,
+            batch=batch_size,
+        )
+    except LeadflowError as exc:
+        fail(console, str(exc))
+    finally:
+        app.db.dispose()
+    table = Table(title=f"Stage changes at {when.isoformat()}" + (" (dry run)" if dry_run else ""))
+    table.add_column("from")
+    table.add_column("to")
+    table.add_column("leads", justify="right")
+    for (before, after), count in sorted(report.transitions.items(), key=lambda kv: -kv[1]):
+        table.add_row(before or "(none)", after, str(count))
+    if report.transitions:
+        console.print(table)
+    verb = "would change" if dry_run else "changed"
+    typer.echo(f"{report.leads} open leads re-qualified; {report.changed} {verb} stage")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HASH", help="The head hash recorded earlier (detects a cut-off tail)."
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Check every audit record's hash and link; exit 1 if a record was edited or deleted."""
+    app = open_app(database_url, migrate=False)
+    with app.db.read() as session:
+        rows = session.scalars(
+            select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=2000)
+        )
+        report = verify_chain(
+            ChainedEntry(
+                r.seq,
+                AuditEntry(
+                    r.at,
+                    r.actor,
+                    r.action,
+                    r.entity,
+                    r.entity_id,
+                    r.before,
+                    r.after,
+                    r.reason,
+                    r.playbook_version,
+                ),
+                r.prev_hash,
+                r.hash,
+            )
+            for r in rows
+        )
+    app.db.dispose()
+    console = stderr()
+    for problem in report.problems:
+        say(console, f"audit: {problem}")
+    if expect_head is not None and expect_head != report.head_hash:
+        say(console, "audit: the head differs from the one expected (records cut off or replaced)")
+        raise typer.Exit(CHAIN_BROKEN)
+    if not report.ok:
+        raise typer.Exit(CHAIN_BROKEN)
+    typer.echo(f"audit chain intact: {report.count} records, head {report.head_hash}")

@@ -1,0 +1,96 @@
+"""Re-qualify every open lead at one instant: time decay, or a changed playbook.
+
+Leads are read and written in batches, one unit of work per batch, so a long run holds no
+lock for long and a stopped run has committed whole batches only (running it again is
+harmless: a lead whose decision is unchanged gets no history row).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from leadflow.domain.events import Event
+from leadflow.domain.qualify import qualify
+from leadflow.services.store.lifecycle import Requalified, store_decision
+from leadflow.services.store.ports import CurrentDecision, LeadStore, PlaybookLookup, StoredLead
+
+
+class BatchStore(LeadStore, Protocol):
+    """A unit of work that can also read many leads at once."""
+
+    def leads_many(self, lead_ids: Sequence[str]) -> list[StoredLead]: ...
+
+    def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]: ...
+
+    def decisions_many(self, lead_ids: Sequence[str]) -> dict[str, CurrentDecision]: ...
+
+
+UnitOfWork = Callable[[], AbstractContextManager[BatchStore]]
+
+
+@dataclass
+class RequalifyReport:
+    """How many open leads were decided, and how many moved from which stage to which."""
+
+    leads: int = 0
+    transitions: Counter[tuple[str | None, str]] = field(default_factory=Counter)
+
+    @property
+    def changed(self) -> int:
+        return sum(self.transitions.values())
+
+
+def _open_ids(unit: UnitOfWork, batch: int) -> Iterator[list[str]]:
+    """Pages of open lead ids, each read in a short unit of work of its own."""
+    after = ""
+    while True:
+        with unit() as store:
+            ids = store.open_lead_ids(after, batch)
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
+
+
+def requalify_all(
+    unit: UnitOfWork,
+    playbooks: PlaybookLookup,
+    as_of: datetime,
+    actor: str,
+    *,
+    dry_run: bool = False,
+    batch: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> RequalifyReport:
+    """Decide every open lead at ``as_of``; write unless ``dry_run``. Returns the changes."""
+    report = RequalifyReport()
+    for ids in _open_ids(unit, batch):
+        with unit() as store:
+            leads = store.leads_many(ids)
+            events = store.events_of_many(ids)
+            current = store.decisions_many(ids)
+            for lead in leads:
+                decision = qualify(
+                    lead.profile, events[lead.lead_id], playbooks(lead.playbook), as_of
+                )
+                before = current.get(lead.lead_id)
+                result = Requalified(decision, before.stage if before is not None else None)
+                if result.changed:
+                    report.transitions[(result.before, decision.stage.value)] += 1
+                if not dry_run and (
+                    result.changed or before is None or before.record != decision.to_record()
+                ):
+                    store_decision(store, result, as_of, actor)
+            if dry_run:
+                store.rollback()
+            else:
+                store.commit()
+        report.leads += len(ids)
+        if progress is not None:
+            progress(len(ids))
+    return report
