@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, select, text, tuple_, update
@@ -36,7 +37,7 @@ from leadflow.adapters.db.tables import (
     WebhookDeliveryRow,
 )
 from leadflow.domain.decision import Decision
-from leadflow.domain.events import Event
+from leadflow.domain.events import Event, EventType
 from leadflow.domain.stages import TERMINAL_STAGES
 from leadflow.errors import ConcurrentUpdateError
 from leadflow.services.store.audit import GENESIS, entry_hash
@@ -53,6 +54,7 @@ from leadflow.services.store.ports import (
 T = TypeVar("T")
 _TERMINAL = sorted(s.value for s in TERMINAL_STAGES)
 _MAX_MERGE_DEPTH = 16
+_EVENT_TYPES = {t.value: t for t in EventType}
 
 
 class SqlLeadStore:
@@ -192,11 +194,23 @@ class SqlLeadStore:
 
     def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]:
         found: dict[str, list[Event]] = {lead_id: [] for lead_id in lead_ids}
-        rows = self.session.scalars(
-            select(EventRow).where(EventRow.lead_id.in_(lead_ids)).order_by(EventRow.seq)
+        # Plain rows, not ORM objects: this reads every event of a batch of leads.
+        rows = self.session.execute(
+            select(
+                EventRow.event_id,
+                EventRow.lead_id,
+                EventRow.type,
+                EventRow.occurred_at,
+                EventRow.properties,
+            )
+            .where(EventRow.lead_id.in_(lead_ids))
+            .order_by(EventRow.seq)
         )
-        for row in rows:
-            found[row.lead_id].append(event_from_row(row))
+        types = _EVENT_TYPES
+        for event_id, lead_id, kind, occurred_at, properties in rows:
+            found[lead_id].append(
+                Event(event_id, lead_id, types[kind], occurred_at, MappingProxyType(properties))
+            )
         return found
 
     # -- decisions, history, consents ------------------------------------------------------
@@ -205,26 +219,20 @@ class SqlLeadStore:
         return None if row is None else CurrentDecision(row.stage, row.record, row.decided_at)
 
     def save_decision(self, decision: Decision, decided_at: datetime) -> None:
-        values: dict[str, Any] = {
-            "stage": decision.stage.value,
-            "status": decision.status,
-            "band": decision.band,
-            "fit_score": decision.fit_score,
-            "intent_score": decision.intent_score,
-            "queue": decision.route.queue,
-            "owner": decision.route.owner,
-            "sla_due_at": decision.route.sla_due_at,
-            "playbook_id": decision.playbook_id,
-            "playbook_version": decision.playbook_version,
-            "decided_at": decided_at,
-            "record": decision.to_record(),
-        }
+        values = _decision_values(decision, decided_at)
         row = self.session.get(DecisionRow, decision.lead_id)
         if row is None:
             self.session.add(DecisionRow(lead_id=decision.lead_id, **values))
         else:
             for name, value in values.items():
                 setattr(row, name, value)
+
+    def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
+        if decisions:
+            self.session.execute(
+                update(DecisionRow),
+                [{"lead_id": d.lead_id, **_decision_values(d, decided_at)} for d in decisions],
+            )
 
     def add_stage_change(self, change: StageChange) -> None:
         self.session.add(
@@ -427,6 +435,24 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "stage": decision.stage.value,
+        "status": decision.status,
+        "band": decision.band,
+        "fit_score": decision.fit_score,
+        "intent_score": decision.intent_score,
+        "queue": decision.route.queue,
+        "owner": decision.route.owner,
+        "sla_due_at": decision.route.sla_due_at,
+        "playbook_id": decision.playbook_id,
+        "playbook_version": decision.playbook_version,
+        "decided_at": decided_at,
+        "record": decision.to_record(),
+    }
+    return values
 
 
 def _is_serialization_failure(exc: OperationalError) -> bool:

@@ -74,9 +74,21 @@ def store_decision(
     event_id: str | None = None,
 ) -> None:
     """Save the decision; on a stage change add the history row and its audit record."""
+    store.save_decision(result.decision, as_of)
+    record_stage_change(store, result, as_of, actor, event_id=event_id)
+
+
+def record_stage_change(
+    store: LeadStore,
+    result: Requalified,
+    as_of: datetime,
+    actor: str,
+    *,
+    event_id: str | None = None,
+) -> None:
+    """On a stage change, the history row and its audit record (the decision saved apart)."""
     decision, before = result.decision, result.before
     lead_id = decision.lead_id
-    store.save_decision(decision, as_of)
     if result.changed:
         record = decision.to_record()
         store.add_stage_change(

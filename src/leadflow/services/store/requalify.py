@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event
 from leadflow.domain.qualify import qualify
-from leadflow.services.store.lifecycle import Requalified, store_decision
+from leadflow.services.store.lifecycle import Requalified, record_stage_change
 from leadflow.services.store.ports import CurrentDecision, LeadStore, PlaybookLookup, StoredLead
 
 
@@ -28,6 +29,10 @@ class BatchStore(LeadStore, Protocol):
     def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]: ...
 
     def decisions_many(self, lead_ids: Sequence[str]) -> dict[str, CurrentDecision]: ...
+
+    def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
+        """Replace the stored decisions of leads that have one, in one statement."""
+        ...
 
 
 UnitOfWork = Callable[[], AbstractContextManager[BatchStore]]
@@ -74,6 +79,7 @@ def requalify_all(
             leads = store.leads_many(ids)
             events = store.events_of_many(ids)
             current = store.decisions_many(ids)
+            changed: list[Requalified] = []
             for lead in leads:
                 decision = qualify(
                     lead.profile, events[lead.lead_id], playbooks(lead.playbook), as_of
@@ -82,10 +88,11 @@ def requalify_all(
                 result = Requalified(decision, before.stage if before is not None else None)
                 if result.changed:
                     report.transitions[(result.before, decision.stage.value)] += 1
-                if not dry_run and (
-                    result.changed or before is None or before.record != decision.to_record()
-                ):
-                    store_decision(store, result, as_of, actor)
+                changed.append(result)
+            if not dry_run:
+                store.save_decisions([r.decision for r in changed], as_of)
+                for result in changed:
+                    record_stage_change(store, result, as_of, actor)
             if dry_run:
                 store.rollback()
             else:
