@@ -31,7 +31,7 @@ from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
 from leadflow.entrypoints.show import read_decisions, render
-from leadflow.entrypoints.store_cli import audit_app, db_app, requalify, serve
+from leadflow.entrypoints.store_cli import apikey_app, audit_app, db_app, requalify, serve
 from leadflow.errors import InputFileError, PlaybookError, PlaybookNotFoundError
 from leadflow.samples import copy_samples
 from leadflow.services.playbook_doc import render_definitions
@@ -52,6 +52,7 @@ app.command()(serve)
 app.command()(requalify)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(apikey_app, name="apikey")
 
 
 def _silence_stdout() -> None:

@@ -11,7 +11,9 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from leadflow.adapters.db.apikeys import ROLES, ApiKey, create_key, list_keys, revoke_key
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
+from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.db.tables import AuditRow
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
@@ -205,3 +207,77 @@ def audit_verify(
     if not report.ok:
         raise typer.Exit(CHAIN_BROKEN)
     typer.echo(f"audit chain intact: {report.count} records, head {report.head_hash}")
+
+
+apikey_app = typer.Typer(
+    help="API keys: once one exists, the API needs a key on every request.",
+    no_args_is_help=True,
+)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. `website-forms`.")],
+    role: Annotated[
+        str, typer.Option(help=f"One of: {', '.join(ROLES)}.", metavar="ROLE")
+    ] = "marketing",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a key and print it once (only its hash is kept)."""
+    if role not in ROLES:
+        fail(stderr(), f"unknown role `{role}`; expected one of {', '.join(ROLES)}")
+    app = open_app(database_url, migrate=True)
+    now = datetime.now(UTC)
+
+    def work(store: SqlLeadStore) -> tuple[ApiKey, str]:
+        key, text = create_key(store.session, name, role, now)
+        store.append_audit(
+            AuditEntry(
+                now,
+                "cli:apikey",
+                "apikey.created",
+                "api_key",
+                key.key_id,
+                after={"name": name, "role": role},
+            )
+        )
+        return key, text
+
+    key, text = app.db.run(work)
+    app.db.dispose()
+    say(stderr(), f"API key {key.key_id} for `{name}` ({role}); shown once, keep it secret:")
+    typer.echo(text)
+
+
+@apikey_app.command("list")
+def apikey_list(database_url: DatabaseUrl = None) -> None:
+    """List keys (never their secrets)."""
+    app = open_app(database_url, migrate=False)
+    with app.db.read() as session:
+        keys = list_keys(session)
+    app.db.dispose()
+    for key in keys:
+        state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
+        typer.echo(f"{key.key_id}  {key.role:9}  {state:32}  {key.name}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `apikey list`).")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a key at once (rotate: create the new key first, then revoke the old)."""
+    app = open_app(database_url, migrate=False)
+    now = datetime.now(UTC)
+
+    def work(store: SqlLeadStore) -> ApiKey | None:
+        key = revoke_key(store.session, key_id, now)
+        if key is not None:
+            store.append_audit(AuditEntry(now, "cli:apikey", "apikey.revoked", "api_key", key_id))
+        return key
+
+    key = app.db.run(work)
+    app.db.dispose()
+    if key is None:
+        fail(stderr(), f"no API key with id `{key_id}`")
+    typer.echo(f"revoked {key_id} ({key.name})")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from leadflow.adapters.db.store import SqlLeadStore
-from leadflow.entrypoints.api.deps import ActorDep, AppDep, IdempotencyKey
+from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.outputs import events_written
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 def post_events(
     body: Annotated[EventIn | EventBatchIn, Body()],
     app: AppDep,
-    actor: ActorDep,
+    who: Ingest,
     key: IdempotencyKey = None,
 ) -> Any:
     """One event, or `{"events": [...]}`: stored together or not at all. An event id sent
@@ -46,9 +46,9 @@ def post_events(
     records = [event_record(item) for item in items]
 
     def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
-        ctx = app.context(actor, "api")
+        ctx = app.context(who.actor, "api")
         events = events_from_records(records, ctx.now, app.settings.future_skew_s)
         result = record_events(store, events, ctx)
         return (201 if result.stored else 200), events_written(result)
 
-    return run_idempotent(app, key, f"{actor}|POST /v1/events", body.model_dump_json(), work)
+    return run_idempotent(app, key, f"{who.actor}|POST /v1/events", body.model_dump_json(), work)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from leadflow.adapters.db.reader import BadCursorError, LeadFilters, lead_view, list_leads
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.domain.stages import SalesAction, Stage
-from leadflow.entrypoints.api.deps import ActorDep, AppDep, IdempotencyKey
+from leadflow.entrypoints.api.deps import Act, AppDep, IdempotencyKey, Ingest, ReadLeads
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.outputs import lead_written
@@ -31,6 +31,8 @@ from leadflow.services.store.sales import NEEDS_REASON, take_action
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "an API key is required, or it is unknown"},
+    403: {"model": ErrorOut, "description": "the key's role may not do this"},
     404: {"model": ErrorOut, "description": "no such lead"},
     409: {"model": ErrorOut, "description": "conflict (see `error.code`)"},
     422: {"model": ErrorOut, "description": "invalid request; every bad field is named"},
@@ -45,14 +47,14 @@ LeadId = Annotated[str, Path(max_length=100, description="a lead id (or an id me
     responses={200: {"model": LeadWriteOut, "description": "matched an existing lead"}, **ERRORS},
     summary="Create or update a lead and qualify it",
 )
-def post_lead(body: LeadIn, app: AppDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+def post_lead(body: LeadIn, app: AppDep, who: Ingest, key: IdempotencyKey = None) -> Any:
     """Match the lead by id, email, phone or external id (merging duplicates), store it,
     and return its new decision. 201 when a lead was created, 200 when one was matched."""
     profile = lead_from_body(body)
     evidence = body.consent.model_dump(exclude_none=True) if body.consent else {}
 
     def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
-        ctx = app.context(actor, "api")
+        ctx = app.context(who.actor, "api")
         try:
             result = upsert_lead(
                 store,
@@ -67,12 +69,13 @@ def post_lead(body: LeadIn, app: AppDep, actor: ActorDep, key: IdempotencyKey = 
             raise InvalidRecordError([problem]) from exc
         return (201 if result.created else 200), lead_written(result)
 
-    return run_idempotent(app, key, f"{actor}|POST /v1/leads", body.model_dump_json(), work)
+    return run_idempotent(app, key, f"{who.actor}|POST /v1/leads", body.model_dump_json(), work)
 
 
 @router.get("", response_model=LeadPageOut, responses=ERRORS, summary="List leads")
 def get_leads(
     app: AppDep,
+    _who: ReadLeads,
     stage: Stage | None = None,
     playbook: Annotated[str | None, Query(max_length=100)] = None,
     band: Annotated[str | None, Query(max_length=100)] = None,
@@ -109,7 +112,7 @@ def get_leads(
 
 
 @router.get("/{lead_id}", response_model=LeadOut, responses=ERRORS, summary="Read a lead")
-def get_lead(lead_id: LeadId, app: AppDep) -> Any:
+def get_lead(lead_id: LeadId, app: AppDep, _who: ReadLeads) -> Any:
     """Profile, decision with reasons and blockers, timeline, stage history and consents."""
     with app.db.read() as session:
         view = lead_view(session, lead_id)
@@ -129,7 +132,7 @@ def post_action(
     action: SalesAction,
     body: ActionIn,
     app: AppDep,
-    actor: ActorDep,
+    who: Act,
     key: IdempotencyKey = None,
 ) -> Any:
     """Accept, reject, record discovery, schedule, disqualify, win or lose. The action is
@@ -145,7 +148,7 @@ def post_action(
     props = body.model_dump(exclude={"occurred_at"}, exclude_none=True)
 
     def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
-        ctx = app.context(actor, "api")
+        ctx = app.context(who.actor, "api")
         when = body.occurred_at if body.occurred_at is not None else ctx.now
         if when.tzinfo is None:
             problem = RecordProblem("request", 1, lead_id, "occurred_at", "needs a time zone")
@@ -161,6 +164,6 @@ def post_action(
             "decision": outcome.decision.to_record(),
         }
 
-    scope = f"{actor}|POST /v1/leads/{lead_id}/actions/{action.value}"
+    scope = f"{who.actor}|POST /v1/leads/{lead_id}/actions/{action.value}"
     response: JSONResponse = run_idempotent(app, key, scope, body.model_dump_json(), work)
     return response

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from leadflow.adapters.db.migrate import current_revision
 from leadflow.adapters.playbook_yaml import shipped_playbooks
-from leadflow.entrypoints.api.deps import AppDep
+from leadflow.entrypoints.api.deps import AppDep, ReadAny
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.schemas import ErrorOut, HealthOut, PlaybookOut
 
@@ -34,8 +34,13 @@ def healthz(app: AppDep) -> Any:
     return {"status": "ok", "database": app.db.engine.dialect.name, "schema_revision": revision}
 
 
-@router.get("/v1/playbooks", response_model=list[PlaybookOut], summary="The shipped playbooks")
-def playbooks(app: AppDep) -> Any:
+@router.get(
+    "/v1/playbooks",
+    response_model=list[PlaybookOut],
+    responses={401: {"model": ErrorOut, "description": "an API key is required"}},
+    summary="The shipped playbooks",
+)
+def playbooks(app: AppDep, _who: ReadAny) -> Any:
     """Every shipped playbook with its current version (content hash)."""
     found = []
     for name in shipped_playbooks():
