@@ -66,7 +66,14 @@ def event_record(body: EventIn, lead_id: str | None = None) -> dict[str, Any]:
 def events_from_records(
     records: Sequence[dict[str, Any]], now: datetime, future_skew_s: int
 ) -> list[Event]:
-    """Parsed events, or :class:`InvalidRecordError` naming every bad field of every item."""
+    """Parsed events, or :class:`InvalidRecordError` naming every bad field of every item.
+
+    An event without ``occurred_at`` happened when the server received it (``now``).
+    """
+    records = [
+        r if r.get("occurred_at") is not None else {**r, "occurred_at": now.isoformat()}
+        for r in records
+    ]
     parse = event_parser(SOURCE)
     latest = now + timedelta(seconds=future_skew_s)
     events: list[Event] = []

@@ -44,7 +44,7 @@ class WebhookEventIn(Strict):
     event_id: str | None = Field(None, max_length=200)
     lead_id: str | None = Field(None, max_length=100)
     type: str = Field(max_length=40)
-    occurred_at: Any
+    occurred_at: Any = None
     properties: dict[str, Scalar] = Field(default_factory=dict, max_length=200)
 
 

@@ -69,9 +69,11 @@ class EventIn(Strict):
     )
     lead_id: str = Field(max_length=100)
     type: str = Field(max_length=40, examples=["page_viewed"])
-    occurred_at: str = Field(
+    occurred_at: str | None = Field(
+        None,
         max_length=40,
-        description="ISO-8601; no offset means UTC, a date alone midnight UTC",
+        description="ISO-8601 (no offset: UTC; a date alone: midnight UTC); default: "
+        "when the server receives it",
         examples=["2026-03-05T10:00:00Z"],
     )
     properties: dict[str, Scalar] = Field(default_factory=dict, max_length=200)
