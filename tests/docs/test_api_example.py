@@ -64,7 +64,7 @@ def test_the_documented_curl_walk_through_works(tmp_path: Path) -> None:
     app.db.dispose()
     assert answers[1]["leads"][0]["stage"] == "mql"
     decision = answers[2]["decision"]
-    documented = re.search(r"# → reasons: (.+?); blockers", DOC, re.S)
+    documented = re.search(r"# → reasons: (.+?);\s*#\s*blockers", DOC, re.S)
     assert documented is not None
     reasons = [r.strip() for r in documented.group(1).replace("#", "").split(",")]
     assert [r["rule"] for r in decision["reasons"]] == reasons
