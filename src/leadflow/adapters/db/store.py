@@ -21,6 +21,7 @@ from leadflow.adapters.db.convert import (
     consent_from_row,
     event_from_row,
     lead_from_row,
+    profile_from_json,
     profile_to_json,
 )
 from leadflow.adapters.db.engine import READ_ONLY
@@ -325,13 +326,26 @@ class SqlLeadStore:
         )
 
     def leads_many(self, lead_ids: Sequence[str]) -> list[StoredLead]:
-        rows = self.session.scalars(select(LeadRow).where(LeadRow.id.in_(lead_ids)))
-        return [lead_from_row(r) for r in rows]
+        # Plain rows, not ORM objects: a batch of leads is read at once.
+        rows = self.session.execute(
+            select(
+                LeadRow.id,
+                LeadRow.playbook,
+                LeadRow.profile,
+                LeadRow.created_at,
+                LeadRow.received_at,
+            ).where(LeadRow.id.in_(lead_ids))
+        )
+        return [
+            StoredLead(lead_id, playbook, profile_from_json(lead_id, profile), created, received)
+            for lead_id, playbook, profile, created, received in rows
+        ]
 
-    def decisions_many(self, lead_ids: Sequence[str]) -> dict[str, CurrentDecision]:
-        # Loading the rows keeps them in the session, so ``save_decision`` finds them there.
-        rows = self.session.scalars(select(DecisionRow).where(DecisionRow.lead_id.in_(lead_ids)))
-        return {r.lead_id: CurrentDecision(r.stage, r.record, r.decided_at) for r in rows}
+    def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]:
+        rows = self.session.execute(
+            select(DecisionRow.lead_id, DecisionRow.stage).where(DecisionRow.lead_id.in_(lead_ids))
+        )
+        return {str(lead_id): str(stage) for lead_id, stage in rows}
 
     # -- idempotency and webhook deliveries ---------------------------------------------------
     def claim_key(self, key: str) -> bool:

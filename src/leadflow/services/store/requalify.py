@@ -18,7 +18,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event
 from leadflow.domain.qualify import qualify
 from leadflow.services.store.lifecycle import Requalified, record_stage_change
-from leadflow.services.store.ports import CurrentDecision, LeadStore, PlaybookLookup, StoredLead
+from leadflow.services.store.ports import LeadStore, PlaybookLookup, StoredLead
 
 
 class BatchStore(LeadStore, Protocol):
@@ -28,7 +28,7 @@ class BatchStore(LeadStore, Protocol):
 
     def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]: ...
 
-    def decisions_many(self, lead_ids: Sequence[str]) -> dict[str, CurrentDecision]: ...
+    def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]: ...
 
     def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
         """Replace the stored decisions of leads that have one, in one statement."""
@@ -78,14 +78,13 @@ def requalify_all(
         with unit() as store:
             leads = store.leads_many(ids)
             events = store.events_of_many(ids)
-            current = store.decisions_many(ids)
+            current = store.stages_many(ids)
             changed: list[Requalified] = []
             for lead in leads:
                 decision = qualify(
                     lead.profile, events[lead.lead_id], playbooks(lead.playbook), as_of
                 )
-                before = current.get(lead.lead_id)
-                result = Requalified(decision, before.stage if before is not None else None)
+                result = Requalified(decision, current.get(lead.lead_id))
                 if result.changed:
                     report.transitions[(result.before, decision.stage.value)] += 1
                 changed.append(result)
