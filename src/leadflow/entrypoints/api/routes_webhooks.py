@@ -8,6 +8,7 @@ same form sent five times with five delivery ids is still one lead.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Any
 
@@ -59,6 +60,11 @@ class WebhookOut(BaseModel):
     delivery_id: str
     lead: LeadWriteOut | None
     events: EventsOut | None
+
+
+def _content_id(source: str, record: dict[str, Any]) -> str:
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return f"{source}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 def _parse(raw: bytes) -> WebhookIn:
@@ -144,12 +150,16 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
             records: list[dict[str, Any]] = []
             for item in payload.events:
                 record = {
-                    "event_id": item.event_id or f"{source}-{delivery_id}-{len(records) + 1}",
                     "lead_id": item.lead_id or lead_id,
                     "type": item.type,
                     "occurred_at": item.occurred_at,
                     "properties": item.properties,
                 }
+                # Without an id, the same event sent again (a retried delivery under a new
+                # delivery id) gets the same id from its content, so it is stored once. An
+                # event without a time happens at receipt, so only its delivery names it.
+                key = record if item.occurred_at is not None else {**record, "d": delivery_id}
+                record["event_id"] = item.event_id or _content_id(source, key)
                 records.append(record)
             events = events_from_records(records, ctx.now, app.settings.future_skew_s)
             body["events"] = events_written(record_events(store, events, ctx))
