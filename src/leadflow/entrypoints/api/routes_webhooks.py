@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.webhooks import verify_webhook
+from leadflow.domain.profile import LeadProfile
 from leadflow.entrypoints.api.deps import AppDep
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.outputs import events_written, lead_written
@@ -115,8 +117,56 @@ async def post_webhook(
     return await run_in_threadpool(_deliver, app, source, delivery_id, payload)
 
 
+def _event_records(
+    source: str, delivery_id: str, payload: WebhookIn, lead_id: str | None
+) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for item in payload.events:
+        record = {
+            "lead_id": item.lead_id or lead_id,
+            "type": item.type,
+            "occurred_at": item.occurred_at,
+            "properties": item.properties,
+        }
+        # Without an id, the same event sent again (a retried delivery under a new delivery
+        # id) gets the same id from its content, so it is stored once. An event without a
+        # time happens at receipt, so only its delivery names it.
+        key = record if item.occurred_at is not None else {**record, "d": delivery_id}
+        record["event_id"] = item.event_id or _content_id(source, key)
+        records.append(record)
+    return records
+
+
+def _prefixed(problems: list[RecordProblem], prefix: str) -> list[RecordProblem]:
+    return [
+        replace(p, field=f"{prefix}{p.field}" if p.field else prefix.rstrip(".")) for p in problems
+    ]
+
+
+def _check(app: App, source: str, delivery_id: str, payload: WebhookIn) -> LeadProfile | None:
+    """The delivery's lead, after checking the lead and every event: all problems at once."""
+    problems: list[RecordProblem] = []
+    profile = None
+    if payload.lead is not None:
+        try:
+            profile = lead_from_body(payload.lead)
+        except InvalidRecordError as exc:
+            problems += _prefixed(exc.problems, "lead.")
+    if payload.events:
+        placeholder = "(the delivery's lead)" if payload.lead is not None else None
+        records = _event_records(source, delivery_id, payload, placeholder)
+        try:
+            events_from_records(records, app.clock(), app.settings.future_skew_s)
+        except InvalidRecordError as exc:
+            problems += _prefixed(exc.problems, "events.")
+    if problems:
+        raise InvalidRecordError(problems)
+    return profile
+
+
 def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSONResponse:
     origin = f"webhook:{source}"
+    profile = _check(app, source, delivery_id, payload)
 
     def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
         if not store.claim_key(f"webhook|{source}|{delivery_id}"):
@@ -127,8 +177,7 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
         ctx = app.context(origin, origin)
         body: dict[str, Any] = {"delivery_id": delivery_id, "lead": None, "events": None}
         lead_id = None
-        if payload.lead is not None:
-            profile = lead_from_body(payload.lead)
+        if payload.lead is not None and profile is not None:
             evidence = (
                 payload.lead.consent.model_dump(exclude_none=True) if payload.lead.consent else {}
             )
@@ -147,20 +196,7 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
             lead_id = result.lead_id
             body["lead"] = lead_written(result)
         if payload.events:
-            records: list[dict[str, Any]] = []
-            for item in payload.events:
-                record = {
-                    "lead_id": item.lead_id or lead_id,
-                    "type": item.type,
-                    "occurred_at": item.occurred_at,
-                    "properties": item.properties,
-                }
-                # Without an id, the same event sent again (a retried delivery under a new
-                # delivery id) gets the same id from its content, so it is stored once. An
-                # event without a time happens at receipt, so only its delivery names it.
-                key = record if item.occurred_at is not None else {**record, "d": delivery_id}
-                record["event_id"] = item.event_id or _content_id(source, key)
-                records.append(record)
+            records = _event_records(source, delivery_id, payload, lead_id)
             events = events_from_records(records, ctx.now, app.settings.future_skew_s)
             body["events"] = events_written(record_events(store, events, ctx))
         status = 201 if body["lead"] and body["lead"]["created"] else 200
