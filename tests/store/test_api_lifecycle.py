@@ -359,3 +359,25 @@ def test_unknown_playbook_is_a_422_on_the_playbook_field(client: TestClient) -> 
     response = client.post("/v1/leads", json={"lead_id": "P", "playbook": "nope"})
     assert response.status_code == 422
     assert response.json()["error"]["problems"][0]["field"] == "playbook"
+
+
+def test_sending_the_same_lead_again_does_not_undo_an_unsubscribe(client: TestClient) -> None:
+    client.post("/v1/leads", json=CAREGIVER)
+    client.post(
+        "/v1/events",
+        json={"lead_id": "SC-001", "type": "unsubscribed", "properties": {"channel": "email"}},
+    )
+    assert client.post("/v1/leads", json=CAREGIVER).status_code == 200
+    email = [
+        c for c in client.get("/v1/leads/SC-001").json()["consents"] if c["channel"] == "email"
+    ]
+    assert [c["status"] for c in email] == ["granted", "revoked"]
+
+    # a new capture, with its evidence, grants again
+    again = {**CAREGIVER, "consent": {"disclosure_version": "2026-02", "method": "web_form"}}
+    client.post("/v1/leads", json=again)
+    email = [
+        c for c in client.get("/v1/leads/SC-001").json()["consents"] if c["channel"] == "email"
+    ]
+    assert [c["status"] for c in email] == ["granted", "revoked", "granted"]
+    assert email[-1]["active"] is True

@@ -238,11 +238,18 @@ def upsert_lead(
         )
     store.add_identities(survivor.lead_id, keys, ctx.now)
     # Consent follows the contact point: only flags sent now count, for the points known now.
+    # A flag the lead's record already had is a resend, not a new capture: recording it
+    # again would undo an unsubscribe that came in between. A new capture says so with its
+    # evidence (the ``consent`` object), or changes the flag.
+    flags = {
+        name: flag
+        for name in CONSENT_FIELDS
+        if (flag := getattr(posted, name)) is not None
+        and (evidence or flag != getattr(here, name))
+    }
+    blank = dict.fromkeys(CONSENT_FIELDS)
     updated = replace(
-        current_profile(survivor, store.events_of(survivor.lead_id)),
-        consent_email=posted.consent_email,
-        consent_sms=posted.consent_sms,
-        consent_phone=posted.consent_phone,
+        current_profile(survivor, store.events_of(survivor.lead_id)), **{**blank, **flags}
     )
     consents_from_profile(store, survivor.lead_id, updated, evidence, source=ctx.source, at=ctx.now)
     outcome = requalify_lead(store, survivor, ctx.playbooks, ctx.now, ctx.actor, event_id=event_id)
