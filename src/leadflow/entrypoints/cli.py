@@ -27,6 +27,7 @@ from leadflow.entrypoints.common import (
     parse_as_of,
     stderr,
 )
+from leadflow.entrypoints.import_cli import export_command, import_command
 from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
@@ -48,6 +49,8 @@ playbook_app = typer.Typer(help="Check, document and list playbooks.", no_args_i
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(model_app, name="model")
 app.command()(backtest)
+app.command("import")(import_command)
+app.command("export")(export_command)
 app.command()(serve)
 app.command()(requalify)
 app.add_typer(db_app, name="db")
@@ -237,3 +240,7 @@ def playbook_list() -> None:
 def main() -> None:
     """The ``leadflow`` console script."""
     app(prog_name="leadflow")
+
+
+if __name__ == "__main__":
+    main()

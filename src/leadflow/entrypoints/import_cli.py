@@ -1,0 +1,369 @@
+"""``leadflow import`` and ``leadflow export``: files into the lead store and handoff CSVs out.
+
+``import`` reads leads (and events) with the same readers as ``qualify``, stores them in
+committed batches that carry the run's checkpoint, and resumes a killed run where its last
+batch committed. ``export`` writes one CSV row per surviving lead and audits the export.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import SQLAlchemyError
+
+from leadflow.adapters.db.export import EXPORT_COLUMNS, ExportFilters, export_rows
+from leadflow.adapters.db.imports import SqlImportRun, run_id
+from leadflow.adapters.records import ColumnMapping, Finding, RecordWarning, load_mapping
+from leadflow.adapters.records.events import event_parser
+from leadflow.adapters.records.leads import parse_lead
+from leadflow.adapters.records.mapping import EVENT_CORE_FIELDS
+from leadflow.adapters.records.problems import FirstRows
+from leadflow.adapters.records.sources import RecordFile, iter_rows, open_records
+from leadflow.domain.events import Event
+from leadflow.domain.profile import LeadProfile
+from leadflow.domain.stages import Stage
+from leadflow.entrypoints.bootstrap import App, bootstrap
+from leadflow.entrypoints.common import fail, stderr
+from leadflow.entrypoints.qualify_run import replacing
+from leadflow.entrypoints.reporting import PROGRESS_MIN_BYTES, ConsoleReporter, say
+from leadflow.entrypoints.settings import Settings
+from leadflow.errors import InputFileError, RecordProblem
+from leadflow.services.store.importing import DEFAULT_BATCH, ImportResult, import_rows
+from leadflow.services.store.ports import AuditEntry
+
+ROWS_REJECTED = 1
+IMPORT_ACTOR = "cli:import"
+EXPORT_ACTOR = "cli:export"
+_Item = TypeVar("_Item", LeadProfile, Event)
+_Parsed = LeadProfile | Event | Finding
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="SQLAlchemy URL of the lead store. Default: LEADFLOW_DATABASE_URL, else "
+        "sqlite:///leadflow.db.",
+    ),
+]
+
+
+# -- reading numbered rows ----------------------------------------------------------------
+def _numbered(
+    file: RecordFile, parse: Callable[[int, Mapping[str, object]], Iterable[_Parsed]]
+) -> Iterator[tuple[int, _Parsed]]:
+    for item in iter_rows(file):
+        if isinstance(item, RecordProblem):
+            yield item.row or 0, item
+        else:
+            row, record = item
+            for parsed in parse(row, record):
+                yield row, parsed
+
+
+def _lead_parser(source: str) -> Callable[[int, Mapping[str, object]], list[_Parsed]]:
+    """``parse_lead`` plus the file-wide check that a lead id is not repeated."""
+    seen = FirstRows("lead id")
+
+    def parse(row: int, record: Mapping[str, object]) -> list[_Parsed]:
+        items: list[_Parsed] = list(parse_lead(record, source, row))
+        lead_id = next(
+            (i.lead_id for i in items if isinstance(i, LeadProfile)),
+            next((i.record_id for i in items if isinstance(i, RecordProblem)), None),
+        )
+        why = seen.problem(lead_id, row) if lead_id is not None else None
+        if why is None:
+            return items
+        repeated: list[_Parsed] = [RecordProblem(source, row, lead_id, "lead_id", why)]
+        return repeated + [i for i in items if not isinstance(i, LeadProfile)]
+
+    return parse
+
+
+def numbered_leads(path: Path, mapping: Mapping[str, str]) -> Iterator[tuple[int, _Parsed]]:
+    """``(row, lead or finding)`` in file order (the file is checked when this is called)."""
+    file = open_records(path, mapping, ("lead_id",))
+    return _numbered(file, _lead_parser(file.name))
+
+
+def numbered_events(path: Path, mapping: Mapping[str, str]) -> Iterator[tuple[int, _Parsed]]:
+    """``(row, event or finding)`` in file order (the file is checked when this is called)."""
+    file = open_records(path, mapping, EVENT_CORE_FIELDS)
+    return _numbered(file, event_parser(file.name))
+
+
+class _Rows:
+    """Passes findings to the reporter and counts the rows they reject."""
+
+    def __init__(self, reporter: ConsoleReporter) -> None:
+        self.reporter = reporter
+        self.rejected: set[tuple[str, int]] = set()
+
+    def finding(self, finding: Finding) -> None:
+        if not isinstance(finding, RecordWarning):
+            self.rejected.add((finding.source, finding.row or 0))
+        self.reporter.finding(finding)
+
+    def keep(
+        self, pairs: Iterable[tuple[int, _Parsed]], kind: type[_Item]
+    ) -> Iterator[tuple[int, _Item]]:
+        for row, item in pairs:
+            if isinstance(item, kind):
+                yield row, item
+            elif isinstance(item, RecordProblem | RecordWarning):
+                self.finding(item)
+
+
+# -- progress -------------------------------------------------------------------------------
+def _count_rows(path: Path) -> int:
+    lines = 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+    return max(0, lines - 1) if path.suffix.lower() == ".csv" else lines
+
+
+@contextmanager
+def _progress(console: Console, path: Path, label: str) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr (a terminal and a large file only), moved to the last committed row."""
+    try:
+        big = path.stat().st_size >= PROGRESS_MIN_BYTES
+    except OSError:
+        big = False
+    if not console.is_terminal or not big:
+        yield lambda _row: None
+        return
+    bar = Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task(label, total=_count_rows(path))
+    with bar:
+        yield lambda row: bar.update(task, completed=row)
+
+
+# -- wiring ---------------------------------------------------------------------------------
+def _settings(console: Console, database_url: str | None) -> Settings:
+    try:
+        return Settings() if database_url is None else Settings(database_url=database_url)
+    except ValidationError as exc:
+        fail(console, f"settings: {exc.errors()[0]['msg']}")
+
+
+def _open_app(console: Console, database_url: str | None) -> App:
+    settings = _settings(console, database_url)
+    try:
+        return bootstrap(settings, migrate=True)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        fail(console, f"cannot open the lead store ({type(exc).__name__}: {first})")
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str
+    path: Path
+    mapping: Mapping[str, str]
+    rows: Callable[[_Rows], Iterator[tuple[int, Any]]]
+
+
+def _run_job(app: App, job: _Job, rows: _Rows, console: Console, batch_size: int) -> ImportResult:
+    run = SqlImportRun(
+        app.db, run_id(job.path, job.kind, job.mapping), job.kind, str(job.path), app.clock
+    )
+    state = run.state()
+    name = job.path.name
+    if state.finished:
+        say(console, f"{name}: already imported ({state.rows_done} rows); nothing to do")
+        return ImportResult(job.kind, state.rows_done, already_done=True)
+    if state.rows_done:
+        say(console, f"{name}: resuming at row {state.rows_done + 1}")
+    source = f"import:{name}"
+    label = f"Importing {job.kind}"
+    with _progress(console, job.path, label) as moved:
+        return import_rows(
+            job.kind,
+            job.rows(rows),
+            run,
+            lambda: app.context(IMPORT_ACTOR, source),
+            source=name,
+            batch_size=batch_size,
+            refused=rows.finding,
+            progress=moved,
+        )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def import_summary(results: list[ImportResult], rejected: int) -> str:
+    """``leads 13 created, 0 matched; events 47 stored, 0 duplicates; 0 rows rejected``."""
+    parts = []
+    for result in results:
+        if result.kind == "leads":
+            text = f"leads {result.leads_created} created, {result.leads_matched} matched"
+        else:
+            text = f"events {result.events_stored} stored, {result.events_duplicate} duplicates"
+        if result.already_done:
+            text += " (already imported)"
+        elif result.resumed_at:
+            text += f" (resumed after row {result.resumed_at})"
+        parts.append(text)
+    parts.append(f"{_plural(rejected, 'row')} rejected")
+    return "; ".join(parts)
+
+
+def import_command(
+    leads_file: Annotated[
+        Path, typer.Argument(metavar="LEADS_FILE", help="Leads: .csv or .jsonl.")
+    ],
+    *,
+    events: Annotated[
+        Path | None, typer.Option(metavar="EVENTS_FILE", help="Events: .csv or .jsonl.")
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Column mapping (YAML or JSON) for CRM exports."),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Write every row problem here as JSON Lines."),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=100_000, metavar="N", help="Rows per committed batch.")
+    ] = DEFAULT_BATCH,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import leads (and events) into the lead store, exactly once and resumably.
+
+    Each batch commits with the run's checkpoint; run the same command again after a crash
+    and it resumes after the last committed row (a finished file is not read again). Exit
+    code 0 when every row was stored, 1 when some rows were rejected (the good ones are
+    stored), 2 when the files, options or database cannot be used.
+    """
+    console = stderr()
+    try:
+        columns = load_mapping(mapping) if mapping is not None else ColumnMapping()
+        # Check both files (type, header) before anything is stored.
+        numbered_leads(leads_file, columns.leads)
+        if events is not None:
+            numbered_events(events, columns.events)
+    except InputFileError as exc:
+        fail(console, str(exc))
+    jobs = [
+        _Job(
+            "leads",
+            leads_file,
+            columns.leads,
+            lambda rows: rows.keep(numbered_leads(leads_file, columns.leads), LeadProfile),
+        )
+    ]
+    if events is not None:
+        events_file = events
+        jobs.append(
+            _Job(
+                "events",
+                events_file,
+                columns.events,
+                lambda rows: rows.keep(numbered_events(events_file, columns.events), Event),
+            )
+        )
+    app = _open_app(console, database_url)
+    results: list[ImportResult] = []
+    try:
+        with ExitStack() as stack:
+            handle = stack.enter_context(replacing(rejects)) if rejects is not None else None
+            rows = _Rows(ConsoleReporter(console, handle))
+            for job in jobs:
+                results.append(_run_job(app, job, rows, console, batch_size))
+    except (InputFileError, OSError) as exc:
+        fail(console, str(exc))
+    except SQLAlchemyError as exc:
+        fail(console, f"the lead store failed ({type(exc).__name__}); run the command again")
+    finally:
+        app.db.dispose()
+    say(console, import_summary(results, len(rows.rejected)))
+    if rows.rejected:
+        raise typer.Exit(ROWS_REJECTED)
+
+
+# -- export ---------------------------------------------------------------------------------
+_FORMULA_START = ("=", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (numbers such as ``+1617…`` kept)."""
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    if value[:1] in ("+", "-") and not value[1:].replace(".", "", 1).isdigit():
+        return "'" + value
+    return value
+
+
+def _stages(console: Console, stages: list[str] | None) -> tuple[str, ...]:
+    known = [s.value for s in Stage]
+    for stage in stages or []:
+        if stage not in known:
+            fail(console, f"--stage `{stage[:40]}`: expected one of {', '.join(known)}")
+    return tuple(dict.fromkeys(stages or []))
+
+
+def export_command(
+    *,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE.csv", help="Write the CSV here.")
+    ],
+    stage: Annotated[
+        list[str] | None,
+        typer.Option(metavar="STAGE", help="Only leads at this stage (repeat for several)."),
+    ] = None,
+    playbook: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only leads of this playbook.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export one CSV row per lead with its decision and what a rep needs to follow it up.
+
+    Every export is recorded in the audit log (who, when, the file name, rows and filters).
+    """
+    console = stderr()
+    filters = ExportFilters(_stages(console, stage), playbook)
+    app = _open_app(console, database_url)
+    written = 0
+    try:
+        with replacing(output) as handle:
+            writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            with app.db.read() as session:
+                for row in export_rows(session, filters):
+                    writer.writerow({k: _cell(v) for k, v in row.items()})
+                    written += 1
+            entry = AuditEntry(
+                at=app.clock(),
+                actor=EXPORT_ACTOR,
+                action="data.exported",
+                entity="export",
+                entity_id=output.name,
+                after={"rows": written, "filters": filters.as_json()},
+            )
+            app.db.run(lambda store: store.append_audit(entry))
+    except OSError as exc:
+        fail(console, str(exc))
+    except SQLAlchemyError as exc:
+        fail(console, f"the lead store failed ({type(exc).__name__})")
+    finally:
+        app.db.dispose()
+    say(console, f"exported {_plural(written, 'lead')} to {output.name}")
