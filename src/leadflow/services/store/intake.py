@@ -244,8 +244,7 @@ def upsert_lead(
     flags = {
         name: flag
         for name in CONSENT_FIELDS
-        if (flag := getattr(posted, name)) is not None
-        and (evidence or flag != getattr(here, name))
+        if (flag := getattr(posted, name)) is not None and (evidence or flag != getattr(here, name))
     }
     blank = dict.fromkeys(CONSENT_FIELDS)
     updated = replace(
