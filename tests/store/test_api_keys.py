@@ -30,7 +30,9 @@ def test_without_keys_the_api_is_open_and_x_actor_names_the_person(client: TestC
     for event in CAREGIVER_EVENTS:
         client.post("/v1/events", json=event)
     client.post("/v1/leads/SC-001/actions/accept", json={}, headers={"X-Actor": "ana"})
-    assert client.get("/v1/leads/SC-001").json()["stage_history"][-1]["actor"] == "user:ana"
+    lead = client.get("/v1/leads/SC-001")
+    assert lead.status_code == 200, lead.text
+    assert lead.json()["stage_history"][-1]["actor"] == "user:ana"
 
 
 def test_once_a_key_exists_every_request_needs_one_and_the_key_is_the_actor(

@@ -11,16 +11,24 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, delete, func, select, text, tuple_, update
+from sqlalchemy import (
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.adapters.db.convert import (
-    consent_from_row,
-    event_from_row,
-    lead_from_row,
     profile_from_json,
     profile_to_json,
 )
@@ -53,72 +61,108 @@ from leadflow.services.store.ports import (
 )
 
 T = TypeVar("T")
+_LEADS = cast(Table, LeadRow.__table__)
+_IDENTITIES = cast(Table, IdentityRow.__table__)
+_EVENTS = cast(Table, EventRow.__table__)
+_DECISIONS = cast(Table, DecisionRow.__table__)
+_HISTORY = cast(Table, StageChangeRow.__table__)
+_CONSENTS = cast(Table, ConsentRow.__table__)
+_AUDIT = cast(Table, AuditRow.__table__)
+_HEAD = cast(Table, AuditHeadRow.__table__)
 _TERMINAL = sorted(s.value for s in TERMINAL_STAGES)
 _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
 class SqlLeadStore:
-    """A unit of work over one SQLAlchemy session (the ``LeadStore`` port)."""
+    """A unit of work over one SQLAlchemy session (the ``LeadStore`` port).
+
+    Writes and most reads are Core statements on the mapped tables rather than ORM objects:
+    a lead's ingest runs a dozen statements, and the ORM's bookkeeping would cost more than
+    the database does.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
-        self._head: AuditHeadRow | None = None
+        self._head: tuple[int, str] | None = None
+        self._head_dirty = False
+        self._head_exists = True
 
     # -- unit of work ------------------------------------------------------------------
     def commit(self) -> None:
+        self._write_head()
         self.session.commit()
         self._head = None
 
     def rollback(self) -> None:
         self.session.rollback()
-        self._head = None
+        self._head, self._head_dirty = None, False
 
     def flush(self) -> None:
+        self._write_head()
         self.session.flush()
 
+    def _run(self, statement: Any, params: Any = None) -> Any:
+        return self.session.execute(statement, params)
+
     # -- leads and identities ------------------------------------------------------------
-    def _surviving_row(self, lead_id: str) -> LeadRow | None:
-        row = self.session.get(LeadRow, lead_id)
+    def _surviving(self, lead_id: str) -> Any:
+        """The surviving lead's row (following merges) as a plain row, or ``None``."""
+        query = select(
+            _LEADS.c.id,
+            _LEADS.c.playbook,
+            _LEADS.c.profile,
+            _LEADS.c.created_at,
+            _LEADS.c.received_at,
+            _LEADS.c.merged_into,
+        )
+        row = self._run(query.where(_LEADS.c.id == lead_id)).first()
         depth = 0
         while row is not None and row.merged_into is not None and depth < _MAX_MERGE_DEPTH:
-            row = self.session.get(LeadRow, row.merged_into)
+            row = self._run(query.where(_LEADS.c.id == row.merged_into)).first()
             depth += 1
         return row
 
     def get_lead(self, lead_id: str) -> StoredLead | None:
-        row = self._surviving_row(lead_id)
-        return None if row is None else lead_from_row(row)
+        row = self._surviving(lead_id)
+        if row is None:
+            return None
+        return StoredLead(
+            row.id,
+            row.playbook,
+            profile_from_json(row.id, row.profile),
+            row.created_at,
+            row.received_at,
+        )
 
     def lead_exists(self, lead_id: str) -> bool:
-        return self.session.get(LeadRow, lead_id) is not None
+        found = self._run(select(_LEADS.c.id).where(_LEADS.c.id == lead_id)).first()
+        return found is not None
 
     def lock_lead(self, lead_id: str) -> None:
         if self.dialect == "postgresql":
-            self.session.execute(
-                select(LeadRow.id).where(LeadRow.id == lead_id).with_for_update()
-            ).all()
+            self._run(select(_LEADS.c.id).where(_LEADS.c.id == lead_id).with_for_update()).all()
 
     def leads_by_identity(self, keys: Sequence[IdentityKey]) -> list[str]:
         if not keys:
             return []
         wanted = [(k.kind, k.source, k.value) for k in keys]
-        found = self.session.scalars(
-            select(IdentityRow.lead_id).where(
-                tuple_(IdentityRow.kind, IdentityRow.source, IdentityRow.value).in_(wanted)
+        found = self._run(
+            select(_IDENTITIES.c.lead_id).where(
+                tuple_(_IDENTITIES.c.kind, _IDENTITIES.c.source, _IDENTITIES.c.value).in_(wanted)
             )
-        ).all()
-        rows: dict[str, LeadRow] = {}
+        ).scalars()
+        rows: dict[str, Any] = {}
         for lead_id in found:
-            row = self._surviving_row(lead_id)
+            row = self._surviving(lead_id)
             if row is not None:
                 rows[row.id] = row
         return [r.id for r in sorted(rows.values(), key=lambda r: (r.created_at, r.id))]
 
     def add_lead(self, lead: StoredLead, merged_into: str | None = None) -> None:
-        self.session.add(
-            LeadRow(
+        self._run(
+            insert(_LEADS).values(
                 id=lead.lead_id,
                 playbook=lead.playbook,
                 lead_type=lead.profile.lead_type,
@@ -129,83 +173,81 @@ class SqlLeadStore:
                 merged_into=merged_into,
             )
         )
-        self.session.flush()
 
     def add_identities(self, lead_id: str, keys: Sequence[IdentityKey], at: datetime) -> None:
-        for key in keys:
-            exists = self.session.scalar(
-                select(IdentityRow.id).where(
-                    IdentityRow.kind == key.kind,
-                    IdentityRow.source == key.source,
-                    IdentityRow.value == key.value,
-                )
-            )
-            if exists is None:
-                self.session.add(
-                    IdentityRow(
-                        lead_id=lead_id,
-                        kind=key.kind,
-                        source=key.source,
-                        value=key.value,
-                        created_at=at,
+        if not keys:
+            return
+        wanted = {(k.kind, k.source, k.value) for k in keys}
+        known = {
+            (kind, source, value)
+            for kind, source, value in self._run(
+                select(_IDENTITIES.c.kind, _IDENTITIES.c.source, _IDENTITIES.c.value).where(
+                    tuple_(_IDENTITIES.c.kind, _IDENTITIES.c.source, _IDENTITIES.c.value).in_(
+                        sorted(wanted)
                     )
                 )
-        self.session.flush()
+            )
+        }
+        new = [
+            {"lead_id": lead_id, "kind": k, "source": s, "value": v, "created_at": at}
+            for k, s, v in sorted(wanted - known)
+        ]
+        if new:
+            self._run(insert(_IDENTITIES), new)
 
     def merge(self, survivor: str, absorbed: str) -> None:
-        s = self.session
-        for table in (EventRow, IdentityRow, ConsentRow):
-            s.execute(update(table).where(table.lead_id == absorbed).values(lead_id=survivor))
-        s.execute(
-            update(LeadRow)
-            .where((LeadRow.id == absorbed) | (LeadRow.merged_into == absorbed))
+        for table in (_EVENTS, _IDENTITIES, _CONSENTS):
+            self._run(update(table).where(table.c.lead_id == absorbed).values(lead_id=survivor))
+        self._run(
+            update(_LEADS)
+            .where((_LEADS.c.id == absorbed) | (_LEADS.c.merged_into == absorbed))
             .values(merged_into=survivor)
         )
-        s.execute(delete(DecisionRow).where(DecisionRow.lead_id == absorbed))
-        s.expire_all()
+        self._run(delete(_DECISIONS).where(_DECISIONS.c.lead_id == absorbed))
 
     # -- events ------------------------------------------------------------------------
     def event_hash(self, event_id: str) -> str | None:
-        return self.session.scalar(
-            select(EventRow.content_hash).where(EventRow.event_id == event_id)
-        )
+        found: str | None = self._run(
+            select(_EVENTS.c.content_hash).where(_EVENTS.c.event_id == event_id)
+        ).scalar()
+        return found
 
     def add_events(self, events: Sequence[StoredEvent]) -> None:
-        self.session.add_all(
-            EventRow(
-                event_id=e.event.event_id,
-                lead_id=e.event.lead_id,
-                type=e.event.type.value,
-                occurred_at=e.event.occurred_at,
-                recorded_at=e.recorded_at,
-                properties=dict(e.event.properties),
-                content_hash=e.content_hash,
-                source=e.source,
-                actor=e.actor,
-            )
-            for e in events
+        if not events:
+            return
+        self._run(
+            insert(_EVENTS),
+            [
+                {
+                    "event_id": e.event.event_id,
+                    "lead_id": e.event.lead_id,
+                    "type": e.event.type.value,
+                    "occurred_at": e.event.occurred_at,
+                    "recorded_at": e.recorded_at,
+                    "properties": dict(e.event.properties),
+                    "content_hash": e.content_hash,
+                    "source": e.source,
+                    "actor": e.actor,
+                }
+                for e in events
+            ],
         )
-        self.session.flush()
 
     def events_of(self, lead_id: str) -> list[Event]:
-        rows = self.session.scalars(
-            select(EventRow).where(EventRow.lead_id == lead_id).order_by(EventRow.seq)
-        )
-        return [event_from_row(r) for r in rows]
+        return self.events_of_many([lead_id])[lead_id]
 
     def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]:
         found: dict[str, list[Event]] = {lead_id: [] for lead_id in lead_ids}
-        # Plain rows, not ORM objects: this reads every event of a batch of leads.
-        rows = self.session.execute(
+        rows = self._run(
             select(
-                EventRow.event_id,
-                EventRow.lead_id,
-                EventRow.type,
-                EventRow.occurred_at,
-                EventRow.properties,
+                _EVENTS.c.event_id,
+                _EVENTS.c.lead_id,
+                _EVENTS.c.type,
+                _EVENTS.c.occurred_at,
+                _EVENTS.c.properties,
             )
-            .where(EventRow.lead_id.in_(lead_ids))
-            .order_by(EventRow.seq)
+            .where(_EVENTS.c.lead_id.in_(lead_ids))
+            .order_by(_EVENTS.c.seq)
         )
         types = _EVENT_TYPES
         for event_id, lead_id, kind, occurred_at, properties in rows:
@@ -216,28 +258,31 @@ class SqlLeadStore:
 
     # -- decisions, history, consents ------------------------------------------------------
     def current_decision(self, lead_id: str) -> CurrentDecision | None:
-        row = self.session.get(DecisionRow, lead_id)
+        row = self._run(
+            select(_DECISIONS.c.stage, _DECISIONS.c.record, _DECISIONS.c.decided_at).where(
+                _DECISIONS.c.lead_id == lead_id
+            )
+        ).first()
         return None if row is None else CurrentDecision(row.stage, row.record, row.decided_at)
 
     def save_decision(self, decision: Decision, decided_at: datetime) -> None:
         values = _decision_values(decision, decided_at)
-        row = self.session.get(DecisionRow, decision.lead_id)
-        if row is None:
-            self.session.add(DecisionRow(lead_id=decision.lead_id, **values))
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
+        done = self._run(
+            update(_DECISIONS).where(_DECISIONS.c.lead_id == decision.lead_id).values(**values)
+        )
+        if done.rowcount == 0:
+            self._run(insert(_DECISIONS).values(lead_id=decision.lead_id, **values))
 
     def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
         if decisions:
-            self.session.execute(
-                update(DecisionRow),
-                [{"lead_id": d.lead_id, **_decision_values(d, decided_at)} for d in decisions],
+            self._run(
+                update(_DECISIONS).where(_DECISIONS.c.lead_id == bindparam("b_lead_id")),
+                [{"b_lead_id": d.lead_id, **_decision_values(d, decided_at)} for d in decisions],
             )
 
     def add_stage_change(self, change: StageChange) -> None:
-        self.session.add(
-            StageChangeRow(
+        self._run(
+            insert(_HISTORY).values(
                 lead_id=change.lead_id,
                 from_stage=change.from_stage,
                 to_stage=change.to_stage,
@@ -252,8 +297,8 @@ class SqlLeadStore:
         )
 
     def add_consent(self, consent: ConsentRecord) -> None:
-        self.session.add(
-            ConsentRow(
+        self._run(
+            insert(_CONSENTS).values(
                 lead_id=consent.lead_id,
                 channel=consent.channel,
                 purpose=consent.purpose,
@@ -269,30 +314,44 @@ class SqlLeadStore:
                 event_id=consent.event_id,
             )
         )
-        self.session.flush()
 
     def consents_of(self, lead_id: str) -> list[ConsentRecord]:
-        rows = self.session.scalars(
-            select(ConsentRow).where(ConsentRow.lead_id == lead_id).order_by(ConsentRow.id)
+        rows = self._run(
+            select(_CONSENTS).where(_CONSENTS.c.lead_id == lead_id).order_by(_CONSENTS.c.id)
         )
-        return [consent_from_row(r) for r in rows]
+        return [
+            ConsentRecord(
+                lead_id=r.lead_id,
+                channel=r.channel,
+                purpose=r.purpose,
+                contact_point=r.contact_point,
+                status=r.status,
+                captured_at=r.captured_at,
+                source=r.source,
+                method=r.method,
+                disclosure_version=r.disclosure_version,
+                evidence=r.evidence,
+                revoked_at=r.revoked_at,
+                revoked_how=r.revoked_how,
+                event_id=r.event_id,
+            )
+            for r in rows
+        ]
 
     # -- audit -----------------------------------------------------------------------
     def append_audit(self, entry: AuditEntry) -> None:
-        head = self._head
-        if head is None:
-            query = select(AuditHeadRow).where(AuditHeadRow.id == 1)
+        if self._head is None:
+            query = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
             if self.dialect == "postgresql":
                 query = query.with_for_update()
-            head = self.session.scalar(query)
-            if head is None:
-                head = AuditHeadRow(id=1, seq=0, hash=GENESIS)
-                self.session.add(head)
-            self._head = head
-        seq = head.seq + 1
-        digest = entry_hash(head.hash, seq, entry)
-        self.session.add(
-            AuditRow(
+            row = self._run(query).first()
+            self._head_exists = row is not None
+            self._head = (row.seq, row.hash) if row is not None else (0, GENESIS)
+        last_seq, last_hash = self._head
+        seq = last_seq + 1
+        digest = entry_hash(last_hash, seq, entry)
+        self._run(
+            insert(_AUDIT).values(
                 seq=seq,
                 at=entry.at,
                 actor=entry.actor,
@@ -303,11 +362,23 @@ class SqlLeadStore:
                 after=entry.after,
                 reason=entry.reason,
                 playbook_version=entry.playbook_version,
-                prev_hash=head.hash,
+                prev_hash=last_hash,
                 hash=digest,
             )
         )
-        head.seq, head.hash = seq, digest
+        self._head, self._head_dirty = (seq, digest), True
+
+    def _write_head(self) -> None:
+        """The chain's head is written once per transaction, when it commits."""
+        if not self._head_dirty or self._head is None:
+            return
+        seq, digest = self._head
+        if self._head_exists:
+            self._run(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=digest))
+        else:
+            self._run(insert(_HEAD).values(id=1, seq=seq, hash=digest))
+            self._head_exists = True
+        self._head_dirty = False
 
     # -- open leads --------------------------------------------------------------------
     def open_lead_ids(self, after: str, limit: int) -> list[str]:
