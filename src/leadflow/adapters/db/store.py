@@ -178,19 +178,28 @@ class SqlLeadStore:
         if not keys:
             return
         wanted = {(k.kind, k.source, k.value) for k in keys}
-        known = {
-            (kind, source, value)
-            for kind, source, value in self._run(
-                select(_IDENTITIES.c.kind, _IDENTITIES.c.source, _IDENTITIES.c.value).where(
+        owners = {
+            (kind, source, value): owner
+            for kind, source, value, owner in self._run(
+                select(
+                    _IDENTITIES.c.kind,
+                    _IDENTITIES.c.source,
+                    _IDENTITIES.c.value,
+                    _IDENTITIES.c.lead_id,
+                ).where(
                     tuple_(_IDENTITIES.c.kind, _IDENTITIES.c.source, _IDENTITIES.c.value).in_(
                         sorted(wanted)
                     )
                 )
             )
         }
+        if any(owner != lead_id for owner in owners.values()):
+            # Another transaction stored this email, phone or id for its own lead after this
+            # one looked: retrying matches that lead instead of making a second one.
+            raise ConcurrentUpdateError("another request stored the same identity first; retry")
         new = [
             {"lead_id": lead_id, "kind": k, "source": s, "value": v, "created_at": at}
-            for k, s, v in sorted(wanted - known)
+            for k, s, v in sorted(wanted - owners.keys())
         ]
         if new:
             self._run(insert(_IDENTITIES), new)
