@@ -467,3 +467,45 @@ def test_a_mapped_json_key_that_clashes_with_a_canonical_one_rejects_the_row(
     [problem] = list(read_leads(path, {"Mail": "email"}))
     assert isinstance(problem, RecordProblem)
     assert problem.field == "email"
+
+
+def test_a_nul_character_rejects_the_row_naming_the_field(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(
+        json.dumps({"lead_id": "L1", "first_name": "Ro\u0000bin"})
+        + "\n"
+        + json.dumps({"lead_id": "L2", "first_name": "Robin"})
+        + "\n",
+        encoding="utf-8",
+    )
+    items = list(read_leads(leads))
+    problems = [i for i in items if isinstance(i, RecordProblem)]
+    assert [(p.row, p.field) for p in problems] == [(1, "first_name")]
+    assert "NUL" in problems[0].message
+    assert [i.lead_id for i in items if isinstance(i, LeadProfile)] == ["L2"]
+
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        json.dumps(
+            {
+                "event_id": "E1",
+                "lead_id": "L2",
+                "type": "page_viewed",
+                "occurred_at": "2026-03-01T10:00:00Z",
+                "properties": {"url": "/a\u0000"},
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "event_id": "E\u00002",
+                "lead_id": "L2",
+                "type": "page_viewed",
+                "occurred_at": "2026-03-01T10:00:00Z",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    found = [i for i in read_events(events) if isinstance(i, RecordProblem)]
+    assert [(p.row, p.field) for p in found] == [(1, "properties.url"), (2, "event_id")]

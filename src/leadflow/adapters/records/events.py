@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from leadflow.adapters.records.leads import DATETIME_EXPECTED, normalise_contact
+from leadflow.adapters.records.leads import DATETIME_EXPECTED, NUL_MESSAGE, normalise_contact
 from leadflow.adapters.records.mapping import EVENT_CORE_FIELDS
 from leadflow.adapters.records.problems import FirstRows, RecordWarning, located
 from leadflow.adapters.records.sources import open_records, parse_rows
@@ -137,6 +137,9 @@ def _properties(
             value = raw.strip()
             if not value:
                 continue
+            if "\x00" in value:
+                bad.append((f"properties.{key.removeprefix('properties.')}", NUL_MESSAGE))
+                continue
         elif raw is None or isinstance(raw, bool | int | float):
             value = raw
         else:
@@ -178,6 +181,13 @@ class _EventParser:
         self.event_ids = FirstRows("event id")
 
     def parse(self, row: int, record: Mapping[str, object]) -> list[EventItem]:
+        nul = [
+            (core, NUL_MESSAGE)
+            for core in ("event_id", "lead_id", "type", "occurred_at")
+            if "\x00" in (text_value(record.get(core)) or "")
+        ]
+        if nul:
+            return list(located(self.source, row, None, nul, []))
         bad: list[tuple[str, str]] = []
         event_id = text_value(record.get("event_id"))
         why = self.event_ids.problem(event_id, row)

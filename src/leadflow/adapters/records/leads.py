@@ -33,6 +33,7 @@ from leadflow.errors import RecordProblem
 
 LeadItem = LeadProfile | RecordProblem | RecordWarning
 
+NUL_MESSAGE = "must not contain the NUL character (a database cannot store it)"
 DATETIME_EXPECTED = "expected an ISO-8601 date-time (e.g. 2026-03-02T14:30:00Z)"
 _TEXT = frozenset({"lead_id", *TEXT_FIELDS})
 _CONSENT = frozenset(CONSENT_FIELDS)
@@ -74,6 +75,9 @@ class _LeadParser:
         for key, raw in record.items():
             value = raw.strip() if isinstance(raw, str) else text_value(raw)
             if not value:
+                continue
+            if "\x00" in value:
+                bad.append((key, NUL_MESSAGE))
                 continue
             if key in _TEXT:
                 fields[key] = value

@@ -140,6 +140,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code == 400:  # a body FastAPI could not read (not UTF-8, not JSON)
+            return _respond(422, error_body("invalid_json", "the body is not JSON"))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _respond(exc.status_code, error_body(code, str(exc.detail)))
 

@@ -37,7 +37,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "conflict (see `error.code`)"},
     422: {"model": ErrorOut, "description": "invalid request; every bad field is named"},
 }
-LeadId = Annotated[str, Path(max_length=100, description="a lead id (or an id merged into it)")]
+# No NUL character in ids and filters: PostgreSQL cannot compare one.
+TEXT = r"^[^\x00]*$"
+LeadId = Annotated[
+    str, Path(max_length=100, pattern=TEXT, description="a lead id (or an id merged into it)")
+]
 
 
 @router.post(
@@ -77,13 +81,13 @@ def get_leads(
     app: AppDep,
     _who: ReadLeads,
     stage: Stage | None = None,
-    playbook: Annotated[str | None, Query(max_length=100)] = None,
-    band: Annotated[str | None, Query(max_length=100)] = None,
-    owner: Annotated[str | None, Query(max_length=200)] = None,
-    source: Annotated[str | None, Query(max_length=200)] = None,
+    playbook: Annotated[str | None, Query(max_length=100, pattern=TEXT)] = None,
+    band: Annotated[str | None, Query(max_length=100, pattern=TEXT)] = None,
+    owner: Annotated[str | None, Query(max_length=200, pattern=TEXT)] = None,
+    source: Annotated[str | None, Query(max_length=200, pattern=TEXT)] = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=TEXT)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     """Leads newest first, filtered; follow `next_cursor` for the next page."""

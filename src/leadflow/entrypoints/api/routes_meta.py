@@ -37,7 +37,11 @@ def healthz(app: AppDep) -> Any:
 @router.get(
     "/v1/playbooks",
     response_model=list[PlaybookOut],
-    responses={401: {"model": ErrorOut, "description": "an API key is required"}},
+    responses={
+        401: {"model": ErrorOut, "description": "an API key is required"},
+        403: {"model": ErrorOut, "description": "the key's role may not do this"},
+        422: {"model": ErrorOut, "description": "invalid request; every bad field is named"},
+    },
     summary="The shipped playbooks",
 )
 def playbooks(app: AppDep, _who: ReadAny) -> Any:

@@ -5,13 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Scalar = str | int | float | bool | None
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields are errors, and no text may hold a NUL character
+    (PostgreSQL cannot store one)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        # Text inside `properties` and `custom` is checked by the record parsers, which
+        # name the key (`properties.url`).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain the NUL character")
+        return value
 
 
 class ConsentEvidenceIn(Strict):
@@ -266,6 +278,8 @@ class HealthOut(BaseModel):
 
 
 class ProblemOut(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     field: str | None = Field(description="the field, e.g. `email` or `events.2.occurred_at`")
     row: int | None = Field(None, description="1-based item number within a batch")
     message: str
@@ -274,8 +288,10 @@ class ProblemOut(BaseModel):
 class ErrorBody(BaseModel):
     code: str
     message: str
-    problems: list[ProblemOut] = Field(default_factory=list)
-    allowed: list[str] | None = None
+    problems: list[ProblemOut] = Field(description="every bad field; empty for other errors")
+    allowed: list[str] | None = Field(
+        None, description="with `action_not_allowed`: the actions the stage allows"
+    )
 
 
 class ErrorOut(BaseModel):
