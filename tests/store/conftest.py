@@ -92,11 +92,11 @@ def _empty_tables(url: str) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database: a SQLite file, or this session's PostgreSQL schema."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'leadflow.db'}"
-        engine = make_engine(url)
+        sqlite_url = f"sqlite:///{tmp_path / 'leadflow.db'}"
+        engine = make_engine(sqlite_url)
         upgrade(engine)
         engine.dispose()
-        return url
+        return sqlite_url
     url: str = request.getfixturevalue("postgres_schema_url")
     _empty_tables(url)
     return url
