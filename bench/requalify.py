@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import create_engine, insert, text
 
 from leadflow.adapters.db.convert import profile_to_json
+from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import upgrade
-from leadflow.adapters.db.store import Database
 from leadflow.adapters.db.tables import DecisionRow, EventRow, LeadRow
 from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.adapters.records import read_events, read_leads

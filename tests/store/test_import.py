@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
+from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.export import EXPORT_COLUMNS
 from leadflow.adapters.db.imports import run_id, save_progress
-from leadflow.adapters.db.store import Database
 from leadflow.adapters.db.tables import (
     AuditRow,
     ConsentRow,

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from threading import Lock
 
+from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
-from leadflow.adapters.db.store import Database
 from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.settings import Settings

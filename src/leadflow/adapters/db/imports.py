@@ -17,7 +17,8 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadflow.adapters.db.store import Database, SqlLeadStore
+from leadflow.adapters.db.database import Database
+from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.db.tables import ImportRunRow
 from leadflow.services.store.importing import RunState
 from leadflow.services.store.ports import Clock, LeadStore

@@ -1,20 +1,14 @@
-"""The lead store on SQLAlchemy: one :class:`SqlLeadStore` per unit of work.
-
-:class:`Database` owns the engine and opens units of work; :meth:`Database.run` retries a
-unit of work that lost a race (a unique key taken by a concurrent transaction), so callers
-see either their work committed once or a clear error.
-"""
+"""The lead store on SQLAlchemy: one :class:`SqlLeadStore` per unit of work (opened by
+:class:`~leadflow.adapters.db.database.Database`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
-    Engine,
     Table,
     bindparam,
     delete,
@@ -25,14 +19,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.convert import (
     profile_from_json,
     profile_to_json,
 )
-from leadflow.adapters.db.engine import READ_ONLY
 from leadflow.adapters.db.tables import (
     AuditHeadRow,
     AuditRow,
@@ -474,63 +466,6 @@ class SqlLeadStore:
         return int(self.session.scalar(select(func.count()).select_from(table)) or 0)
 
 
-class Database:
-    """The engine and the units of work opened on it."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        self._readers = sessionmaker(
-            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
-        )
-
-    @contextmanager
-    def unit_of_work(self) -> Iterator[SqlLeadStore]:
-        """A store whose work is rolled back unless committed; races become retryable errors."""
-        with self._sessions() as session:
-            store = SqlLeadStore(session)
-            try:
-                yield store
-            except IntegrityError as exc:
-                store.rollback()
-                raise ConcurrentUpdateError(
-                    "another request stored the same record first; retry the request"
-                ) from exc
-            except OperationalError as exc:
-                store.rollback()
-                if _is_serialization_failure(exc):
-                    raise ConcurrentUpdateError("the database reported a conflict") from exc
-                raise
-            except BaseException:
-                store.rollback()
-                raise
-
-    def run(self, work: Callable[[SqlLeadStore], T], attempts: int = 5) -> T:
-        """Run ``work`` in a unit of work and commit, retrying a unit that lost a race."""
-        for attempt in range(1, attempts + 1):
-            try:
-                with self.unit_of_work() as store:
-                    result = work(store)
-                    store.commit()
-                    return result
-            except ConcurrentUpdateError:
-                if attempt == attempts:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for reading (rolled back at the end: reads never write)."""
-        with self._readers() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
-
-    def dispose(self) -> None:
-        self.engine.dispose()
-
-
 def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]:
     values: dict[str, Any] = {
         "stage": decision.stage.value,
@@ -547,8 +482,3 @@ def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]
         "record": decision.to_record(),
     }
     return values
-
-
-def _is_serialization_failure(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None)
-    return code in {"40001", "40P01"}
