@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.convert import (
@@ -196,3 +196,70 @@ def list_leads(
     more = len(rows) > limit
     last = rows[limit - 1][0] if more else None
     return items, encode_cursor(last.created_at, last.id) if last is not None else None
+
+
+def display_name(profile: dict[str, Any], lead_id: str) -> str:
+    """How a person or organisation is shown in lists: name, else organisation, else id."""
+    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p)
+    return name or str(profile.get("organization") or lead_id)
+
+
+def stage_counts(session: Session, playbook: str | None = None) -> dict[str, int]:
+    """Surviving leads per current stage."""
+    query = (
+        select(DecisionRow.stage, func.count())
+        .join(LeadRow, LeadRow.id == DecisionRow.lead_id)
+        .where(LeadRow.merged_into.is_(None))
+        .group_by(DecisionRow.stage)
+    )
+    if playbook is not None:
+        query = query.where(LeadRow.playbook == playbook)
+    return {str(stage): int(count) for stage, count in session.execute(query)}
+
+
+def names_of(session: Session, lead_ids: list[str]) -> dict[str, str]:
+    """Display names of leads (for lists)."""
+    if not lead_ids:
+        return {}
+    rows = session.execute(select(LeadRow.id, LeadRow.profile).where(LeadRow.id.in_(lead_ids)))
+    return {lead_id: display_name(profile or {}, lead_id) for lead_id, profile in rows}
+
+
+WORKED_STAGES = ("mql", "sales_accepted", "sql", "opportunity")
+
+
+def work_queue(
+    session: Session, owner: str | None = None, queue: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Leads that need a person: MQL to opportunity, oldest stage entry first."""
+    entered = (
+        select(StageChangeRow.lead_id, func.max(StageChangeRow.changed_at).label("since"))
+        .group_by(StageChangeRow.lead_id)
+        .subquery()
+    )
+    query = (
+        select(LeadRow.id, LeadRow.profile, DecisionRow, entered.c.since)
+        .join(DecisionRow, DecisionRow.lead_id == LeadRow.id)
+        .join(entered, entered.c.lead_id == LeadRow.id)
+        .where(LeadRow.merged_into.is_(None), DecisionRow.stage.in_(WORKED_STAGES))
+    )
+    if owner is not None:
+        query = query.where(DecisionRow.owner == owner)
+    if queue is not None:
+        query = query.where(DecisionRow.queue == queue)
+    rows = session.execute(query.order_by(entered.c.since, LeadRow.id).limit(limit)).all()
+    return [
+        {
+            "lead_id": lead_id,
+            "name": display_name(profile or {}, lead_id),
+            "stage": d.stage,
+            "status": d.status,
+            "band": d.band,
+            "queue": d.queue,
+            "owner": d.owner,
+            "sla_due_at": d.sla_due_at,
+            "next_action": d.record.get("next_action"),
+            "since": since,
+        }
+        for lead_id, profile, d, since in rows
+    ]

@@ -6,11 +6,15 @@ Nothing is built at import time; tests and ``leadflow serve`` pass their own wir
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from leadflow import __version__
 from leadflow.entrypoints.api import routes_events, routes_leads, routes_meta, routes_webhooks
 from leadflow.entrypoints.api.errors import install_error_handlers
 from leadflow.entrypoints.bootstrap import App
+from leadflow.entrypoints.web import pages
+
+STATIC = pages.HERE / "static"
 
 DESCRIPTION = """Explainable lead qualification for healthcare marketing and sales.
 
@@ -27,4 +31,6 @@ def create_app(app: App) -> FastAPI:
     install_error_handlers(api)
     for module in (routes_leads, routes_events, routes_webhooks, routes_meta):
         api.include_router(module.router)
+    api.include_router(pages.router)
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

@@ -1,0 +1,84 @@
+"""The dashboard's pages, server-rendered over the store (no browser; see tests/web)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from leadflow.entrypoints.cli import app as cli
+from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
+
+
+def _mql(client: TestClient) -> None:
+    client.post("/v1/leads", json=CAREGIVER)
+    for event in CAREGIVER_EVENTS:
+        client.post("/v1/events", json=event)
+
+
+def test_every_page_renders_with_the_lead_on_it(client: TestClient) -> None:
+    _mql(client)
+    for path, text in [
+        ("/", "Dana Example"),
+        ("/leads?stage=mql", "Dana Example"),
+        ("/leads/SC-001", "Scheduling"),
+        ("/queue", "Dana Example"),
+        ("/playbooks", "specialty-clinic"),
+        ("/playbooks/specialty-clinic", "MQL"),
+    ]:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert text.lower() in page.text.lower(), path
+    assert client.get("/leads/nobody").status_code == 404
+    assert client.get("/static/leadflow.css").status_code == 200
+
+
+def test_a_rep_takes_the_lead_to_sql_with_html_forms(client: TestClient) -> None:
+    _mql(client)
+    page = client.get("/leads/SC-001")
+    assert 'action="/leads/SC-001/actions/accept"' in page.text
+    token = client.cookies["leadflow_csrf"]
+    client.post("/session", data={"name": "ana", "next": "/leads/SC-001"})
+    accepted = client.post("/leads/SC-001/actions/accept", data={"csrf": token})
+    assert accepted.status_code == 200
+    assert "Accepted." in accepted.text
+    done = client.post(
+        "/leads/SC-001/actions/discovery",
+        data={
+            "csrf": token,
+            "need_confirmed": "yes",
+            "eligibility_confirmed": "yes",
+            "next_step": "appointment agreed",
+        },
+    )
+    assert 'id="stage">sql' in done.text
+    history = client.get("/v1/leads/SC-001").json()["stage_history"]
+    assert [h["actor"] for h in history[-2:]] == ["user:ana", "user:ana"]
+
+
+def test_forms_without_the_csrf_token_or_a_reason_change_nothing(client: TestClient) -> None:
+    _mql(client)
+    client.get("/leads/SC-001")
+    forged = client.post("/leads/SC-001/actions/accept", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    token = client.cookies["leadflow_csrf"]
+    no_reason = client.post("/leads/SC-001/actions/reject", data={"csrf": token, "reason": ""})
+    assert "reject needs a reason" in no_reason.text
+    not_allowed = client.post("/leads/SC-001/actions/win", data={"csrf": token})
+    assert "does not allow" in not_allowed.text
+    assert client.get("/v1/leads/SC-001").json()["decision"]["stage"] == "mql"
+
+
+def test_what_a_lead_sent_is_escaped_on_the_page(client: TestClient) -> None:
+    client.post("/v1/leads", json={"lead_id": "X1", "first_name": "<script>alert(1)</script>"})
+    page = client.get("/leads/X1")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+
+
+def test_the_dashboard_refuses_once_api_keys_protect_the_api(
+    client: TestClient, database_url: str
+) -> None:
+    made = CliRunner().invoke(cli, ["apikey", "create", "crm", "--database-url", database_url])
+    assert made.exit_code == 0
+    assert client.get("/").status_code == 401
