@@ -9,7 +9,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from leadflow import __version__
-from leadflow.entrypoints.api import routes_events, routes_leads, routes_meta, routes_webhooks
+from leadflow.entrypoints.api import (
+    routes_events,
+    routes_leads,
+    routes_meta,
+    routes_reports,
+    routes_webhooks,
+)
 from leadflow.entrypoints.api.errors import install_error_handlers
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.web import pages
@@ -29,7 +35,7 @@ def create_app(app: App) -> FastAPI:
     api = FastAPI(title="leadflow", version=__version__, description=DESCRIPTION)
     api.state.leadflow = app
     install_error_handlers(api)
-    for module in (routes_leads, routes_events, routes_webhooks, routes_meta):
+    for module in (routes_leads, routes_events, routes_webhooks, routes_meta, routes_reports):
         api.include_router(module.router)
     api.include_router(pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
