@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
+PORT   ?= 8000
+DEMO_LEADS ?= 1500
+DEMO_DB    ?= sqlite:///$(OUT)/demo.db
 
 .PHONY: demo test check lint typecheck layers unit lock clean
 
@@ -16,14 +19,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-## demo: install, then qualify the bundled sample leads and show the decisions
+## demo: install, fill a demo database with a year of Northwind Health leads, serve the dashboard
 demo: $(STAMP)
 	@mkdir -p $(OUT)
-	$(BIN)/leadflow sample $(OUT)/sample
-	$(BIN)/leadflow qualify --playbook specialty-clinic \
-		--leads $(OUT)/sample/leads.csv --events $(OUT)/sample/events.csv \
-		--as-of 2026-03-06T12:00:00+00:00 -o $(OUT)/decisions.jsonl
-	$(BIN)/leadflow show $(OUT)/decisions.jsonl
+	$(BIN)/leadflow demo --database-url $(DEMO_DB) --leads $(DEMO_LEADS) --port $(PORT)
 
 ## test: install, then run every check: lint, format, types, layer contracts, the test suite
 test: $(STAMP)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from leadflow.entrypoints.cli_reference import render_cli_reference, render_event_reference
 
@@ -44,27 +47,43 @@ def test_make_test_runs_lint_format_types_layers_and_the_suite() -> None:
         assert step in recipe
 
 
-def test_the_demo_recipe_qualifies_the_bundled_samples_and_shows_them(tmp_path: Path) -> None:
-    bin_dir = str(Path(sys.executable).parent)
-    outputs = []
-    for line in _make_recipe("demo"):
-        command = line.replace("$(BIN)", bin_dir).replace("$(OUT)", str(tmp_path))
-        if command.startswith("mkdir"):
-            continue
-        argv = shlex.split(command)  # our own Makefile recipe, not outside input
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
-        assert done.returncode == 0, (command, done.stdout, done.stderr)
-        outputs.append(done.stdout)
-    decisions = [
-        json.loads(line)
-        for line in (tmp_path / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
-    assert len(decisions) == 13
-    assert {"mql", "sql", "nurture", "disqualified", "won"} <= {d["stage"] for d in decisions}
-    assert all(d["reasons"] for d in decisions)
-    shown = outputs[-1]
-    assert "13 leads:" in shown
-    assert "NW-1001" in shown
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_the_demo_recipe_fills_a_database_and_serves_the_dashboard(tmp_path: Path) -> None:
+    (line,) = [c for c in _make_recipe("demo") if not c.startswith("mkdir")]
+    port = _free_port()
+    command = (
+        line.replace("$(BIN)", str(Path(sys.executable).parent))
+        .replace("$(DEMO_DB)", f"sqlite:///{tmp_path / 'demo.db'}")
+        .replace("$(DEMO_LEADS)", "150")
+        .replace("$(PORT)", str(port))
+    )
+    argv = shlex.split(command)  # our own Makefile recipe, not outside input
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.communicate()
+                assert time.monotonic() < deadline, "the demo did not start within 4 minutes"
+                time.sleep(0.5)
+        assert health.status_code == 200
+        board = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert board.status_code == 200
+        assert "150 leads" in board.text
+        mqls = httpx.get(f"http://127.0.0.1:{port}/v1/leads", params={"stage": "mql"}, timeout=10)
+        assert mqls.json()["items"], "the demo has no MQL to work"
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
 
 
 def test_cli_reference_in_docs_is_generated_from_the_commands() -> None:

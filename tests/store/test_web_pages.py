@@ -82,3 +82,23 @@ def test_the_dashboard_refuses_once_api_keys_protect_the_api(
     made = CliRunner().invoke(cli, ["apikey", "create", "crm", "--database-url", database_url])
     assert made.exit_code == 0
     assert client.get("/").status_code == 401
+
+
+def test_the_reports_page_draws_every_report_and_links_its_csv(client: TestClient) -> None:
+    _mql(client)
+    for name in (
+        "funnel",
+        "acceptance",
+        "outreach",
+        "disqualifications",
+        "channel-quality",
+        "velocity",
+        "nurture",
+    ):
+        page = client.get("/reports", params={"report": name})
+        assert page.status_code == 200, name
+        assert 'id="report-table"' in page.text
+        assert f"/v1/reports/{name}?format=csv" in page.text
+    by_source = client.get("/reports", params={"report": "funnel", "by": "source"})
+    assert "Funnel by source" in by_source.text
+    assert "google" in by_source.text

@@ -27,9 +27,12 @@ from leadflow.entrypoints.common import (
     parse_as_of,
     stderr,
 )
+from leadflow.entrypoints.demo_cli import demo_data_command
+from leadflow.entrypoints.demo_run import demo_command
 from leadflow.entrypoints.import_cli import export_command, import_command
 from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
+from leadflow.entrypoints.report_cli import report_command
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
 from leadflow.entrypoints.show import read_decisions, render
 from leadflow.entrypoints.store_cli import apikey_app, audit_app, db_app, requalify, serve
@@ -51,8 +54,11 @@ app.add_typer(model_app, name="model")
 app.command()(backtest)
 app.command("import")(import_command)
 app.command("export")(export_command)
+app.command("demo")(demo_command)
+app.command("demo-data")(demo_data_command)
 app.command()(serve)
 app.command()(requalify)
+app.command("report")(report_command)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(apikey_app, name="apikey")

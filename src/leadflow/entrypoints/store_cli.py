@@ -106,18 +106,26 @@ def serve(
     database_url: DatabaseUrl = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Start the HTTP API (an empty database is created first). Docs at /docs."""
-    import uvicorn  # noqa: PLC0415 (only this command needs the server)
-
-    from leadflow.entrypoints.api.app import create_app  # noqa: PLC0415
-
+    """Start the HTTP API and the dashboard (an empty database is created first)."""
     app = open_app(database_url, migrate=True)
     say(
         stderr(),
         f"leadflow API on http://{host}:{port} (database {shown_url(app.settings.database_url)}); "
         f"OpenAPI at http://{host}:{port}/docs",
     )
-    uvicorn.run(create_app(app), host=host, port=port, log_level=log_level)
+    serve_app(app, host, port, log_level)
+
+
+def serve_app(app: App, host: str, port: int, log_level: str) -> None:
+    """Run the API and the dashboard over ``app`` until interrupted."""
+    import uvicorn  # noqa: PLC0415 (only the serving commands need the server)
+
+    from leadflow.entrypoints.api.app import create_app  # noqa: PLC0415
+
+    try:
+        uvicorn.run(create_app(app), host=host, port=port, log_level=log_level)
+    finally:
+        app.db.dispose()
 
 
 def requalify(

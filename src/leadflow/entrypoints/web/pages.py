@@ -29,11 +29,14 @@ from leadflow.adapters.db.reader import (
     stage_counts,
     work_queue,
 )
+from leadflow.adapters.db.reports import read_report_facts
 from leadflow.adapters.playbook_yaml import shipped_playbooks
 from leadflow.domain.stages import STAGE_ORDER, SalesAction, Stage
 from leadflow.entrypoints.api.deps import AppDep
 from leadflow.errors import ActionNotAllowedError, LeadflowError, LeadNotFoundError
 from leadflow.services.playbook_doc import render_definitions
+from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
+from leadflow.services.reports.facts import ALL_LABEL
 from leadflow.services.store.sales import NEEDS_REASON, take_action
 
 HERE = Path(__file__).parent
@@ -336,3 +339,73 @@ def playbook(request: Request, app: AppDep, name: str) -> HTMLResponse:
     compiled = app.playbooks(name)
     html = _markdown.render(render_definitions(compiled))
     return _page(request, "playbook.html", "playbooks", {"playbook": compiled, "html": html})
+
+
+# Which columns each report draws as bars (a count, then a rate on a 0–100 % scale).
+CHARTS: dict[str, tuple[str, str | None]] = {
+    "funnel": ("mql", "mql_to_sql"),
+    "channel-quality": ("mqls", "mql_to_sql"),
+    "acceptance": ("count", None),
+    "disqualifications": ("count", "cumulative_share"),
+    "velocity": ("median_days", None),
+    "outreach": ("median_hours", None),
+    "nurture": ("entered", "re_engaged_share"),
+}
+
+
+def _chart(report: Report) -> list[dict[str, Any]]:
+    count_col, rate_col = CHARTS.get(report.name, ("", None))
+    if count_col not in report.columns:
+        numeric = [c for c in report.columns if isinstance(report.rows[0].get(c), int | float)]
+        if not numeric:
+            return []
+        count_col = numeric[0]
+    label_col = report.columns[0]
+    rows = [r for r in report.rows if r.get(label_col) != ALL_LABEL]
+    top = max((float(r.get(count_col) or 0) for r in rows), default=0.0) or 1.0
+    bars = []
+    for row in rows:
+        value = float(row.get(count_col) or 0)
+        rate = row.get(rate_col) if rate_col and rate_col in report.columns else None
+        bars.append(
+            {
+                "label": row.get(label_col),
+                "value": row.get(count_col),
+                "width": round(100 * value / top, 1),
+                "rate": rate,
+                "rate_width": round(100 * float(rate), 1)
+                if isinstance(rate, int | float)
+                else None,
+            }
+        )
+    return [{"count": count_col, "rate": rate_col, "bars": bars}]
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports(
+    request: Request,
+    app: AppDep,
+    report: str = "funnel",
+    by: str = "channel",
+    playbook: str | None = None,
+) -> HTMLResponse:
+    name = report if report in REPORTS else "funnel"
+    dimension = by if by in DIMENSIONS else "channel"
+    filters = ReportFilters(playbook=playbook or None)
+    with app.db.read() as session:
+        facts = read_report_facts(session, filters, app.clock())
+    built = build_report(name, facts, dimension if name == "funnel" else None)
+    csv_query = f"format=csv&by={dimension}" if name == "funnel" else "format=csv"
+    if playbook:
+        csv_query += f"&playbook={quote(playbook)}"
+    context = {
+        "report": built,
+        "names": list(REPORTS),
+        "dimensions": DIMENSIONS,
+        "by": dimension,
+        "playbook": playbook,
+        "playbooks": shipped_playbooks(),
+        "charts": _chart(built) if built.rows else [],
+        "csv": f"/v1/reports/{name}?{csv_query}",
+    }
+    return _page(request, "reports.html", "reports", context)

@@ -1,0 +1,49 @@
+"""``leadflow demo``: a demo database full of a realistic year, and the dashboard over it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from leadflow.adapters.db.tables import LeadRow
+from leadflow.entrypoints.common import stderr
+from leadflow.entrypoints.reporting import say
+from leadflow.entrypoints.store_cli import open_app, serve_app, shown_url
+
+DEMO_URL = "sqlite:///leadflow-demo.db"
+
+
+def demo_command(
+    *,
+    database_url: Annotated[
+        str, typer.Option("--database-url", metavar="URL", help="Where the demo data lives.")
+    ] = DEMO_URL,
+    leads: Annotated[int, typer.Option(min=10, max=100_000, help="Leads in a new demo.")] = 1500,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data (same seed, same data).")] = 7,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Fill the database, then exit.")
+    ] = False,
+) -> None:
+    """Fill a demo database with a year of Northwind Health leads (once), then serve the
+    dashboard and the API at http://HOST:PORT."""
+    from leadflow.entrypoints.demo_cli import fill_demo  # noqa: PLC0415
+
+    console = stderr()
+    app = open_app(database_url, migrate=True)
+    with app.db.read() as session:
+        existing = int(session.scalar(select(func.count()).select_from(LeadRow)) or 0)
+    if existing:
+        say(console, f"{shown_url(database_url)} already holds {existing} leads; using them")
+    else:
+        say(console, f"filling {shown_url(database_url)} with {leads} demo leads (seed {seed})…")
+        summary = fill_demo(app, leads, seed, None)
+        say(console, str(summary))
+    if no_serve:
+        app.db.dispose()
+        return
+    say(console, f"dashboard: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    serve_app(app, host, port, "warning")
