@@ -30,7 +30,7 @@ def demo_command(
 ) -> None:
     """Fill a demo database with a year of Northwind Health leads (once), then serve the
     dashboard and the API at http://HOST:PORT."""
-    from leadflow.entrypoints.demo_cli import fill_demo  # noqa: PLC0415
+    from leadflow.entrypoints.demo_cli import describe, fill_demo  # noqa: PLC0415
 
     console = stderr()
     app = open_app(database_url, migrate=True)
@@ -41,7 +41,8 @@ def demo_command(
     else:
         say(console, f"filling {shown_url(database_url)} with {leads} demo leads (seed {seed})…")
         summary = fill_demo(app, leads, seed, None)
-        say(console, str(summary))
+        for line in describe(summary):
+            say(console, line)
     if no_serve:
         app.db.dispose()
         return
