@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.engine import normalise_url
+from leadflow.adapters.db.store import audit_chain
 from leadflow.adapters.db.tables import (
     AuditRow,
     ConsentRow,
@@ -26,8 +27,7 @@ from leadflow.adapters.db.tables import (
     ImportRunRow,
     LeadRow,
 )
-from leadflow.services.store.audit import ChainedEntry, verify_chain
-from leadflow.services.store.ports import AuditEntry
+from leadflow.services.store.audit import verify_chain
 
 LEADS, EVENTS, SEED = 1200, 3600, 20260306  # generate() defaults: 2,000 and 6,000
 KILLS = 3
@@ -169,25 +169,7 @@ def test_an_import_killed_at_random_points_and_run_again_loses_and_duplicates_no
         assert all(r.finished for r in runs)
         created = session.scalar(select(func.count()).where(AuditRow.action == "lead.created"))
         assert created == LEADS
-        chain = verify_chain(
-            ChainedEntry(
-                r.seq,
-                AuditEntry(
-                    r.at,
-                    r.actor,
-                    r.action,
-                    r.entity,
-                    r.entity_id,
-                    r.before,
-                    r.after,
-                    r.reason,
-                    r.playbook_version,
-                ),
-                r.prev_hash,
-                r.hash,
-            )
-            for r in session.scalars(select(AuditRow).order_by(AuditRow.seq))
-        )
+        chain = verify_chain(audit_chain(session))
         bind = session.get_bind()
     bind.dispose()  # type: ignore[union-attr]
     assert chain.ok, chain.problems

@@ -8,19 +8,17 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from leadflow.adapters.db.apikeys import ROLES, ApiKey, create_key, list_keys, revoke_key
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
-from leadflow.adapters.db.store import SqlLeadStore
-from leadflow.adapters.db.tables import AuditRow
+from leadflow.adapters.db.store import SqlLeadStore, audit_chain
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.settings import Settings
 from leadflow.errors import LeadflowError
-from leadflow.services.store.audit import ChainedEntry, verify_chain
+from leadflow.services.store.audit import verify_chain
 from leadflow.services.store.ports import AuditEntry
 from leadflow.services.store.requalify import requalify_all
 
@@ -183,28 +181,7 @@ def audit_verify(
     """Check every audit record's hash and link; exit 1 if a record was edited or deleted."""
     app = open_app(database_url, migrate=False)
     with app.db.read() as session:
-        rows = session.scalars(
-            select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=2000)
-        )
-        report = verify_chain(
-            ChainedEntry(
-                r.seq,
-                AuditEntry(
-                    r.at,
-                    r.actor,
-                    r.action,
-                    r.entity,
-                    r.entity_id,
-                    r.before,
-                    r.after,
-                    r.reason,
-                    r.playbook_version,
-                ),
-                r.prev_hash,
-                r.hash,
-            )
-            for r in rows
-        )
+        report = verify_chain(audit_chain(session))
     app.db.dispose()
     console = stderr()
     for problem in report.problems:

@@ -18,40 +18,6 @@ from leadflow.adapters.db.tables import DecisionRow, EventRow, LeadRow
 from leadflow.domain.events import Event, EventType
 from leadflow.services.store.lifecycle import current_profile
 
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "lead_id",
-    "stage",
-    "status",
-    "band",
-    "fit_score",
-    "intent_score",
-    "next_action",
-    "queue",
-    "owner",
-    "sla_due_at",
-    "playbook",
-    "playbook_version",
-    "source",
-    "channel",
-    "campaign",
-    "offer",
-    "service_line",
-    "lead_type",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "organization",
-    "role",
-    "state",
-    "postal_code",
-    "timeline",
-    "no_timeline_reason",
-    "downloads",
-    "asked",
-    "eligibility_to_verify",
-    "reasons",
-)
 PROFILE_COLUMNS = (
     "source",
     "channel",
@@ -67,6 +33,27 @@ PROFILE_COLUMNS = (
     "role",
     "state",
     "postal_code",
+)
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "lead_id",
+    "stage",
+    "status",
+    "band",
+    "fit_score",
+    "intent_score",
+    "next_action",
+    "queue",
+    "owner",
+    "sla_due_at",
+    "playbook",
+    "playbook_version",
+    *PROFILE_COLUMNS,
+    "timeline",
+    "no_timeline_reason",
+    "downloads",
+    "asked",
+    "eligibility_to_verify",
+    "reasons",
 )
 REQUEST_TYPES = frozenset(
     {

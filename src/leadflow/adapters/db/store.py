@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -41,7 +41,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.stages import TERMINAL_STAGES
 from leadflow.errors import ConcurrentUpdateError
-from leadflow.services.store.audit import GENESIS, entry_hash
+from leadflow.services.store.audit import GENESIS, ChainedEntry, entry_hash
 from leadflow.services.store.ports import (
     AuditEntry,
     ConsentRecord,
@@ -482,3 +482,23 @@ def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]
         "record": decision.to_record(),
     }
     return values
+
+
+def audit_chain(session: Session) -> Iterator[ChainedEntry]:
+    """Every audit record in order, as the chain verifier reads it (streamed)."""
+    rows = session.scalars(
+        select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=2000)
+    )
+    for r in rows:
+        entry = AuditEntry(
+            r.at,
+            r.actor,
+            r.action,
+            r.entity,
+            r.entity_id,
+            r.before,
+            r.after,
+            r.reason,
+            r.playbook_version,
+        )
+        yield ChainedEntry(r.seq, entry, r.prev_hash, r.hash)

@@ -123,6 +123,21 @@ def _fill(current: LeadProfile, other: LeadProfile) -> dict[str, Any]:
     return fill
 
 
+def _audit_merge(store: LeadStore, ctx: Context, absorbed: str, survivor: str) -> None:
+    store.append_audit(
+        AuditEntry(
+            ctx.now,
+            ctx.actor,
+            "lead.merged",
+            "lead",
+            survivor,
+            before={"lead_id": absorbed},
+            after={"lead_id": survivor},
+            reason="same email, phone or external id",
+        )
+    )
+
+
 def _profile_event(store: LeadStore, lead_id: str, changes: Mapping[str, Any], ctx: Context) -> str:
     event = Event(new_id("upd"), lead_id, EventType.PROFILE_UPDATED, ctx.now, dict(changes))
     store.add_events([StoredEvent(event, event_hash(event), ctx.source, ctx.actor, ctx.now)])
@@ -192,34 +207,12 @@ def upsert_lead(
         fill = _fill(here, other_profile)
         if fill:
             _profile_event(store, survivor.lead_id, fill, ctx)
-        store.append_audit(
-            AuditEntry(
-                ctx.now,
-                ctx.actor,
-                "lead.merged",
-                "lead",
-                survivor.lead_id,
-                before={"lead_id": other.lead_id},
-                after={"lead_id": survivor.lead_id},
-                reason="same email, phone or external id",
-            )
-        )
+        _audit_merge(store, ctx, other.lead_id, survivor.lead_id)
         merged.append(other.lead_id)
     if id_given and by_id is None and store.get_lead(posted.lead_id) is None:
         alias = StoredLead(posted.lead_id, playbook, posted, posted.created_at or ctx.now, ctx.now)
         store.add_lead(alias, merged_into=survivor.lead_id)
-        store.append_audit(
-            AuditEntry(
-                ctx.now,
-                ctx.actor,
-                "lead.merged",
-                "lead",
-                survivor.lead_id,
-                before={"lead_id": posted.lead_id},
-                after={"lead_id": survivor.lead_id},
-                reason="same email, phone or external id",
-            )
-        )
+        _audit_merge(store, ctx, posted.lead_id, survivor.lead_id)
         merged.append(posted.lead_id)
     here = current_profile(survivor, store.events_of(survivor.lead_id))
     changes = _changes(here, posted)
