@@ -36,6 +36,7 @@ from leadflow.entrypoints.report_cli import report_command
 from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
 from leadflow.entrypoints.show import read_decisions, render
 from leadflow.entrypoints.store_cli import apikey_app, audit_app, db_app, requalify, serve
+from leadflow.entrypoints.webhook_cli import webhook_app, worker
 from leadflow.errors import InputFileError, PlaybookError, PlaybookNotFoundError
 from leadflow.samples import copy_samples
 from leadflow.services.playbook_doc import render_definitions
@@ -62,6 +63,8 @@ app.command("report")(report_command)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(webhook_app, name="webhook")
+app.command()(worker)
 
 
 def _silence_stdout() -> None:

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
         description='inbound webhook secrets per source, as JSON: {"forms": ["whsec_…"]}',
     )
     webhook_tolerance_s: int = Field(300, ge=1, le=3600)
+    webhook_allow_private: bool = Field(
+        False,
+        description="deliver outbound webhooks to private, loopback and link-local addresses",
+    )
     max_batch: int = Field(1000, ge=1, le=100_000, description="events per POST /v1/events")
     future_skew_s: int = Field(
         300, ge=0, description="how far in the future an event's occurred_at may be"

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
@@ -36,6 +37,8 @@ from leadflow.adapters.db.tables import (
     LeadRow,
     StageChangeRow,
     WebhookDeliveryRow,
+    WebhookEndpointRow,
+    WebhookOutboxRow,
 )
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
@@ -61,6 +64,9 @@ _HISTORY = cast(Table, StageChangeRow.__table__)
 _CONSENTS = cast(Table, ConsentRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
 _HEAD = cast(Table, AuditHeadRow.__table__)
+_ENDPOINTS = cast(Table, WebhookEndpointRow.__table__)
+_OUTBOX = cast(Table, WebhookOutboxRow.__table__)
+RETRY_WINDOW = timedelta(days=3)  # outbound webhooks are retried this long, then dead-lettered
 _TERMINAL = sorted(s.value for s in TERMINAL_STAGES)
 _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
@@ -80,6 +86,7 @@ class SqlLeadStore:
         self._head: tuple[int, str] | None = None
         self._head_dirty = False
         self._head_exists = True
+        self._endpoints: list[tuple[str, list[Any]]] | None = None
 
     # -- unit of work ------------------------------------------------------------------
     def commit(self) -> None:
@@ -380,6 +387,37 @@ class SqlLeadStore:
             self._run(insert(_HEAD).values(id=1, seq=seq, hash=digest))
             self._head_exists = True
         self._head_dirty = False
+
+    # -- outbound webhooks (transactional outbox) --------------------------------------------
+    def enqueue_webhooks(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
+        if self._endpoints is None:
+            # One small query per unit of work, and only when something is to be sent.
+            self._endpoints = [
+                (row.id, row.event_types)
+                for row in self._run(
+                    select(_ENDPOINTS.c.id, _ENDPOINTS.c.event_types)
+                    .where(_ENDPOINTS.c.enabled.is_(True))
+                    .order_by(_ENDPOINTS.c.id)
+                )
+            ]
+        rows = [
+            {
+                "endpoint_id": endpoint_id,
+                "msg_id": "msg_" + secrets.token_hex(12),
+                "event_type": event_type,
+                "payload": payload,
+                "created_at": at,
+                "next_attempt_at": at,
+                "retry_until": at + RETRY_WINDOW,
+                "attempts": 0,
+                "dead": False,
+            }
+            for endpoint_id, event_types in self._endpoints
+            if event_type in event_types
+        ]
+        if rows:
+            self._run(insert(_OUTBOX), rows)
+        return len(rows)
 
     # -- open leads --------------------------------------------------------------------
     def open_lead_ids(self, after: str, limit: int) -> list[str]:

@@ -259,3 +259,39 @@ class ApiKeyRow(Base):
 
 Index("ix_events_lead_occurred", EventRow.lead_id, EventRow.occurred_at)
 Index("ix_consents_point", ConsentRow.lead_id, ConsentRow.channel, ConsentRow.contact_point)
+
+
+class WebhookEndpointRow(Base):
+    """An outbound webhook endpoint: where to POST, the signing secret, the events wanted."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200))
+    event_types: Mapped[list[Any]]
+    enabled: Mapped[bool]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WebhookOutboxRow(Base):
+    """One message for one endpoint, written with the change it reports (transactional
+    outbox); the worker delivers it at least once, retrying until ``retry_until``."""
+
+    __tablename__ = "webhook_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    msg_id: Mapped[str] = mapped_column(String(60), unique=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    retry_until: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+    dead: Mapped[bool]
+    dead_at: Mapped[datetime | None]

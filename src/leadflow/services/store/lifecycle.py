@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
@@ -118,3 +119,31 @@ def record_stage_change(
                 playbook_version=decision.playbook_version,
             )
         )
+        # Outbound webhooks: queued in this same transaction (transactional outbox), so a
+        # rolled-back change sends nothing; only allow-listed fields, no contact details.
+        store.enqueue_webhooks(
+            STAGE_CHANGED,
+            stage_changed_payload(decision, before, record["reasons"], as_of),
+            as_of,
+        )
+
+
+STAGE_CHANGED = "lead.stage_changed"
+
+
+def stage_changed_payload(
+    decision: Decision, before: str | None, reasons: list[dict[str, Any]], at: datetime
+) -> dict[str, Any]:
+    """The ``lead.stage_changed`` webhook body: an allow-list (COMPLIANCE.md), rule ids only."""
+    return {
+        "type": STAGE_CHANGED,
+        "timestamp": at.isoformat(),
+        "data": {
+            "lead_id": decision.lead_id,
+            "from_stage": before,
+            "to_stage": decision.stage.value,
+            "status": decision.status,
+            "playbook": {"id": decision.playbook_id, "version": decision.playbook_version},
+            "reasons": [str(reason["rule"]) for reason in reasons],
+        },
+    }

@@ -162,6 +162,11 @@ class LeadStore(Protocol):
         """Number the entry after the last one and chain its hash to it."""
         ...
 
+    def enqueue_webhooks(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
+        """Add one outbox message per enabled endpoint subscribed to ``event_type``, in this
+        unit of work (sent after commit by the worker); returns how many were added."""
+        ...
+
     def open_lead_ids(self, after: str, limit: int) -> list[str]:
         """Up to ``limit`` ids after ``after`` of surviving leads whose stage is not final."""
         ...

@@ -1,0 +1,264 @@
+"""``leadflow webhook …`` (outbound endpoints, dead letters, replay) and ``leadflow worker``.
+
+The worker is the one background loop of a deployment: today it delivers due outbound
+webhooks; SLA checks and nurture steps join the same loop later. SIGINT and SIGTERM stop it
+cleanly after the message in hand (a message interrupted harder is redelivered later under
+the same ``webhook-id``: delivery is at least once).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import httpx
+import typer
+
+from leadflow.adapters.db.outbox import (
+    EVENT_TYPES,
+    add_endpoint,
+    dead_letters,
+    disable_endpoint,
+    list_endpoints,
+    replay,
+)
+from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.webhooks.outbound import TIMEOUT_S, DeliveryReport, deliver_due
+from leadflow.entrypoints.bootstrap import App
+from leadflow.entrypoints.common import fail, stderr
+from leadflow.entrypoints.reporting import say
+from leadflow.entrypoints.store_cli import DatabaseUrl, open_app
+from leadflow.services.store.ports import AuditEntry
+
+ACTOR = "cli:webhook"
+
+webhook_app = typer.Typer(
+    help="Outbound webhooks: endpoints, dead letters and replay (sent by `leadflow worker`).",
+    no_args_is_help=True,
+)
+
+
+@webhook_app.command("add")
+def webhook_add(
+    url: Annotated[str, typer.Argument(metavar="URL", help="Where to POST (http or https).")],
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event",
+            metavar="TYPE",
+            help=f"Event type to send (repeatable; one of: {', '.join(EVENT_TYPES)}). "
+            f"Default: {EVENT_TYPES[0]}.",
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add an endpoint and print its signing secret once (keep it; it is not shown again)."""
+    events = event or [EVENT_TYPES[0]]
+    app = open_app(database_url, migrate=True)
+    now = datetime.now(UTC)
+
+    def work(store: SqlLeadStore) -> tuple[str, str]:
+        endpoint, secret = add_endpoint(store.session, url, events, now)
+        store.append_audit(
+            AuditEntry(
+                now,
+                ACTOR,
+                "webhook.endpoint_added",
+                "webhook_endpoint",
+                endpoint.endpoint_id,
+                after={"host": urlsplit(url).hostname, "events": endpoint.event_types},
+            )
+        )
+        return endpoint.endpoint_id, secret
+
+    try:
+        endpoint_id, secret = app.db.run(work)
+    except ValueError as exc:
+        fail(stderr(), str(exc))
+    finally:
+        app.db.dispose()
+    kinds = ", ".join(events)
+    say(stderr(), f"webhook endpoint {endpoint_id} for {kinds}; signing secret, shown once:")
+    typer.echo(secret)
+
+
+@webhook_app.command("list")
+def webhook_list(database_url: DatabaseUrl = None) -> None:
+    """List endpoints: id, state, event types and URL (never their secrets)."""
+    app = open_app(database_url, migrate=False)
+    with app.db.read() as session:
+        endpoints = list_endpoints(session)
+    app.db.dispose()
+    for endpoint in endpoints:
+        state = "enabled" if endpoint.enabled else f"disabled ({endpoint.disabled_reason})"
+        typer.echo(
+            f"{endpoint.endpoint_id}  {state}  {','.join(endpoint.event_types)}  {endpoint.url}"
+        )
+
+
+@webhook_app.command("disable")
+def webhook_disable(
+    endpoint_id: Annotated[str, typer.Argument(metavar="ID", help="The endpoint's id.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Disable an endpoint: nothing more is queued or sent to it; its pending messages become
+    dead letters."""
+    app = open_app(database_url, migrate=False)
+    now = datetime.now(UTC)
+
+    def work(store: SqlLeadStore) -> bool:
+        done = disable_endpoint(store.session, endpoint_id, "disabled from the CLI", now)
+        if done:
+            store.append_audit(
+                AuditEntry(now, ACTOR, "webhook.endpoint_disabled", "webhook_endpoint", endpoint_id)
+            )
+        return done
+
+    done = app.db.run(work)
+    app.db.dispose()
+    if not done:
+        fail(stderr(), f"no webhook endpoint with id `{endpoint_id}`")
+    typer.echo(f"disabled {endpoint_id}")
+
+
+@webhook_app.command("dead")
+def webhook_dead(database_url: DatabaseUrl = None) -> None:
+    """List dead letters: messages that are not retried any more (`webhook replay` sends them
+    again)."""
+    app = open_app(database_url, migrate=False)
+    with app.db.read() as session:
+        letters = dead_letters(session)
+    app.db.dispose()
+    for letter in letters:
+        when = letter.dead_at.isoformat() if letter.dead_at else "-"
+        typer.echo(
+            f"{letter.msg_id}  {letter.endpoint_id}  {letter.event_type}  "
+            f"attempts={letter.attempts}  status={letter.last_status or '-'}  {when}  "
+            f"{letter.last_error or ''}".rstrip()
+        )
+    say(stderr(), f"{len(letters)} dead letter{'s' if len(letters) != 1 else ''}")
+
+
+@webhook_app.command("replay")
+def webhook_replay(
+    msg_id: Annotated[
+        str | None, typer.Argument(metavar="ID", help="The dead letter's message id (msg_…).")
+    ] = None,
+    all_dead: Annotated[
+        bool, typer.Option("--all-dead", help="Replay every dead letter of enabled endpoints.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Queue a dead letter (or all) again under the same message id, with a fresh 3-day
+    retry window; the worker sends it."""
+    if (msg_id is None) == (not all_dead):
+        fail(stderr(), "give a message id or --all-dead (not both)")
+    app = open_app(database_url, migrate=False)
+    now = datetime.now(UTC)
+
+    def work(store: SqlLeadStore) -> list[str]:
+        ids = replay(store.session, msg_id, now)
+        for replayed in ids:
+            store.append_audit(
+                AuditEntry(now, ACTOR, "webhook.replayed", "webhook_message", replayed)
+            )
+        return ids
+
+    ids = app.db.run(work)
+    app.db.dispose()
+    if msg_id is not None and not ids:
+        fail(stderr(), f"no dead letter `{msg_id}` of an enabled endpoint")
+    typer.echo(f"replayed {len(ids)} message{'s' if len(ids) != 1 else ''}")
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Set ``stop`` on SIGINT or SIGTERM (main thread only); the old handlers come back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def work_once(app: App, client: httpx.Client, stop: threading.Event, batch: int) -> DeliveryReport:
+    """One pass of the worker: deliver due webhooks, batch after batch, until none is due."""
+    total = DeliveryReport()
+    while not stop.is_set():
+        report = deliver_due(
+            app.db,
+            app.clock(),
+            client,
+            batch,
+            allow_private=app.settings.webhook_allow_private,
+        )
+        total = DeliveryReport(
+            total.claimed + report.claimed,
+            total.delivered + report.delivered,
+            total.retrying + report.retrying,
+            total.dead + report.dead,
+        )
+        if report.claimed < batch:
+            break
+    return total
+
+
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over what is due, then exit.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, metavar="S", help="Seconds between passes.")
+    ] = 5.0,
+    batch: Annotated[
+        int, typer.Option(min=1, max=1000, metavar="N", help="Messages claimed at a time.")
+    ] = 20,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the background worker: deliver due outbound webhooks (at least once, with retries)
+    until SIGINT or SIGTERM."""
+    app = open_app(database_url, migrate=False)
+    console = stderr()
+    stop = threading.Event()
+    total = DeliveryReport()
+    try:
+        with (
+            _stop_on_signals(stop),
+            httpx.Client(follow_redirects=False, timeout=TIMEOUT_S) as client,
+        ):
+            while True:
+                report = work_once(app, client, stop, batch)
+                total = DeliveryReport(
+                    total.claimed + report.claimed,
+                    total.delivered + report.delivered,
+                    total.retrying + report.retrying,
+                    total.dead + report.dead,
+                )
+                if report.claimed:
+                    say(console, _summary(report))
+                if once or stop.wait(interval):
+                    break
+    finally:
+        app.db.dispose()
+    typer.echo(_summary(total) if once else f"worker stopped; {_summary(total)}")
+
+
+def _summary(report: DeliveryReport) -> str:
+    return (
+        f"webhooks: {report.delivered} delivered, {report.retrying} to retry, "
+        f"{report.dead} dead-lettered"
+    )
