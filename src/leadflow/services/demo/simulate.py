@@ -24,13 +24,13 @@ from typing import Any, TypeVar
 
 from leadflow.domain.events import Event, EventType, PropertyValue
 from leadflow.domain.lifecycle import NO_TIMELINE
-from leadflow.domain.stages import ALLOWED_ACTIONS, SalesAction, Stage
-from leadflow.errors import LeadflowError
+from leadflow.domain.stages import SalesAction, Stage
+from leadflow.errors import ActionNotAllowedError, LeadflowError
 from leadflow.services.demo.world import CAMPAIGNS, CHANNELS, DAYS, OFFERS, DemoLead, plan_leads
 from leadflow.services.store.intake import Context, record_events, upsert_lead
 from leadflow.services.store.lifecycle import Requalified
 from leadflow.services.store.ports import LeadStore, PlaybookLookup
-from leadflow.services.store.sales import ACTION_EVENTS
+from leadflow.services.store.sales import take_action
 
 T = TypeVar("T")
 UnitOfWork = Callable[[Callable[[LeadStore], Any]], Any]
@@ -221,13 +221,25 @@ class Simulation:
         *,
         actor: str,
     ) -> Requalified | None:
-        """A sales action as its event, if the lead's stage allows it (as ``take_action``
-        checks; its event ids are random, ours must be deterministic)."""
-        if action not in ALLOWED_ACTIONS[Stage(st.stage)]:
+        """A sales action through ``take_action``, if the lead's stage allows it (with the
+        event id the next event of this lead gets, so that the run is reproducible)."""
+        event_id = f"demo-E{st.lead.index:06d}-{st.events + 1:03d}"
+        try:
+            result = take_action(
+                store,
+                st.lead.lead_id,
+                action,
+                props,
+                self._ctx(step, actor),
+                occurred_at=step.at,
+                event_id=event_id,
+            )
+        except ActionNotAllowedError:
             st.in_cycle = False
             return None
-        event = self._event(st, ACTION_EVENTS[action], step.at, props)
-        return self._record(store, step, st, actor, [event])
+        st.events += 1
+        self.events += 1
+        return result.leads[st.lead.lead_id]
 
     def _after(self, step: _Step, st: _LeadState, result: Requalified, rng: random.Random) -> None:
         decision = result.decision

@@ -37,11 +37,13 @@ def take_action(
     ctx: Context,
     *,
     occurred_at: datetime | None = None,
+    event_id: str | None = None,
 ) -> EventsResult:
     """Record ``action`` on the lead as its event and re-qualify the lead.
 
     Raises :class:`LeadNotFoundError` or :class:`ActionNotAllowedError` (with the actions
-    the lead's current stage does allow) before anything is stored.
+    the lead's current stage does allow) before anything is stored. ``event_id`` names the
+    event (a fresh random id when omitted), for callers that must be reproducible.
     """
     lead = store.get_lead(lead_id)
     if lead is None:
@@ -53,7 +55,7 @@ def take_action(
         raise ActionNotAllowedError(lead.lead_id, stage.value, action.value, allowed_actions(stage))
     props = {k: v for k, v in properties.items() if v is not None}
     event = Event(
-        new_id("act"),
+        event_id or new_id("act"),
         lead.lead_id,
         ACTION_EVENTS[action],
         occurred_at or ctx.now,
