@@ -361,6 +361,16 @@ def test_410_disables_the_endpoint(
     assert f"{endpoint_id}  disabled (410 Gone" in listed.output
     assert "whsec_" not in listed.output
 
+    enabled = CliRunner().invoke(
+        cli, ["webhook", "enable", endpoint_id, "--database-url", app.settings.database_url]
+    )
+    assert enabled.exit_code == 0, enabled.output
+    other = {**CAREGIVER, "lead_id": "SC-002", "email": "other@example.com", "phone": None}
+    assert client.post("/v1/leads", json=other).status_code == 201
+    assert len(_outbox(app.db)) == 2  # an enabled endpoint gets stage changes again
+    receiver.script = [(200, {})]
+    assert _deliver(app, START, http).delivered == 1
+
 
 def test_private_targets_are_refused_without_the_setting(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client

@@ -25,6 +25,7 @@ from leadflow.adapters.db.outbox import (
     add_endpoint,
     dead_letters,
     disable_endpoint,
+    enable_endpoint,
     list_endpoints,
     replay,
 )
@@ -125,6 +126,31 @@ def webhook_disable(
     if not done:
         fail(stderr(), f"no webhook endpoint with id `{endpoint_id}`")
     typer.echo(f"disabled {endpoint_id}")
+
+
+@webhook_app.command("enable")
+def webhook_enable(
+    endpoint_id: Annotated[str, typer.Argument(metavar="ID", help="The endpoint's id.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Enable an endpoint again (after a 410 or `disable`); replay its dead letters to resend
+    them."""
+    app = open_app(database_url, migrate=False)
+    now = datetime.now(UTC)
+
+    def work(store: SqlLeadStore) -> bool:
+        done = enable_endpoint(store.session, endpoint_id)
+        if done:
+            store.append_audit(
+                AuditEntry(now, ACTOR, "webhook.endpoint_enabled", "webhook_endpoint", endpoint_id)
+            )
+        return done
+
+    done = app.db.run(work)
+    app.db.dispose()
+    if not done:
+        fail(stderr(), f"no webhook endpoint with id `{endpoint_id}`")
+    typer.echo(f"enabled {endpoint_id}")
 
 
 @webhook_app.command("dead")

@@ -117,6 +117,17 @@ def disable_endpoint(session: Session, endpoint_id: str, reason: str, at: dateti
     return True
 
 
+def enable_endpoint(session: Session, endpoint_id: str) -> bool:
+    """Enable the endpoint again (its dead letters stay dead until replayed). ``False`` if
+    unknown."""
+    done = session.execute(
+        update(_ENDPOINTS)
+        .where(_ENDPOINTS.c.id == endpoint_id)
+        .values(enabled=True, disabled_reason=None)
+    )
+    return bool(cast(Any, done).rowcount)
+
+
 def dead_letters(session: Session) -> list[DeadLetter]:
     rows = session.execute(
         select(_OUTBOX).where(_OUTBOX.c.dead.is_(True)).order_by(_OUTBOX.c.dead_at, _OUTBOX.c.id)
