@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -155,3 +156,36 @@ def test_serve_creates_an_empty_database_and_answers_over_http(tmp_path: Path) -
     finally:
         server.terminate()
         server.communicate(timeout=20)
+
+
+def test_db_prune_deletes_only_keys_and_deliveries_past_their_retention(
+    client: TestClient, runner: CliRunner, database_url: str
+) -> None:
+    for n in range(2):  # recorded at the fixture clock's time, months before today
+        response = client.post(
+            "/v1/leads", json={"lead_id": f"K{n}"}, headers={"Idempotency-Key": f"key-{n}"}
+        )
+        assert response.status_code == 201
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE idempotency_keys SET created_at = :now WHERE key LIKE '%key-1'"),
+            {
+                "now": datetime.now(UTC).replace(tzinfo=None)
+                if "sqlite" in database_url
+                else datetime.now(UTC)
+            },
+        )
+    refused = runner.invoke(
+        cli, ["db", "prune", "--delivery-days", "3", "--database-url", database_url]
+    )
+    assert refused.exit_code != 0
+    pruned = runner.invoke(cli, ["db", "prune", "--database-url", database_url])
+    assert pruned.exit_code == 0, pruned.output
+    assert "deleted 1 idempotency keys and 0 webhook delivery ids" in pruned.output
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT key FROM idempotency_keys")).scalars().all()
+        leads = conn.execute(text("SELECT count(*) FROM leads")).scalar_one()
+    engine.dispose()
+    assert [k.split("|")[-1] for k in kept] == ["key-1"]
+    assert leads == 2

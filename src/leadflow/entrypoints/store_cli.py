@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from leadflow.adapters.db.apikeys import ROLES, ApiKey, create_key, list_keys, revoke_key
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
+from leadflow.adapters.db.prune import prune
 from leadflow.adapters.db.store import SqlLeadStore, audit_chain
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
@@ -83,6 +84,30 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     else:
         typer.echo(f"{where}: schema {before or 'none'} → {after}")
     app.db.dispose()
+
+
+@db_app.command("prune")
+def db_prune(
+    key_days: Annotated[
+        float, typer.Option(min=1, help="Delete idempotency keys older than this many days.")
+    ] = 2,
+    delivery_days: Annotated[
+        float,
+        typer.Option(min=7, help="Delete inbound webhook delivery ids older than this many days."),
+    ] = 8,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete idempotency keys and webhook delivery ids past their retention (at least 24 h
+    and 7 days); a lead's history is never pruned."""
+    app = open_app(database_url, migrate=False)
+    now = datetime.now(UTC)
+    keys, deliveries = app.db.run(
+        lambda store: prune(
+            store.session, now, timedelta(days=key_days), timedelta(days=delivery_days)
+        )
+    )
+    app.db.dispose()
+    typer.echo(f"deleted {keys} idempotency keys and {deliveries} webhook delivery ids")
 
 
 @db_app.command("status")

@@ -1,0 +1,32 @@
+"""Pruning what is kept only for a while: idempotency keys (≥ 24 h) and inbound webhook
+delivery ids (≥ 7 days), per COMPLIANCE.md. Nothing of a lead's history is ever pruned."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from leadflow.adapters.db.tables import IdempotencyRow, WebhookDeliveryRow
+
+MIN_KEY_AGE = timedelta(hours=24)
+MIN_DELIVERY_AGE = timedelta(days=7)
+
+
+def prune(
+    session: Session, now: datetime, key_age: timedelta, delivery_age: timedelta
+) -> tuple[int, int]:
+    """Delete idempotency keys older than ``key_age`` and delivery ids older than
+    ``delivery_age``; (keys, deliveries) deleted. Shorter ages than the promised ones are
+    refused."""
+    if key_age < MIN_KEY_AGE:
+        raise ValueError("idempotency keys are kept at least 24 hours")
+    if delivery_age < MIN_DELIVERY_AGE:
+        raise ValueError("webhook delivery ids are kept at least 7 days")
+    keys = session.execute(delete(IdempotencyRow).where(IdempotencyRow.created_at < now - key_age))
+    deliveries = session.execute(
+        delete(WebhookDeliveryRow).where(WebhookDeliveryRow.received_at < now - delivery_age)
+    )
+    return int(cast(Any, keys).rowcount or 0), int(cast(Any, deliveries).rowcount or 0)
