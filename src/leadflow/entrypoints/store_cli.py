@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.apikeys import ROLES, ApiKey, create_key, list_keys, revoke_key
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
@@ -24,6 +26,7 @@ from leadflow.services.store.ports import AuditEntry
 from leadflow.services.store.requalify import requalify_all
 
 CHAIN_BROKEN = 1
+T = TypeVar("T")
 
 db_app = typer.Typer(help="Create and migrate the lead store's database.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_help=True)
@@ -72,6 +75,27 @@ def open_app(database_url: str | None, *, migrate: bool) -> App:
     return app
 
 
+def write_store(
+    database_url: str | None, work: Callable[[SqlLeadStore], T], *, migrate: bool = False
+) -> T:
+    """Open the store, run ``work`` in one unit of work, commit, and close the store."""
+    app = open_app(database_url, migrate=migrate)
+    try:
+        return app.db.run(work)
+    finally:
+        app.db.dispose()
+
+
+def read_store(database_url: str | None, read: Callable[[Session], T]) -> T:
+    """Open the store, run ``read`` in a read session, and close the store."""
+    app = open_app(database_url, migrate=False)
+    try:
+        with app.db.read() as session:
+            return read(session)
+    finally:
+        app.db.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Create the tables or migrate them to this release's schema."""
@@ -99,14 +123,13 @@ def db_prune(
 ) -> None:
     """Delete idempotency keys and webhook delivery ids past their retention (at least 24 h
     and 7 days); a lead's history is never pruned."""
-    app = open_app(database_url, migrate=False)
     now = datetime.now(UTC)
-    keys, deliveries = app.db.run(
+    keys, deliveries = write_store(
+        database_url,
         lambda store: prune(
             store.session, now, timedelta(days=key_days), timedelta(days=delivery_days)
-        )
+        ),
     )
-    app.db.dispose()
     typer.echo(f"deleted {keys} idempotency keys and {deliveries} webhook delivery ids")
 
 
@@ -236,7 +259,6 @@ def apikey_create(
     """Create a key and print it once (only its hash is kept)."""
     if role not in ROLES:
         fail(stderr(), f"unknown role `{role}`; expected one of {', '.join(ROLES)}")
-    app = open_app(database_url, migrate=True)
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> tuple[ApiKey, str]:
@@ -253,8 +275,7 @@ def apikey_create(
         )
         return key, text
 
-    key, text = app.db.run(work)
-    app.db.dispose()
+    key, text = write_store(database_url, work, migrate=True)
     say(stderr(), f"API key {key.key_id} for `{name}` ({role}); shown once, keep it secret:")
     typer.echo(text)
 
@@ -262,11 +283,7 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(database_url: DatabaseUrl = None) -> None:
     """List keys (never their secrets)."""
-    app = open_app(database_url, migrate=False)
-    with app.db.read() as session:
-        keys = list_keys(session)
-    app.db.dispose()
-    for key in keys:
+    for key in read_store(database_url, list_keys):
         state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
         typer.echo(f"{key.key_id}  {key.role:9}  {state:32}  {key.name}")
 
@@ -277,7 +294,6 @@ def apikey_revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a key at once (rotate: create the new key first, then revoke the old)."""
-    app = open_app(database_url, migrate=False)
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> ApiKey | None:
@@ -286,8 +302,7 @@ def apikey_revoke(
             store.append_audit(AuditEntry(now, "cli:apikey", "apikey.revoked", "api_key", key_id))
         return key
 
-    key = app.db.run(work)
-    app.db.dispose()
+    key = write_store(database_url, work)
     if key is None:
         fail(stderr(), f"no API key with id `{key_id}`")
     typer.echo(f"revoked {key_id} ({key.name})")

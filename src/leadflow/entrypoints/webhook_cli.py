@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import typer
+from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.outbox import (
     EVENT_TYPES,
@@ -34,7 +35,7 @@ from leadflow.adapters.webhooks.outbound import TIMEOUT_S, DeliveryReport, deliv
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.common import fail, stderr
 from leadflow.entrypoints.reporting import say
-from leadflow.entrypoints.store_cli import DatabaseUrl, open_app
+from leadflow.entrypoints.store_cli import DatabaseUrl, open_app, read_store, write_store
 from leadflow.services.store.ports import AuditEntry
 
 ACTOR = "cli:webhook"
@@ -61,7 +62,6 @@ def webhook_add(
 ) -> None:
     """Add an endpoint and print its signing secret once (keep it; it is not shown again)."""
     events = event or [EVENT_TYPES[0]]
-    app = open_app(database_url, migrate=True)
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> tuple[str, str]:
@@ -79,11 +79,9 @@ def webhook_add(
         return endpoint.endpoint_id, secret
 
     try:
-        endpoint_id, secret = app.db.run(work)
+        endpoint_id, secret = write_store(database_url, work, migrate=True)
     except ValueError as exc:
         fail(stderr(), str(exc))
-    finally:
-        app.db.dispose()
     kinds = ", ".join(events)
     say(stderr(), f"webhook endpoint {endpoint_id} for {kinds}; signing secret, shown once:")
     typer.echo(secret)
@@ -92,15 +90,32 @@ def webhook_add(
 @webhook_app.command("list")
 def webhook_list(database_url: DatabaseUrl = None) -> None:
     """List endpoints: id, state, event types and URL (never their secrets)."""
-    app = open_app(database_url, migrate=False)
-    with app.db.read() as session:
-        endpoints = list_endpoints(session)
-    app.db.dispose()
-    for endpoint in endpoints:
+    for endpoint in read_store(database_url, list_endpoints):
         state = "enabled" if endpoint.enabled else f"disabled ({endpoint.disabled_reason})"
         typer.echo(
             f"{endpoint.endpoint_id}  {state}  {','.join(endpoint.event_types)}  {endpoint.url}"
         )
+
+
+def _switch_endpoint(
+    database_url: str | None, endpoint_id: str, change: Callable[[Session], bool], action: str
+) -> None:
+    """Enable or disable an endpoint, audited; fails when no endpoint has that id."""
+    now = datetime.now(UTC)
+
+    def work(store: SqlLeadStore) -> bool:
+        done = change(store.session)
+        if done:
+            store.append_audit(
+                AuditEntry(
+                    now, ACTOR, f"webhook.endpoint_{action}", "webhook_endpoint", endpoint_id
+                )
+            )
+        return done
+
+    if not write_store(database_url, work):
+        fail(stderr(), f"no webhook endpoint with id `{endpoint_id}`")
+    typer.echo(f"{action} {endpoint_id}")
 
 
 @webhook_app.command("disable")
@@ -110,22 +125,13 @@ def webhook_disable(
 ) -> None:
     """Disable an endpoint: nothing more is queued or sent to it; its pending messages become
     dead letters."""
-    app = open_app(database_url, migrate=False)
     now = datetime.now(UTC)
-
-    def work(store: SqlLeadStore) -> bool:
-        done = disable_endpoint(store.session, endpoint_id, "disabled from the CLI", now)
-        if done:
-            store.append_audit(
-                AuditEntry(now, ACTOR, "webhook.endpoint_disabled", "webhook_endpoint", endpoint_id)
-            )
-        return done
-
-    done = app.db.run(work)
-    app.db.dispose()
-    if not done:
-        fail(stderr(), f"no webhook endpoint with id `{endpoint_id}`")
-    typer.echo(f"disabled {endpoint_id}")
+    _switch_endpoint(
+        database_url,
+        endpoint_id,
+        lambda session: disable_endpoint(session, endpoint_id, "disabled from the CLI", now),
+        "disabled",
+    )
 
 
 @webhook_app.command("enable")
@@ -135,32 +141,16 @@ def webhook_enable(
 ) -> None:
     """Enable an endpoint again (after a 410 or `disable`); replay its dead letters to resend
     them."""
-    app = open_app(database_url, migrate=False)
-    now = datetime.now(UTC)
-
-    def work(store: SqlLeadStore) -> bool:
-        done = enable_endpoint(store.session, endpoint_id)
-        if done:
-            store.append_audit(
-                AuditEntry(now, ACTOR, "webhook.endpoint_enabled", "webhook_endpoint", endpoint_id)
-            )
-        return done
-
-    done = app.db.run(work)
-    app.db.dispose()
-    if not done:
-        fail(stderr(), f"no webhook endpoint with id `{endpoint_id}`")
-    typer.echo(f"enabled {endpoint_id}")
+    _switch_endpoint(
+        database_url, endpoint_id, lambda session: enable_endpoint(session, endpoint_id), "enabled"
+    )
 
 
 @webhook_app.command("dead")
 def webhook_dead(database_url: DatabaseUrl = None) -> None:
     """List dead letters: messages that are not retried any more (`webhook replay` sends them
     again)."""
-    app = open_app(database_url, migrate=False)
-    with app.db.read() as session:
-        letters = dead_letters(session)
-    app.db.dispose()
+    letters = read_store(database_url, dead_letters)
     for letter in letters:
         when = letter.dead_at.isoformat() if letter.dead_at else "-"
         typer.echo(
@@ -185,7 +175,6 @@ def webhook_replay(
     retry window; the worker sends it."""
     if (msg_id is None) == (not all_dead):
         fail(stderr(), "give a message id or --all-dead (not both)")
-    app = open_app(database_url, migrate=False)
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> list[str]:
@@ -196,8 +185,7 @@ def webhook_replay(
             )
         return ids
 
-    ids = app.db.run(work)
-    app.db.dispose()
+    ids = write_store(database_url, work)
     if msg_id is not None and not ids:
         fail(stderr(), f"no dead letter `{msg_id}` of an enabled endpoint")
     typer.echo(f"replayed {len(ids)} message{'s' if len(ids) != 1 else ''}")
