@@ -13,10 +13,8 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
-    func,
     insert,
     select,
-    text,
     tuple_,
     update,
 )
@@ -26,17 +24,16 @@ from leadflow.adapters.db.convert import (
     profile_from_json,
     profile_to_json,
 )
+from leadflow.adapters.db.requests import RequestLog
 from leadflow.adapters.db.tables import (
     AuditHeadRow,
     AuditRow,
     ConsentRow,
     DecisionRow,
     EventRow,
-    IdempotencyRow,
     IdentityRow,
     LeadRow,
     StageChangeRow,
-    WebhookDeliveryRow,
     WebhookEndpointRow,
     WebhookOutboxRow,
 )
@@ -72,7 +69,7 @@ _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
-class SqlLeadStore:
+class SqlLeadStore(RequestLog):
     """A unit of work over one SQLAlchemy session (the ``LeadStore`` port).
 
     Writes and most reads are Core statements on the mapped tables rather than ORM objects:
@@ -456,52 +453,6 @@ class SqlLeadStore:
             select(DecisionRow.lead_id, DecisionRow.stage).where(DecisionRow.lead_id.in_(lead_ids))
         )
         return {str(lead_id): str(stage) for lead_id, stage in rows}
-
-    # -- idempotency and webhook deliveries ---------------------------------------------------
-    def claim_key(self, key: str) -> bool:
-        """Hold ``key`` for this transaction; ``False`` if another transaction holds it."""
-        if self.dialect != "postgresql":
-            return True  # SQLite runs one writing transaction at a time
-        return bool(
-            self.session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
-            )
-        )
-
-    def stored_response(self, key: str) -> tuple[str, int, dict[str, Any]] | None:
-        row = self.session.get(IdempotencyRow, key)
-        return None if row is None else (row.request_hash, row.status_code, row.response)
-
-    def save_response(
-        self, key: str, request_hash: str, status: int, body: dict[str, Any], at: datetime
-    ) -> None:
-        self.session.add(
-            IdempotencyRow(
-                key=key, request_hash=request_hash, status_code=status, response=body, created_at=at
-            )
-        )
-        self.session.flush()
-
-    def delivery(self, source: str, delivery_id: str) -> tuple[int, dict[str, Any]] | None:
-        row = self.session.get(WebhookDeliveryRow, (source, delivery_id))
-        return None if row is None else (row.status_code, row.response)
-
-    def save_delivery(
-        self, source: str, delivery_id: str, status: int, body: dict[str, Any], at: datetime
-    ) -> None:
-        self.session.add(
-            WebhookDeliveryRow(
-                source=source,
-                delivery_id=delivery_id,
-                received_at=at,
-                status_code=status,
-                response=body,
-            )
-        )
-        self.session.flush()
-
-    def count(self, table: type[Any]) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(table)) or 0)
 
 
 def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]:
