@@ -9,9 +9,10 @@ import pytest
 
 from leadflow.adapters.playbook_yaml import load_playbook, load_playbook_text, shipped_playbooks
 from leadflow.adapters.playbook_yaml.schema import ALL_MODELS
+from leadflow.domain.calendar import Sla, SlaUnit
 from leadflow.domain.conditions import AllOf, AnyOf, FieldTest, Not, Op
 from leadflow.domain.events import EventType
-from leadflow.domain.playbook import Repeat, SlaTarget
+from leadflow.domain.playbook import Repeat
 from leadflow.domain.stages import Stage
 from leadflow.errors import PlaybookError, PlaybookNotFoundError, PlaybookProblem
 
@@ -196,9 +197,9 @@ def test_a_full_playbook_compiles_into_domain_rules() -> None:
     (queue,) = playbook.queues
     assert queue.outreach == "phone"
     assert dict(queue.sla) == {
-        Stage.MQL: SlaTarget(2, "hours"),
-        Stage.SQL: SlaTarget(1, "days"),
-        Stage.SALES_ACCEPTED: SlaTarget(30, "minutes"),
+        Stage.MQL: Sla(2, SlaUnit.HOURS, business=True),
+        Stage.SQL: Sla(1, SlaUnit.DAYS, business=True),
+        Stage.SALES_ACCEPTED: Sla(30, SlaUnit.MINUTES, business=True),
     }
     first, second = playbook.routes
     assert first.stages == frozenset({Stage.SQL, Stage.SALES_ACCEPTED})
@@ -401,12 +402,12 @@ def test_malformed_conditions_are_rejected_at_the_condition(condition: str, mess
     assert problem.message == message
 
 
-def test_sla_text_must_name_business_minutes_hours_or_days() -> None:
+def test_sla_text_must_name_minutes_hours_or_days() -> None:
     routed = BASE + textwrap.dedent(
         """\
         routing:
           queues:
-            - {id: q, label: Q, outreach: phone, sla: {mql: "2 hours"}}
+            - {id: q, label: Q, outreach: phone, sla: {mql: "2 fortnights"}}
           rules:
             - {queue: q, stages: [mql]}
         """
@@ -415,7 +416,26 @@ def test_sla_text_must_name_business_minutes_hours_or_days() -> None:
     problem = only_problem(routed)
 
     assert (problem.line, problem.path) == (26, "routing.queues[0].sla.mql")
-    assert problem.message == "`2 hours` is not a service level"
+    assert problem.message == "`2 fortnights` is not a duration"
+    assert problem.suggestion is not None
+    assert '"N business hours"' in problem.suggestion
+
+
+def test_an_sla_without_business_counts_wall_clock_time() -> None:
+    routed = BASE + textwrap.dedent(
+        """\
+        routing:
+          queues:
+            - {id: q, label: Q, outreach: phone, sla: {mql: "2 hours", sql: "1 business day"}}
+          rules:
+            - {queue: q, stages: [mql, sql]}
+        """
+    )
+
+    (queue,) = load_playbook_text(routed, "routed.yaml").queues
+
+    assert queue.sla[Stage.MQL] == Sla(2, SlaUnit.HOURS, business=False)
+    assert queue.sla[Stage.SQL] == Sla(1, SlaUnit.DAYS, business=True)
 
 
 def test_stage_names_are_checked_in_sla_and_next_actions() -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from leadflow.domain.calendar import BusinessHours, Sla
 from leadflow.domain.conditions import Condition, FieldTest
 from leadflow.domain.events import EventType
 from leadflow.domain.pages import PageMatcher, PageRule
@@ -126,26 +127,65 @@ class Band:
     predicted_at_least: float | None = None
 
 
+class Assignment(StrEnum):
+    """How a team hands out leads."""
+
+    ROUND_ROBIN = "round_robin"  # the member who waited longest since their last lead
+    LOAD_BALANCED = "load_balanced"  # the member with the fewest open leads, under their cap
+
+
 @dataclass(frozen=True)
-class SlaTarget:
-    """A first-outreach deadline in business time of the queue's team."""
+class Member:
+    """A person who works a team's leads; ``days`` (weekday numbers, Monday 0) they work."""
 
-    amount: int
-    unit: str  # "minutes", "hours" or "days"
+    id: str
+    name: str
+    email: str | None = None
+    capacity: int | None = None
+    days: frozenset[int] | None = None
 
-    def __str__(self) -> str:
-        unit = self.unit if self.amount != 1 else self.unit.removesuffix("s")
-        return f"{self.amount} business {unit}"
+    def works_on(self, weekday: int) -> bool:
+        return self.days is None or weekday in self.days
+
+
+@dataclass(frozen=True)
+class Team:
+    """People who share queues, with their business hours (time zone, holidays) and lead."""
+
+    id: str
+    label: str
+    hours: BusinessHours
+    members: tuple[Member, ...]
+    lead: str | None = None
+    assignment: Assignment = Assignment.ROUND_ROBIN
+
+    def member(self, member_id: str) -> Member | None:
+        return next((m for m in self.members if m.id == member_id), None)
 
 
 @dataclass(frozen=True)
 class Queue:
-    """Where leads are routed; SLAs per stage."""
+    """Where leads are routed: the team, first-outreach SLAs per stage (and band), escalation.
+
+    ``remind_before``: the owner is reminded when that much (business) time is left;
+    ``reassign_after``: that long after a breach the lead goes to another member.
+    """
 
     id: str
     label: str
     outreach: str
-    sla: Mapping[Stage, SlaTarget]
+    sla: Mapping[Stage, Sla]
+    team: str | None = None
+    band_sla: Mapping[str, Mapping[Stage, Sla]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    remind_before: Sla | None = None
+    reassign_after: Sla | None = None
+
+    def sla_for(self, stage: Stage, band: str | None) -> Sla | None:
+        """The band's SLA for ``stage`` when it has one, else the queue's."""
+        by_band = self.band_sla.get(band or "", {})
+        return by_band.get(stage) or self.sla.get(stage)
 
 
 @dataclass(frozen=True)
@@ -156,6 +196,40 @@ class RouteRule:
     stages: frozenset[Stage]
     bands: frozenset[str] | None = None
     condition: Condition | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    """A nurture message; ``subject`` is for email. ``{first_name}`` and the like are filled."""
+
+    id: str
+    body: str
+    subject: str | None = None
+
+
+class NurtureEntry(StrEnum):
+    BELOW_MQL = "below_mql"  # the lead is in nurture without having been with sales
+    RECYCLED = "recycled"  # sales handed it back ("Recycled from sales")
+
+
+@dataclass(frozen=True)
+class NurtureStep:
+    """Send ``template`` on ``channel`` once ``delay`` has passed since the previous step."""
+
+    delay: Sla
+    channel: str
+    template: str
+
+
+@dataclass(frozen=True)
+class NurtureTrack:
+    """Steps for leads in nurture that entered as ``entry`` (and are in ``service_lines``)."""
+
+    id: str
+    label: str
+    steps: tuple[NurtureStep, ...]
+    entry: frozenset[NurtureEntry] = frozenset(NurtureEntry)
+    service_lines: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +252,9 @@ class Playbook:
     bands: tuple[Band, ...] = ()
     queues: tuple[Queue, ...] = ()
     routes: tuple[RouteRule, ...] = ()
+    teams: tuple[Team, ...] = ()
+    templates: tuple[Template, ...] = ()
+    tracks: tuple[NurtureTrack, ...] = ()
     stage_actions: Mapping[Stage, str] = field(default_factory=lambda: MappingProxyType({}))
     # Derived from the rules above when the playbook is made, for the engine; not part of
     # equality. ``pages``: the page rules compiled. ``intent_rules``: for each event type,
@@ -194,6 +271,15 @@ class Playbook:
                 positions.setdefault(event_type, []).append(position)
         index = {event_type: tuple(found) for event_type, found in positions.items()}
         object.__setattr__(self, "intent_rules", MappingProxyType(index))
+
+    def queue(self, queue_id: str | None) -> Queue | None:
+        return next((q for q in self.queues if q.id == queue_id), None)
+
+    def team(self, team_id: str | None) -> Team | None:
+        return next((t for t in self.teams if t.id == team_id), None)
+
+    def template(self, template_id: str) -> Template | None:
+        return next((t for t in self.templates if t.id == template_id), None)
 
     def max_fit(self) -> float:
         """The highest fit score any lead can reach."""

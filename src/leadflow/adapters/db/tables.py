@@ -295,3 +295,141 @@ class WebhookOutboxRow(Base):
     delivered_at: Mapped[datetime | None]
     dead: Mapped[bool]
     dead_at: Mapped[datetime | None]
+
+
+# -- routing, SLAs and nurture (migration 0003) ---------------------------------------------
+class TeamMemberRow(Base):
+    """A playbook team member's assignment state: the row an assignment locks
+    (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two assignments never race."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_assigned_at: Mapped[datetime | None]
+    assigned_total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MemberAbsenceRow(Base):
+    """A member out of office from ``starts_at`` until ``ends_at``: assigned nothing then."""
+
+    __tablename__ = "member_absences"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(String(64), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class LeadRouteRow(Base):
+    """Where a lead is now: its queue, team and owner; ``open`` while a routed stage holds it."""
+
+    __tablename__ = "lead_routes"
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    playbook_id: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(40))
+    queue: Mapped[str | None] = mapped_column(String(100), index=True)
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    assigned_at: Mapped[datetime | None]
+    manual: Mapped[bool]
+    open: Mapped[bool] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class AssignmentRow(Base):
+    """Each change of a lead's owner, with why and who (append-only)."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    at: Mapped[datetime]
+    queue: Mapped[str | None] = mapped_column(String(100))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    from_owner: Mapped[str | None] = mapped_column(String(64))
+    to_owner: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class SlaClockRow(Base):
+    """One first-outreach deadline, started when a lead enters a routed stage.
+
+    ``next_check_at`` is the next instant the worker has something to do (remind, breach,
+    reassign), ``None`` once the clock is stopped by outreach or closed by a stage change.
+    """
+
+    __tablename__ = "sla_clocks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    band: Mapped[str | None] = mapped_column(String(100))
+    queue: Mapped[str] = mapped_column(String(100))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(64))
+    sla: Mapped[str] = mapped_column(String(60))
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    remind_at: Mapped[datetime | None]
+    reassign_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    escalated_to: Mapped[str | None] = mapped_column(String(64))
+    reassigned_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    stop_event_id: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(String(40))
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_until: Mapped[datetime | None]
+
+
+class NurtureEnrollmentRow(Base):
+    """A lead on a nurture track: the next step and when it is due, or why it ended."""
+
+    __tablename__ = "nurture_enrollments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    playbook_id: Mapped[str] = mapped_column(String(100))
+    track: Mapped[str] = mapped_column(String(100))
+    entry: Mapped[str] = mapped_column(String(20))
+    entered_at: Mapped[datetime]
+    next_step: Mapped[int] = mapped_column(Integer)
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None]
+
+
+class MessageRow(Base):
+    """An outgoing message (transactional outbox): a nurture step to a lead, whose address and
+    consent are read at send time, or a notice to a team member (reminder, escalation)."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    msg_id: Mapped[str] = mapped_column(String(60), unique=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    member_id: Mapped[str | None] = mapped_column(String(64))
+    enrollment_id: Mapped[int | None] = mapped_column(BigId)
+    step: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    template: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(String(60))
+    to_address: Mapped[str | None] = mapped_column(String(400))
+    attempts: Mapped[int] = mapped_column(Integer)
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean, dotted
+from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean, dotted, one_of
 from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
+from leadflow.domain.nurture import TEMPLATE_FIELDS, placeholders, template_claims
 from leadflow.domain.playbook import Playbook
 
 RESERVED_PREFIXES = ("mql.", "sql.", "sales.", "model.")
@@ -254,6 +255,102 @@ def _shadowed(playbook: Playbook, index: int) -> list[Issue]:
     return []
 
 
+def check_teams(playbook: Playbook) -> list[Issue]:
+    """Teams are unique, their leads are members, members work on open days; queues name a team."""
+    issues = _duplicates(
+        [(("routing", "teams", i, "id"), t.id) for i, t in enumerate(playbook.teams)], "team id"
+    )
+    for i, team in enumerate(playbook.teams):
+        at: NodePath = ("routing", "teams", i)
+        members = [m.id for m in team.members]
+        issues += _duplicates(
+            [((*at, "members", k, "id"), m) for k, m in enumerate(members)], "member id"
+        )
+        if team.lead is not None and team.lead not in members:
+            hint = did_you_mean(team.lead, members) or "name one of the team's members"
+            issues.append(Issue((*at, "lead"), f"team lead `{team.lead}` is not a member", hint))
+        open_days = {n for n, day in enumerate(team.hours.week) if day}
+        for k, member in enumerate(team.members):
+            if member.days is not None and not member.days & open_days:
+                issues.append(
+                    Issue(
+                        (*at, "members", k, "days"),
+                        f"`{member.id}` works only on days the team is closed",
+                        "give days on which the team has hours, or add hours for those days",
+                    )
+                )
+    teams = [t.id for t in playbook.teams]
+    bands = [b.name for b in playbook.bands]
+    for i, queue in enumerate(playbook.queues):
+        at = ("routing", "queues", i)
+        if queue.team is None and teams:
+            hint = f"add `team:` with one of {', '.join(teams)}"
+            issues.append(Issue(at, f"queue `{queue.id}` has no team to assign leads to", hint))
+        elif queue.team is not None and queue.team not in teams:
+            hint = did_you_mean(queue.team, teams) or "declare it under `routing.teams`"
+            issues.append(Issue((*at, "team"), f"team `{queue.team}` is not declared", hint))
+        for band in queue.band_sla:
+            if band not in bands:
+                hint = did_you_mean(band, bands) or "declare it under `bands`"
+                issues.append(Issue((*at, "band_sla"), f"band `{band}` is not declared", hint))
+    return issues
+
+
+def check_nurture(playbook: Playbook) -> list[Issue]:
+    """Tracks send declared templates with the fields they need, and never early-stage claims."""
+    templates = {t.id: t for t in playbook.templates}
+    issues = _duplicates(
+        [(("nurture", "templates", i, "id"), t.id) for i, t in enumerate(playbook.templates)],
+        "template id",
+    )
+    issues += _duplicates(
+        [(("nurture", "tracks", i, "id"), t.id) for i, t in enumerate(playbook.tracks)],
+        "track id",
+    )
+    for i, template in enumerate(playbook.templates):
+        at: NodePath = ("nurture", "templates", i)
+        for claim in template_claims(template):
+            issues.append(
+                Issue(
+                    at,
+                    f"template `{template.id}` makes a {claim.kind} claim (`{claim.text}`); "
+                    "nurture goes to early-stage leads, who never get pricing or eligibility "
+                    "claims",
+                    "leave prices and eligibility to the sales or intake conversation",
+                )
+            )
+        for text in filter(None, (template.subject, template.body)):
+            try:
+                names = placeholders(text)
+            except ValueError as exc:
+                issues.append(Issue(at, f"template `{template.id}`: {exc}", "write `{{` for {"))
+                continue
+            for name in names:
+                if name not in TEMPLATE_FIELDS:
+                    hint = did_you_mean(name, TEMPLATE_FIELDS) or one_of(TEMPLATE_FIELDS)
+                    issues.append(Issue(at, f"`{{{name}}}` is not a template field", hint))
+    for i, track in enumerate(playbook.tracks):
+        for k, step in enumerate(track.steps):
+            at = ("nurture", "tracks", i, "steps", k)
+            used = templates.get(step.template)
+            if used is None:
+                hint = (
+                    did_you_mean(step.template, templates) or "declare it under nurture.templates"
+                )
+                issues.append(
+                    Issue((*at, "template"), f"template `{step.template}` is not declared", hint)
+                )
+            elif step.channel == "email" and used.subject is None:
+                issues.append(
+                    Issue(
+                        (*at, "template"),
+                        f"template `{used.id}` has no subject, and this step sends an email",
+                        f"add `subject:` to template `{used.id}`",
+                    )
+                )
+    return issues
+
+
 CHECKS: tuple[Callable[[Playbook], list[Issue]], ...] = (
     check_ids,
     check_mql_reachable,
@@ -261,6 +358,8 @@ CHECKS: tuple[Callable[[Playbook], list[Issue]], ...] = (
     check_bands,
     check_sql,
     check_routing,
+    check_teams,
+    check_nurture,
 )
 
 

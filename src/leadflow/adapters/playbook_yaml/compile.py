@@ -15,8 +15,9 @@ from leadflow.adapters.playbook_yaml import schema as s
 from leadflow.adapters.playbook_yaml.matchers import Condition as ConditionModel
 from leadflow.adapters.playbook_yaml.matchers import EventMatch as EventMatchModel
 from leadflow.adapters.playbook_yaml.matchers import Operators
-from leadflow.adapters.playbook_yaml.values import parse_sla
+from leadflow.adapters.playbook_yaml.values import DAYS, parse_hours
 from leadflow.domain import playbook as d
+from leadflow.domain.calendar import BusinessHours, Sla, parse_sla
 from leadflow.domain.conditions import AllOf, AnyOf, Condition, FieldTest, Not
 from leadflow.domain.events import EventType
 from leadflow.domain.pages import PageRule
@@ -63,9 +64,52 @@ def compile_match(match: EventMatchModel) -> d.EventMatch:
     )
 
 
+def _slas(texts: dict[str, str]) -> MappingProxyType[Stage, Sla]:
+    return MappingProxyType({Stage(stage): parse_sla(text) for stage, text in texts.items()})
+
+
 def _queue(queue: s.Queue) -> d.Queue:
-    sla = {Stage(stage): parse_sla(text) for stage, text in queue.sla.items()}
-    return d.Queue(queue.id, queue.label, queue.outreach, MappingProxyType(sla))
+    return d.Queue(
+        queue.id,
+        queue.label,
+        queue.outreach,
+        _slas(queue.sla),
+        team=queue.team,
+        band_sla=MappingProxyType({band: _slas(t) for band, t in queue.band_sla.items()}),
+        remind_before=None if queue.remind_before is None else parse_sla(queue.remind_before),
+        reassign_after=None if queue.reassign_after is None else parse_sla(queue.reassign_after),
+    )
+
+
+def _team(team: s.Team) -> d.Team:
+    week = tuple((parse_hours(team.hours[day]),) if day in team.hours else () for day in DAYS)
+    return d.Team(
+        team.id,
+        team.label,
+        BusinessHours(team.time_zone, week, frozenset(team.holidays)),
+        tuple(
+            d.Member(
+                m.id,
+                m.name,
+                m.email,
+                m.capacity,
+                None if m.days is None else frozenset(DAYS.index(x) for x in m.days),
+            )
+            for m in team.members
+        ),
+        team.lead,
+        d.Assignment(team.assignment),
+    )
+
+
+def _track(track: s.NurtureTrack) -> d.NurtureTrack:
+    return d.NurtureTrack(
+        track.id,
+        track.label,
+        tuple(d.NurtureStep(parse_sla(x.delay), x.channel, x.template) for x in track.steps),
+        frozenset(d.NurtureEntry(e) for e in track.entry),
+        None if track.service_lines is None else frozenset(track.service_lines),
+    )
 
 
 def _route(rule: s.RouteRule) -> d.RouteRule:
@@ -137,5 +181,8 @@ def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
         ),
         queues=tuple(_queue(q) for q in model.routing.queues),
         routes=tuple(_route(r) for r in model.routing.rules),
+        teams=tuple(_team(t) for t in model.routing.teams),
+        templates=tuple(d.Template(t.id, t.body, t.subject) for t in model.nurture.templates),
+        tracks=tuple(_track(t) for t in model.nurture.tracks),
         stage_actions=MappingProxyType({Stage(k): v for k, v in model.next_actions.items()}),
     )

@@ -7,7 +7,8 @@ the whole playbook are in :mod:`leadflow.adapters.playbook_yaml.checks`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -20,7 +21,9 @@ from leadflow.adapters.playbook_yaml.matchers import (
 )
 from leadflow.adapters.playbook_yaml.values import (
     Count,
+    DayName,
     DiscoveryAnswer,
+    HoursText,
     LeadTypeName,
     Name,
     NonEmpty,
@@ -35,6 +38,7 @@ from leadflow.adapters.playbook_yaml.values import (
     SlaText,
     StageName,
     Text,
+    ZoneName,
 )
 
 
@@ -149,13 +153,40 @@ class Band(Model):
     next_action: Text
 
 
+class Member(Model):
+    """A person who works a team's leads."""
+
+    id: Name
+    name: Text
+    email: Text | None = None
+    capacity: Annotated[Count, Field(ge=1)] | None = None
+    days: Annotated[tuple[DayName, ...], NonEmpty] | None = None
+
+
+class Team(Model):
+    """People who share a queue's work, with their opening hours, time zone and holidays."""
+
+    id: Name
+    label: Text
+    time_zone: ZoneName
+    hours: Annotated[dict[DayName, HoursText], Field(min_length=1)]
+    holidays: tuple[date, ...] = ()
+    lead: Name | None = None
+    assignment: Literal["round_robin", "load_balanced"] = "round_robin"
+    members: Annotated[tuple[Member, ...], NonEmpty]
+
+
 class Queue(Model):
-    """A team's queue: outreach channel and first-outreach SLA per stage."""
+    """A team's queue: outreach channel and first-outreach SLA per stage (and band)."""
 
     id: RuleId
     label: Text
     outreach: Name
+    team: Name | None = None
     sla: dict[StageName, SlaText] = Field(default_factory=dict)
+    band_sla: dict[Name, dict[StageName, SlaText]] = Field(default_factory=dict)
+    remind_before: SlaText | None = None
+    reassign_after: SlaText | None = None
 
 
 class RouteRule(Model):
@@ -168,10 +199,47 @@ class RouteRule(Model):
 
 
 class Routing(Model):
-    """Queues and the rules that fill them (first match wins)."""
+    """Teams, queues and the rules that fill them (first match wins)."""
 
+    teams: tuple[Team, ...] = ()
     queues: tuple[Queue, ...] = ()
     rules: tuple[RouteRule, ...] = ()
+
+
+class Template(Model):
+    """A nurture message; ``subject`` is for email."""
+
+    id: RuleId
+    subject: Text | None = None
+    body: Text
+
+
+class NurtureStep(Model):
+    """Send ``template`` on ``channel`` once ``delay`` has passed since the previous step."""
+
+    delay: SlaText
+    channel: Literal["email", "sms", "phone"]
+    template: RuleId
+
+
+class NurtureTrack(Model):
+    """Steps for leads that fall below MQL or are recycled (optionally per service line)."""
+
+    id: RuleId
+    label: Text
+    entry: Annotated[tuple[Literal["below_mql", "recycled"], ...], NonEmpty] = (
+        "below_mql",
+        "recycled",
+    )
+    service_lines: Annotated[tuple[Name, ...], NonEmpty] | None = None
+    steps: Annotated[tuple[NurtureStep, ...], NonEmpty]
+
+
+class Nurture(Model):
+    """Nurture tracks (first match wins) and the templates they send."""
+
+    templates: tuple[Template, ...] = ()
+    tracks: tuple[NurtureTrack, ...] = ()
 
 
 class PlaybookModel(Model):
@@ -189,6 +257,7 @@ class PlaybookModel(Model):
     stages: Stages
     bands: tuple[Band, ...]
     routing: Routing = Routing()
+    nurture: Nurture = Nurture()
     next_actions: dict[StageName, Text] = Field(default_factory=dict)
 
 
@@ -210,8 +279,14 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Sql,
     Stages,
     Band,
+    Member,
+    Team,
     Queue,
     RouteRule,
     Routing,
+    Template,
+    NurtureStep,
+    NurtureTrack,
+    Nurture,
     PlaybookModel,
 )

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import time
 from typing import Annotated, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, PlainValidator, Strict
 from pydantic_core import PydanticCustomError
 
 from leadflow.adapters.playbook_yaml.issues import NodePath, did_you_mean, one_of
+from leadflow.domain.calendar import parse_sla
 from leadflow.domain.conditions import Scalar
 from leadflow.domain.events import DISCOVERY_ANSWERS, EventType
-from leadflow.domain.playbook import Repeat, SlaTarget
+from leadflow.domain.playbook import Repeat
 from leadflow.domain.profile import DERIVED_FIELDS, LEAD_FIELDS, LeadType
 from leadflow.domain.stages import Stage
 
@@ -116,24 +119,46 @@ def _postal(value: str) -> str:
     return value
 
 
-_SLA = re.compile(r"\s*([0-9]+)\s+business\s+(minute|hour|day)s?\s*")
+def _sla(value: str) -> str:
+    try:
+        parse_sla(value)
+    except ValueError as exc:
+        fail(f"`{value}` is not a duration", str(exc).partition("; ")[2] or str(exc))
+    return value
 
 
-def parse_sla(text: str) -> SlaTarget:
-    """``"2 business hours"`` as ``SlaTarget(2, "hours")``; the text must be valid."""
-    found = _SLA.fullmatch(text)
+_HOURS = re.compile(r"\s*([0-2][0-9]):([0-5][0-9])\s*-\s*([0-2][0-9]):([0-5][0-9])\s*")
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """``"08:00-17:30"`` as ``(time(8), time(17, 30))``; the text must be valid."""
+    found = _HOURS.fullmatch(text)
     if found is None:
         raise ValueError(text)
-    return SlaTarget(int(found.group(1)), found.group(2) + "s")
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    closes = time.max if (h2, m2) == (24, 0) else time(h2, m2)
+    return time(h1, m1), closes
 
 
-def _sla(value: str) -> str:
-    found = _SLA.fullmatch(value)
-    if found is None or int(found.group(1)) < 1:
+def _hours(value: str) -> str:
+    found = _HOURS.fullmatch(value)
+    problem = found is None
+    if found is not None:
+        h1, m1, h2, m2 = (int(g) for g in found.groups())
+        problem = h1 > 23 or (h2, m2) > (24, 0) or (h1, m1) >= (h2, m2)
+    if problem:
         fail(
-            f"`{value}` is not a service level",
-            'write "N business minutes", "N business hours" or "N business days", N ≥ 1',
+            f"`{value}` is not a span of opening hours",
+            'write "HH:MM-HH:MM" in local time, opening before closing, e.g. "08:00-17:00"',
         )
+    return value
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"`{value}` is not a time zone", "use an IANA name such as America/New_York")
     return value
 
 
@@ -166,12 +191,16 @@ ScalarValue = Annotated[Scalar, PlainValidator(_scalar)]
 PostalPattern = Annotated[str, BeforeValidator(_postal_text), AfterValidator(_postal)]
 Bounds = Annotated[tuple[Number, ...], AfterValidator(_between)]
 SlaText = Annotated[str, AfterValidator(_sla)]
+HoursText = Annotated[str, AfterValidator(_hours)]
+ZoneName = Annotated[str, AfterValidator(_zone)]
 EventTypeName = Annotated[
     str, AfterValidator(_choice("an event type", (t.value for t in EventType)))
 ]
 EventTypes = Annotated[tuple[EventTypeName, ...], BeforeValidator(_as_list), NonEmpty]
 Categories = Annotated[tuple[Name, ...], BeforeValidator(_as_list), NonEmpty]
 StageName = Annotated[str, AfterValidator(_choice("a stage", (s.value for s in Stage)))]
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DayName = Annotated[str, AfterValidator(_choice("a day of the week", DAYS))]
 LeadTypeName = Annotated[str, AfterValidator(_choice("a lead type", (t.value for t in LeadType)))]
 RepeatName = Annotated[str, AfterValidator(_choice("a repeat mode", (r.value for r in Repeat)))]
 DiscoveryAnswer = Annotated[str, AfterValidator(_choice("a discovery answer", DISCOVERY_ANSWERS))]
