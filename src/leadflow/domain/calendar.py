@@ -75,6 +75,12 @@ class BusinessHours:
         open_day: tuple[Interval, ...] = ((opens, closes),)
         return cls(zone, (open_day,) * 5 + ((),) * 2, holidays)
 
+    @classmethod
+    def always_open(cls) -> BusinessHours:
+        """Open around the clock in UTC (to within a microsecond at midnight); no holidays."""
+        whole_day: tuple[Interval, ...] = ((time.min, time.max),)
+        return cls("UTC", (whole_day,) * 7)
+
     def _instant(self, day: date, wall: time) -> datetime:
         return datetime.combine(day, wall, tzinfo=self._tz).astimezone(UTC)
 

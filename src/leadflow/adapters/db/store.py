@@ -25,6 +25,7 @@ from leadflow.adapters.db.convert import (
     profile_to_json,
 )
 from leadflow.adapters.db.requests import RequestLog
+from leadflow.adapters.db.routing import RoutingTables
 from leadflow.adapters.db.tables import (
     AuditHeadRow,
     AuditRow,
@@ -69,7 +70,7 @@ _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
-class SqlLeadStore(RequestLog):
+class SqlLeadStore(RequestLog, RoutingTables):
     """A unit of work over one SQLAlchemy session (the ``LeadStore`` port).
 
     Writes and most reads are Core statements on the mapped tables rather than ORM objects:

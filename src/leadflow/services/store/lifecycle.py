@@ -10,6 +10,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
+from leadflow.services.routing.assign import route_decision
 from leadflow.services.store.ports import (
     AuditEntry,
     LeadStore,
@@ -59,9 +60,20 @@ def requalify_lead(
 ) -> Requalified:
     """Decide ``lead`` at ``as_of`` from everything stored, within the caller's unit of work."""
     playbook = playbooks(lead.playbook)
-    decision = qualify(lead.profile, store.events_of(lead.lead_id), playbook, as_of)
+    events = store.events_of(lead.lead_id)
+    decision = qualify(lead.profile, events, playbook, as_of)
     current = store.current_decision(lead.lead_id)
-    result = Requalified(decision, current.stage if current is not None else None)
+    before = current.stage if current is not None else None
+    decision = route_decision(
+        store,
+        playbook,
+        decision,
+        changed=before != decision.stage.value,
+        events=events,
+        at=as_of,
+        actor=actor,
+    )
+    result = Requalified(decision, before)
     store_decision(store, result, as_of, actor, event_id=event_id)
     return result
 

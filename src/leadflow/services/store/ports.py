@@ -15,6 +15,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.profile import LeadProfile
+from leadflow.services.routing.ports import RoutingStore
 
 Clock = Callable[[], datetime]
 PlaybookLookup = Callable[[str], Playbook]
@@ -110,8 +111,8 @@ class CurrentDecision:
     decided_at: datetime
 
 
-class LeadStore(Protocol):
-    """One unit of work over the lead store."""
+class LeadStore(RoutingStore, Protocol):
+    """One unit of work over the lead store (routing included)."""
 
     def commit(self) -> None: ...
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from leadflow.domain.decision import Decision
+from leadflow.domain.decision import Decision, Route
 from leadflow.domain.events import Event
 from leadflow.domain.qualify import qualify
+from leadflow.services.routing.assign import route_decision
 from leadflow.services.store.lifecycle import Requalified, record_stage_change
 from leadflow.services.store.ports import LeadStore, PlaybookLookup, StoredLead
 
@@ -29,6 +30,10 @@ class BatchStore(LeadStore, Protocol):
     def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]: ...
 
     def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def routes_many(self, lead_ids: Sequence[str]) -> dict[str, Route]:
+        """The open routes of those leads that have one: queue, owner, running SLA due."""
+        ...
 
     def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
         """Replace the stored decisions of leads that have one, in one statement."""
@@ -79,14 +84,31 @@ def requalify_all(
             leads = store.leads_many(ids)
             events = store.events_of_many(ids)
             current = store.stages_many(ids)
+            routes = store.routes_many(ids)
             changed: list[Requalified] = []
             for lead in leads:
-                decision = qualify(
-                    lead.profile, events[lead.lead_id], playbooks(lead.playbook), as_of
-                )
+                playbook = playbooks(lead.playbook)
+                timeline = events[lead.lead_id]
+                decision = qualify(lead.profile, timeline, playbook, as_of)
                 result = Requalified(decision, current.get(lead.lead_id))
                 if result.changed:
                     report.transitions[(result.before, decision.stage.value)] += 1
+                route = routes.get(lead.lead_id)
+                if dry_run:
+                    pass
+                elif result.changed or (route or Route()).queue != decision.route.queue:
+                    routed = route_decision(
+                        store,
+                        playbook,
+                        decision,
+                        changed=result.changed,
+                        events=timeline,
+                        at=as_of,
+                        actor=actor,
+                    )
+                    result = Requalified(routed, result.before)
+                elif route is not None:  # same stage and queue: the owner and clock stay
+                    result = Requalified(replace(decision, route=route), result.before)
                 changed.append(result)
             if not dry_run:
                 store.save_decisions([r.decision for r in changed], as_of)

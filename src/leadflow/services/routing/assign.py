@@ -1,0 +1,247 @@
+"""Routing a decided lead: its queue's team, an owner, and the first-outreach SLA clock.
+
+Called in the unit of work that stores the decision, so the route, the assignment history,
+the clock, the audit records and the outbound webhooks commit with it or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from leadflow.domain.calendar import BusinessHours, Sla
+from leadflow.domain.decision import Decision, Route
+from leadflow.domain.events import Event, EventType
+from leadflow.domain.playbook import Member, Playbook, Queue, Team
+from leadflow.domain.stages import Stage
+from leadflow.services.routing.ports import AssignmentChange, LeadRoute, RoutingStore, SlaClock
+from leadflow.services.store.ports import AuditEntry, LeadStore
+
+ASSIGNED = "lead.assigned"
+SLA_BREACHED = "lead.sla_breached"
+ALWAYS_OPEN = BusinessHours.always_open()
+
+
+def hours_of(team: Team | None) -> BusinessHours:
+    """The team's business hours; a queue without a team counts around the clock."""
+    return team.hours if team is not None else ALWAYS_OPEN
+
+
+def due_at(sla: Sla, start: datetime, team: Team | None) -> datetime:
+    """``sla``'s deadline from ``start``: in the team's business hours, or on the wall clock
+    when the queue has no team."""
+    if team is None:
+        return replace(sla, business=False).due(start, ALWAYS_OPEN)
+    return sla.due(start, team.hours)
+
+
+def on_duty(team: Team, at: datetime, absent: set[str], exclude: str | None = None) -> list[Member]:
+    """Members who work on the team's next business day from ``at`` and are not away."""
+    day = team.hours.local(team.hours.next_open(at)).weekday()
+    return [m for m in team.members if m.works_on(day) and m.id not in absent and m.id != exclude]
+
+
+def choose_owner(
+    store: RoutingStore, team: Team, at: datetime, exclude: str | None = None
+) -> str | None:
+    """Claim an available member of ``team`` by its strategy (``None``: nobody free)."""
+    start = team.hours.next_open(at)
+    absent = store.absent_members([m.id for m in team.members], start)
+    candidates = on_duty(team, at, absent, exclude)
+    return store.pick_member(team.id, [(m.id, m.capacity) for m in candidates], team.assignment, at)
+
+
+def assigned_payload(
+    lead_id: str, route: LeadRoute, before: str | None, reason: str, at: datetime
+) -> dict[str, Any]:
+    """The ``lead.assigned`` webhook body: ids only (COMPLIANCE.md allow-list)."""
+    return {
+        "type": ASSIGNED,
+        "timestamp": at.isoformat(),
+        "data": {
+            "lead_id": lead_id,
+            "queue": route.queue,
+            "team": route.team_id,
+            "from_owner": before,
+            "owner": route.owner,
+            "reason": reason,
+        },
+    }
+
+
+def record_assignment(
+    store: LeadStore, route: LeadRoute, before: str | None, *, reason: str, actor: str, at: datetime
+) -> None:
+    """History row, audit record and ``lead.assigned`` webhook for an owner change."""
+    store.add_assignment(
+        AssignmentChange(
+            route.lead_id, at, route.queue, route.team_id, before, route.owner, reason, actor
+        )
+    )
+    store.append_audit(
+        AuditEntry(
+            at=at,
+            actor=actor,
+            action="lead.assigned",
+            entity="lead",
+            entity_id=route.lead_id,
+            before={"owner": before},
+            after={"owner": route.owner, "queue": route.queue, "team": route.team_id},
+            reason=reason,
+        )
+    )
+    store.enqueue_webhooks(ASSIGNED, assigned_payload(route.lead_id, route, before, reason, at), at)
+
+
+def reminder_at(queue: Queue, at: datetime, due: datetime, team: Team | None) -> datetime | None:
+    """When ``queue.remind_before`` is left before ``due`` (business time for a business
+    setting, wall-clock time otherwise); ``None`` when the clock is shorter than that."""
+    before = queue.remind_before
+    if before is None:
+        return None
+    if team is None or not before.business:
+        remind = due - (due_at(before, at, None) - at)
+        return remind if remind > at else None
+    hours = team.hours
+    opened = hours.next_open(at)
+    span = hours.business_time_between(opened, before.due(opened, hours))
+    left = hours.business_time_between(at, due)
+    return hours.add_business_time(at, left - span) if span < left else None
+
+
+def start_clock(
+    store: RoutingStore,
+    playbook: Playbook,
+    queue: Queue,
+    route: LeadRoute,
+    *,
+    band: str | None,
+    at: datetime,
+) -> SlaClock | None:
+    """A new clock for the lead's stage in ``queue`` (``None`` when the stage has no SLA)."""
+    sla = queue.sla_for(Stage(route.stage), band)
+    if sla is None:
+        return None
+    team = playbook.team(queue.team)
+    due = due_at(sla, at, team)
+    clock = SlaClock(
+        id=0,
+        lead_id=route.lead_id,
+        stage=route.stage,
+        band=band,
+        queue=queue.id,
+        team_id=route.team_id,
+        owner=route.owner,
+        sla=str(sla),
+        started_at=at,
+        due_at=due,
+        remind_at=reminder_at(queue, at, due, team),
+        reassign_at=None
+        if queue.reassign_after is None
+        else due_at(queue.reassign_after, due, team),
+    )
+    return store.save_clock(replace(clock, next_check_at=next_check(clock)))
+
+
+def next_check(clock: SlaClock) -> datetime | None:
+    """The next instant the worker has something to do for ``clock``."""
+    if not clock.running:
+        return None
+    pending = []
+    if clock.remind_at is not None and clock.reminded_at is None and clock.breached_at is None:
+        pending.append(clock.remind_at)
+    if clock.breached_at is None:
+        pending.append(clock.due_at)
+    elif clock.reassign_at is not None and clock.reassigned_at is None:
+        pending.append(clock.reassign_at)
+    return min(pending) if pending else None
+
+
+def _outreach(events: Sequence[Event], since: datetime, until: datetime) -> Event | None:
+    return next(
+        (
+            e
+            for e in sorted(events, key=Event.sort_key)
+            if e.type is EventType.OUTREACH_LOGGED and since <= e.occurred_at <= until
+        ),
+        None,
+    )
+
+
+def route_decision(
+    store: LeadStore,
+    playbook: Playbook,
+    decision: Decision,
+    *,
+    changed: bool,
+    events: Sequence[Event],
+    at: datetime,
+    actor: str,
+) -> Decision:
+    """Route ``decision``'s lead at ``at``; returns the decision with owner and SLA due time.
+
+    A lead in a routed stage keeps its owner while its queue's team stays the same (a manual
+    assignment too); otherwise the team's strategy picks one. Each entry into a stage with an
+    SLA starts a clock; ``outreach_logged`` at or after its start stops it. Leaving the routed
+    stages closes the route and its clock.
+    """
+    lead_id = decision.lead_id
+    route = store.route_of(lead_id)
+    clock = store.running_clock(lead_id)
+    if clock is not None:
+        done = _outreach(events, clock.started_at, at)
+        if done is not None:
+            store.save_clock(
+                replace(
+                    clock,
+                    stopped_at=done.occurred_at,
+                    stop_event_id=done.event_id,
+                    next_check_at=None,
+                )
+            )
+            clock = None
+    queue = playbook.queue(decision.route.queue)
+    if queue is None:
+        if route is not None and route.open:
+            store.save_route(replace(route, open=False, stage=decision.stage.value, updated_at=at))
+        if clock is not None:
+            store.save_clock(close(clock, at, "stage_changed"))
+        return decision
+    team = playbook.team(queue.team)
+    was_open = route is not None and route.open
+    before = route.owner if route is not None and route.open else None
+    keep = route is not None and was_open and route.team_id == queue.team and before is not None
+    new = LeadRoute(
+        lead_id=lead_id,
+        playbook_id=playbook.id,
+        stage=decision.stage.value,
+        queue=queue.id,
+        team_id=queue.team,
+        owner=before if keep else None,
+        assigned_at=route.assigned_at if keep and route is not None else None,
+        manual=bool(keep and route is not None and route.manual),
+        open=True,
+        updated_at=at,
+    )
+    if not keep and team is not None:
+        picked = choose_owner(store, team, at)
+        if picked is not None:
+            new = replace(new, owner=picked, assigned_at=at)
+    store.save_route(new)
+    if not keep and new.owner is not None:
+        why = "routed" if not was_open else "requeued"
+        record_assignment(store, new, before, reason=why, actor=actor, at=at)
+    if changed or not was_open:
+        if clock is not None:
+            store.save_clock(close(clock, at, "stage_changed"))
+        clock = start_clock(store, playbook, queue, new, band=decision.band, at=at)
+    elif clock is not None and clock.owner != new.owner:
+        clock = store.save_clock(replace(clock, owner=new.owner))
+    return replace(decision, route=Route(queue.id, new.owner, clock.due_at if clock else None))
+
+
+def close(clock: SlaClock, at: datetime, why: str) -> SlaClock:
+    """``clock`` closed at ``at`` without outreach (a stage change, a reassignment)."""
+    return replace(clock, closed_at=at, closed_reason=why, next_check_at=None)
