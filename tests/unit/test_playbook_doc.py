@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -183,14 +184,145 @@ def test_sql_lists_the_discovery_questions_and_the_no_timeline_rule(document: st
 def test_bands_routing_and_slas_are_listed(document: str) -> None:
     assert "| `high` | 20 | 40 | Phone call to schedule |" in section(document, "Score bands")
     assert "| `low` | 0 | 0 | Nurture only |" in section(document, "Score bands")
-    queues = section(document, "Queues and first-outreach SLAs (business time)")
+    queues = section(document, "Queues and first-outreach SLAs")
     assert (
         "| `scheduling` | Patient scheduling team | phone | mql: 1 business day; "
         "sql: 1 business hour |" in queues
     )
+    assert "a queue without a team assigns nobody and counts around the clock" in queues
+    assert "reminded" not in queues
     rules = section(document, "Routing rules (first match wins)")
     assert "1. Stage mql, sql in band high and `state` is MA → `scheduling`" in rules
     assert "2. Stage sql → `scheduling`" in rules
+
+
+def test_a_playbook_without_teams_or_nurture_says_so(document: str) -> None:
+    assert "Team `" not in document
+    assert "No nurture tracks: leads in nurture get no automated messages." in section(
+        document, "Nurture"
+    )
+
+
+@pytest.fixture(scope="module")
+def clinic() -> str:
+    return render_definitions(load_playbook("specialty-clinic"))
+
+
+def test_the_clinic_document_shows_each_team_with_hours_holidays_lead_and_strategy(
+    clinic: str,
+) -> None:
+    intake = section(clinic, "Team `patient_intake`: Northwind intake coordinators")
+    assert "- Time zone: America/New_York" in intake
+    assert "- Hours: Monday–Friday 08:00–18:00; Saturday–Sunday closed" in intake
+    assert "- Holidays (closed all day): 2026-01-01, 2026-01-19, 2026-05-25," in intake
+    assert "- Lead (SLA breaches are escalated to): Dana Whitfield (`dana`)" in intake
+    assert "the available member with the fewest open leads" in intake
+    marketing = section(clinic, "Team `patient_marketing`: Northwind patient marketing")
+    assert "- Hours: Monday–Friday 08:00–17:00; Saturday–Sunday closed" in marketing
+    assert "round robin — the available member whose last assignment is oldest" in marketing
+
+
+def test_the_clinic_document_lists_members_with_capacity_and_days(clinic: str) -> None:
+    intake = section(clinic, "Team `patient_intake`: Northwind intake coordinators")
+    assert "| Dana Whitfield | `dana` | dana@northwind.example | 20 | every open day |" in intake
+    assert (
+        "| Sam Okafor | `sam` | sam@northwind.example | 30 | "
+        "Monday, Tuesday, Wednesday, Thursday |" in intake
+    )
+    marketing = section(clinic, "Team `patient_marketing`: Northwind patient marketing")
+    assert "| Tomás Ruiz | `tomas` |" in marketing
+
+
+def test_the_clinic_document_shows_queue_teams_band_slas_reminders_and_reassignment(
+    clinic: str,
+) -> None:
+    queues = section(clinic, "Queues and first-outreach SLAs")
+    assert (
+        "| `patient_scheduling` | Patient scheduling (intake coordinators, by phone) | "
+        "`patient_intake` | phone | mql: 2 business hours (band high: 1 business hour); "
+        "sales_accepted: 1 business day; sql: 1 business hour; opportunity: 1 business day | "
+        "15 business minutes before due | 1 business hour after a breach |" in queues
+    )
+    assert (
+        "| `patient_education` | Patient education (marketing, email first) | "
+        "`patient_marketing` | email | mql: 1 business day | 2 business hours before due | "
+        "4 business hours after a breach |" in queues
+    )
+    assert "`lead.sla_breached`" in queues
+    assert "the team lead is notified" in queues
+
+
+def test_the_clinic_document_lists_nurture_tracks_steps_and_template_subjects(
+    clinic: str,
+) -> None:
+    nurture = section(clinic, "Nurture")
+    assert "08:00–21:00 the recipient's local time" in nurture
+    assert "never carry pricing or eligibility claims" in nurture
+    education = section(
+        clinic, "Track `patient_education`: Patient education (email first, then a text)"
+    )
+    assert "Entry: below MQL (in nurture without having been with sales). Service lines: any." in (
+        education
+    )
+    assert "| 1 | 1 hour | email | `care_guide` |" in education
+    assert "| 3 | 4 days | sms | `check_in_sms` |" in education
+    recycled = section(clinic, "Track `recycled_patients`: Recycled by intake (a gentle check-in)")
+    assert 'Entry: recycled (status "Recycled from sales").' in recycled
+    assert "| 1 | 7 days | email | `welcome_back` |" in recycled
+    templates = section(clinic, "Templates")
+    assert (
+        "| `care_guide` | A guide to your {service_line} care options at Northwind Health | "
+        "`{first_name}`, `{service_line}` |" in templates
+    )
+    assert "| `check_in_sms` | — | `{service_line}` |" in templates
+
+
+def test_a_track_limited_to_service_lines_and_a_team_without_lead_are_described() -> None:
+    text = PLAYBOOK.replace(
+        "      outreach: phone\n",
+        "      outreach: phone\n      team: desk\n",
+    ).replace(
+        "routing:\n",
+        """routing:
+  teams:
+    - id: desk
+      label: Front desk
+      time_zone: Europe/London
+      hours: {monday: "09:00-12:00", tuesday: "09:00-12:00", saturday: "10:00-24:00"}
+      members:
+        - {id: ann, name: Ann}
+""",
+    ) + textwrap.dedent(
+        """\
+        nurture:
+          templates:
+            - {id: hello, body: "Hi {first_name}"}
+          tracks:
+            - id: cardio
+              label: Cardiology
+              service_lines: [cardiology, dermatology]
+              steps:
+                - {delay: 2 business days, channel: sms, template: hello}
+        """
+    )
+
+    document = render_definitions(load_playbook_text(text, "doc.yaml"))
+
+    team = section(document, "Team `desk`: Front desk")
+    assert (
+        "- Hours: Monday–Tuesday 09:00–12:00; Wednesday–Friday closed; Saturday 10:00–24:00; "
+        in team
+    )
+    assert "Sunday closed" in team
+    assert "- Holidays (closed all day): none" in team
+    assert "- Lead (SLA breaches are escalated to): none (no escalation)" in team
+    assert "| Ann | `ann` | — | no limit | every open day |" in team
+    queues = section(document, "Queues and first-outreach SLAs")
+    assert "| `desk` | phone |" in queues
+    assert "| none | never |" in queues
+    track = section(document, "Track `cardio`: Cardiology")
+    assert "Service lines: cardiology or dermatology." in track
+    assert "| 1 | 2 business days | sms | `hello` |" in track
 
 
 def test_every_stage_lists_the_sales_actions_it_allows(document: str) -> None:

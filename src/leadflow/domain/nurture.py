@@ -25,7 +25,7 @@ _CLAIMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "pricing",
         re.compile(
-            r"\$\s?\d|€\s?\d|\b(prices?|pricing|priced|costs?|fees?|discounts?|copays?|"
+            r"\$\s?\d[\d,.]*|€\s?\d[\d,.]*|\b(prices?|pricing|priced|costs?|fees?|discounts?|copays?|"
             r"deductibles?|per month|per visit|affordable|cheap(er|est)?|free of charge)\b",
             re.IGNORECASE,
         ),

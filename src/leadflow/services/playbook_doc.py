@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from leadflow.domain.conditions import Condition, describe
+from leadflow.domain.conditions import describe
 from leadflow.domain.lifecycle import NO_TIMELINE
 from leadflow.domain.playbook import (
     EventMatch,
@@ -26,16 +26,7 @@ from leadflow.domain.stages import (
     SalesAction,
     Stage,
 )
-
-
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return [*lines, ""]
+from leadflow.services.playbook_doc_routing import nurture_section, routing_section, table
 
 
 def _num(value: float) -> str:
@@ -70,7 +61,7 @@ def _criteria(title: str, criteria: Sequence[FitCriterion], none: str) -> list[s
     lines = [f"### {title}", ""]
     if not criteria:
         return [*lines, none, ""]
-    return lines + _table(
+    return lines + table(
         ("Criterion", "Rule", "Fit points", "Id"),
         ((c.label, describe(c.condition), _points(c.points), f"`{c.id}`") for c in criteria),
     )
@@ -149,15 +140,15 @@ def _intent(playbook: Playbook) -> list[str]:
     header = ("Signal", "Counts", "Points", "Scored", "Cap", "Half-life", "Id")
     positive = [s for s in playbook.signals if s.points > 0]
     negative = [s for s in playbook.signals if s.points < 0]
-    lines += _table(header, _signal_rows(playbook, positive)) if positive else ["None.", ""]
+    lines += table(header, _signal_rows(playbook, positive)) if positive else ["None.", ""]
     lines += ["### Frequency bonuses", ""]
     if playbook.bonuses:
         bonus_header = ("Bonus", "Counts", "Needs", "Points", "Half-life", "Id")
-        lines += _table(bonus_header, _bonus_rows(playbook, playbook.bonuses))
+        lines += table(bonus_header, _bonus_rows(playbook, playbook.bonuses))
     else:
         lines += ["None.", ""]
     lines += ["### Negative signals", ""]
-    lines += _table(header, _signal_rows(playbook, negative)) if negative else ["None.", ""]
+    lines += table(header, _signal_rows(playbook, negative)) if negative else ["None.", ""]
     return lines
 
 
@@ -165,7 +156,7 @@ def _hard_stops(playbook: Playbook) -> list[str]:
     lines = ["## Hard stops", "", "These disqualify a lead whatever its scores.", ""]
     if not playbook.hard_stops:
         return [*lines, "None.", ""]
-    return lines + _table(
+    return lines + table(
         ("Hard stop", "Rule", "Reason code", "Id"),
         (
             (h.label, describe(h.condition), f"`{h.reason_code}`", f"`{h.id}`")
@@ -184,7 +175,7 @@ def _sql(playbook: Playbook) -> list[str]:
         "nurture as recycled from sales.",
         "",
     ]
-    lines += _table(
+    lines += table(
         ("Discovery question", "Answer recorded as"),
         ((r.label, f"`{r.answer}`") for r in sql.requires),
     )
@@ -201,14 +192,14 @@ def _sql(playbook: Playbook) -> list[str]:
 def _bands(playbook: Playbook) -> list[str]:
     lines = ["## Score bands", "", "The first band whose thresholds a lead meets applies.", ""]
     if not any(b.predicted_at_least is not None for b in playbook.bands):
-        return lines + _table(
+        return lines + table(
             ("Band", "Fit ≥", "Intent ≥", "Next action"),
             (
                 (f"`{b.name}`", _num(b.fit_at_least), _num(b.intent_at_least), b.next_action)
                 for b in playbook.bands
             ),
         )
-    return lines + _table(
+    return lines + table(
         ("Band", "Fit ≥", "Intent ≥", "Predicted conversion ≥", "Next action"),
         (
             (
@@ -223,35 +214,6 @@ def _bands(playbook: Playbook) -> list[str]:
     )
 
 
-def _when(condition: Condition | None) -> str:
-    return "" if condition is None else f" and {describe(condition)}"
-
-
-def _routing(playbook: Playbook) -> list[str]:
-    lines = ["## Routing", ""]
-    if not playbook.queues:
-        return [*lines, "No queues: leads are not routed by this playbook.", ""]
-    lines += ["### Queues and first-outreach SLAs (business time)", ""]
-    lines += _table(
-        ("Queue", "Team", "Outreach", "SLA by stage"),
-        (
-            (
-                f"`{q.id}`",
-                q.label,
-                q.outreach,
-                "; ".join(f"{s.value}: {q.sla[s]}" for s in STAGE_ORDER if s in q.sla),
-            )
-            for q in playbook.queues
-        ),
-    )
-    lines += ["### Routing rules (first match wins)", ""]
-    for n, rule in enumerate(playbook.routes, start=1):
-        stages = ", ".join(s.value for s in STAGE_ORDER if s in rule.stages)
-        bands = f" in band {', '.join(sorted(rule.bands))}" if rule.bands else ""
-        lines.append(f"{n}. Stage {stages}{bands}{_when(rule.condition)} → `{rule.queue}`")
-    return [*lines, ""]
-
-
 def _actions(stage: Stage) -> str:
     allowed = ALLOWED_ACTIONS[stage]
     return ", ".join(a.value for a in SalesAction if a in allowed) or "none (final)"
@@ -259,7 +221,7 @@ def _actions(stage: Stage) -> str:
 
 def _stages(playbook: Playbook) -> list[str]:
     lines = ["## Stages and what sales can do", ""]
-    return lines + _table(
+    return lines + table(
         ("Stage", "Sales actions allowed", "Next action (this playbook)"),
         ((f"`{s.value}`", _actions(s), _next_action(playbook, s)) for s in STAGE_ORDER),
     )
@@ -284,7 +246,7 @@ def _intro(playbook: Playbook) -> list[str]:
     lines += ["## Lead types", "", f"This playbook qualifies leads of type: {kinds}.", ""]
     if playbook.page_rules:
         lines += ["## Page categories", "", "Pages without a category are mapped by URL path:", ""]
-        lines += _table(
+        lines += table(
             ("URL path", "Category"), ((f"`{r.pattern}`", r.category) for r in playbook.page_rules)
         )
     return lines
@@ -299,7 +261,8 @@ def render_definitions(playbook: Playbook) -> str:
         _hard_stops(playbook),
         _sql(playbook),
         _bands(playbook),
-        _routing(playbook),
+        routing_section(playbook),
+        nurture_section(playbook),
         _stages(playbook),
     )
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"

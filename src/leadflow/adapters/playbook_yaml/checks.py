@@ -275,7 +275,7 @@ def check_teams(playbook: Playbook) -> list[Issue]:
                 issues.append(
                     Issue(
                         (*at, "members", k, "days"),
-                        f"`{member.id}` works only on days the team is closed",
+                        f"member `{member.id}` works only on days the team is closed",
                         "give days on which the team has hours, or add hours for those days",
                     )
                 )
@@ -284,7 +284,7 @@ def check_teams(playbook: Playbook) -> list[Issue]:
     for i, queue in enumerate(playbook.queues):
         at = ("routing", "queues", i)
         if queue.team is None and teams:
-            hint = f"add `team:` with one of {', '.join(teams)}"
+            hint = "add `team:` naming one of " + ", ".join(f"`{t}`" for t in teams)
             issues.append(Issue(at, f"queue `{queue.id}` has no team to assign leads to", hint))
         elif queue.team is not None and queue.team not in teams:
             hint = did_you_mean(queue.team, teams) or "declare it under `routing.teams`"
@@ -313,7 +313,8 @@ def check_nurture(playbook: Playbook) -> list[Issue]:
             issues.append(
                 Issue(
                     at,
-                    f"template `{template.id}` makes a {claim.kind} claim (`{claim.text}`); "
+                    f"template `{template.id}` makes a claim about {claim.kind} "
+                    f"(`{claim.text}`); "
                     "nurture goes to early-stage leads, who never get pricing or eligibility "
                     "claims",
                     "leave prices and eligibility to the sales or intake conversation",
@@ -323,12 +324,14 @@ def check_nurture(playbook: Playbook) -> list[Issue]:
             try:
                 names = placeholders(text)
             except ValueError as exc:
-                issues.append(Issue(at, f"template `{template.id}`: {exc}", "write `{{` for {"))
+                hint = "close each `{` placeholder with `}`; write `{{` or `}}` for a brace"
+                issues.append(Issue(at, f"template `{template.id}`: {exc}", hint))
                 continue
             for name in names:
                 if name not in TEMPLATE_FIELDS:
                     hint = did_you_mean(name, TEMPLATE_FIELDS) or one_of(TEMPLATE_FIELDS)
-                    issues.append(Issue(at, f"`{{{name}}}` is not a template field", hint))
+                    message = f"template `{template.id}` uses `{{{name}}}`, not a template field"
+                    issues.append(Issue(at, message, hint))
     for i, track in enumerate(playbook.tracks):
         for k, step in enumerate(track.steps):
             at = ("nurture", "tracks", i, "steps", k)
