@@ -136,6 +136,22 @@ class ActionNotAllowedError(StoreError):
         )
 
 
+class NotRoutedError(StoreError):
+    """The lead is not in a routed stage (or its queue has no team), so it has no owner."""
+
+    code = "not_routed"
+
+
+class UnknownMemberError(StoreError):
+    """An owner or absence names nobody on the team (or in the playbooks)."""
+
+    code = "unknown_member"
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
 class ConcurrentUpdateError(StoreError):
     """Another transaction changed the same rows first; the work can be retried."""
 

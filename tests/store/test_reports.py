@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text, update
+from sqlalchemy import delete, func, select, text, update
 from typer.testing import CliRunner
 
 from leadflow.adapters.db.engine import make_engine
-from leadflow.adapters.db.tables import DecisionRow
+from leadflow.adapters.db.tables import SlaClockRow
 from leadflow.entrypoints.cli import app as cli
 from tests.store.conftest import FakeClock
 from tests.store.test_api_keys import _bearer, _create
@@ -233,10 +233,13 @@ def test_outreach_times_from_hand_off_with_median_and_p90_and_no_sla_data_yet(
     )
     assert (paid["handed_off"], paid["awaiting_outreach"], paid["median_hours"]) == (4, 3, 10.0)
     assert (total["reached_out"], total["median_hours"], total["p90_hours"]) == (4, 4.0, 10.0)
-    assert total["sla_leads"] == 0
-    assert total["sla_compliance"] is None
-    assert body["summary"]["sla_status"] == "no SLA data yet"
-    assert body["notes"] == ["no SLA data yet: no decision has an SLA due time"]
+    # Routing starts a first-outreach clock at each hand-off. A1, A2, A3 and B2 were reached
+    # out to before their due times; B5 is not due yet; B1 and B3 left MQL before theirs.
+    sla = (total["sla_leads"], total["sla_met"], total["sla_missed"], total["sla_pending"])
+    assert sla == (5, 4, 0, 1)
+    assert total["sla_compliance"] == 1.0
+    assert body["summary"]["sla_status"] == "measured"
+    assert body["notes"] == []
 
 
 def test_sla_compliance_counts_met_missed_and_pending_against_the_due_time(
@@ -244,26 +247,42 @@ def test_sla_compliance_counts_met_missed_and_pending_against_the_due_time(
 ) -> None:
     build(client, clock)
     engine = make_engine(database_url)
-    with engine.begin() as conn:  # SLAs come with routing later; set due times by hand
+    with engine.begin() as conn:  # move some hand-off clocks' due times by hand
         for lead_id, due in (
-            ("A1", datetime(2026, 3, 6, 14, 30, tzinfo=UTC)),  # reached out at 14:00: met
-            ("A2", datetime(2026, 3, 7, 23, 0, tzinfo=UTC)),  # reached out at 00:00: missed
+            ("A1", datetime(2026, 3, 6, 13, 30, tzinfo=UTC)),  # reached out at 14:00: missed
+            ("B1", datetime(2026, 3, 8, 22, 0, tzinfo=UTC)),  # left MQL at 23:00 unanswered
             ("B5", datetime(2030, 1, 1, tzinfo=UTC)),  # no outreach, not yet due: pending
-            ("B1", datetime(2026, 3, 8, tzinfo=UTC)),  # no outreach, overdue: missed
         ):
-            conn.execute(
-                update(DecisionRow).where(DecisionRow.lead_id == lead_id).values(sla_due_at=due)
-            )
+            first = conn.execute(
+                select(func.min(SlaClockRow.id)).where(SlaClockRow.lead_id == lead_id)
+            ).scalar_one()
+            conn.execute(update(SlaClockRow).where(SlaClockRow.id == first).values(due_at=due))
     engine.dispose()
     total = rows(get(client, "outreach"), "channel")["(all)"]
+    # A2, A3 and B2 met theirs; B3 left MQL before its due time and is not counted.
     assert (total["sla_leads"], total["sla_met"], total["sla_missed"], total["sla_pending"]) == (
-        4,
-        1,
+        6,
+        3,
         2,
         1,
     )
-    assert total["sla_compliance"] == 0.3333
+    assert total["sla_compliance"] == 0.6
     assert get(client, "outreach")["summary"]["sla_status"] == "measured"
+
+
+def test_without_routed_hand_offs_there_is_no_sla_data(
+    client: TestClient, clock: FakeClock, database_url: str
+) -> None:
+    build(client, clock)
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(delete(SlaClockRow))
+    engine.dispose()
+    body = get(client, "outreach")
+    total = rows(body, "channel")["(all)"]
+    assert (total["sla_leads"], total["sla_compliance"]) == (0, None)
+    assert body["summary"]["sla_status"] == "no SLA data yet"
+    assert body["notes"] == ["no SLA data yet: no hand-off has an SLA clock"]
 
 
 def test_disqualification_reasons_form_a_pareto_with_hard_stops(

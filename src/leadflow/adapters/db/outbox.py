@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.store import RETRY_WINDOW
 from leadflow.adapters.db.tables import WebhookEndpointRow, WebhookOutboxRow
+from leadflow.services.routing.assign import ASSIGNED
+from leadflow.services.routing.sla import SLA_BREACHED
 from leadflow.services.store.lifecycle import STAGE_CHANGED
 
-EVENT_TYPES = (STAGE_CHANGED,)
+EVENT_TYPES = (STAGE_CHANGED, ASSIGNED, SLA_BREACHED)
 _ENDPOINTS = cast(Table, WebhookEndpointRow.__table__)
 _OUTBOX = cast(Table, WebhookOutboxRow.__table__)
 

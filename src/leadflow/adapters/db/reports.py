@@ -1,11 +1,11 @@
 """Read what the KPI reports need from the store, in a few portable Core queries.
 
-Four queries, each limited to the surviving leads (``merged_into`` is null) that the
+Five queries, each limited to the surviving leads (``merged_into`` is null) that the
 filters select: the leads with their first-known dimensions (JSON fields read with
 ``as_string()``, which SQLite and PostgreSQL both translate), their stage history, the
-events of the types the reports use, and their current decisions. Grouping, ordering within
-a lead and every KPI are computed in Python (:mod:`leadflow.services.reports`), so the
-numbers are the same on both databases.
+events of the types the reports use, their current decisions and their SLA clocks. Grouping,
+ordering within a lead and every KPI are computed in Python
+(:mod:`leadflow.services.reports`), so the numbers are the same on both databases.
 """
 
 from __future__ import annotations
@@ -16,9 +16,16 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from leadflow.adapters.db.tables import DecisionRow, EventRow, LeadRow, StageChangeRow
+from leadflow.adapters.db.tables import (
+    DecisionRow,
+    EventRow,
+    LeadRow,
+    SlaClockRow,
+    StageChangeRow,
+)
 from leadflow.domain.events import ENGAGEMENT_TYPES
 from leadflow.services.reports import (
+    ClockFact,
     DecisionFact,
     EventFact,
     LeadFact,
@@ -110,4 +117,30 @@ def read_report_facts(session: Session, filters: ReportFilters, as_of: datetime)
     )
     for lead_id, stage, due, reason in session.execute(decisions):
         leads[lead_id].decision = DecisionFact(stage, due, reason)
+
+    clocks = _leads_selected(
+        select(
+            SlaClockRow.lead_id,
+            SlaClockRow.stage,
+            SlaClockRow.started_at,
+            SlaClockRow.due_at,
+            SlaClockRow.stopped_at,
+            SlaClockRow.breached_at,
+            SlaClockRow.closed_at,
+            SlaClockRow.closed_reason,
+        ).join(LeadRow, LeadRow.id == SlaClockRow.lead_id),
+        filters,
+    ).order_by(SlaClockRow.lead_id, SlaClockRow.started_at, SlaClockRow.id)
+    for row in session.execute(clocks):
+        leads[row.lead_id].clocks.append(
+            ClockFact(
+                row.stage,
+                row.started_at,
+                row.due_at,
+                row.stopped_at,
+                row.breached_at,
+                row.closed_at,
+                row.closed_reason,
+            )
+        )
     return ReportFacts(list(leads.values()), as_of, filters)

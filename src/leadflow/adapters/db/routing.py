@@ -10,6 +10,7 @@ SQLite, writing transactions already run one at a time (``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.tables import (
     AssignmentRow,
+    DecisionRow,
     LeadRouteRow,
     MemberAbsenceRow,
     MessageRow,
@@ -37,10 +39,12 @@ _MEMBERS = cast(Table, TeamMemberRow.__table__)
 _CLOCKS = cast(Table, SlaClockRow.__table__)
 _ABSENCES = cast(Table, MemberAbsenceRow.__table__)
 _HISTORY = cast(Table, AssignmentRow.__table__)
+_DECISIONS = cast(Table, DecisionRow.__table__)
 _MESSAGES = cast(Table, MessageRow.__table__)
 _CLOCK_FIELDS = [f.name for f in fields(SlaClock)]
 _ROUTE_FIELDS = [f.name for f in fields(LeadRoute)]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CLAIM_ROUNDS = 200  # ~8 s at most waiting for concurrent claims of the best members
 
 
 def _clock(row: Any) -> SlaClock:
@@ -113,6 +117,36 @@ class RoutingTables:
         counts: dict[str, int] = {row[0]: row[1] for row in self.session.execute(query)}
         return {m: counts.get(m, 0) for m in member_ids}
 
+    def _standing(
+        self,
+        team_id: str,
+        ids: Sequence[str],
+        capacity: dict[str, int | None],
+        strategy: Assignment,
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        """Members under their cap, best first, each with its rank (committed data)."""
+        order = {member: n for n, member in enumerate(ids)}
+        state = {
+            row.member_id: row
+            for row in self.session.execute(
+                select(_MEMBERS).where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id.in_(ids))
+            )
+        }
+        loads = self.open_loads(team_id, ids)
+        ranked = []
+        for member in ids:
+            cap = capacity[member]
+            if cap is not None and loads[member] >= cap:
+                continue
+            row = state[member]
+            last = row.last_assigned_at or _EPOCH
+            if strategy is Assignment.LOAD_BALANCED:
+                rank: tuple[Any, ...] = (loads[member], last, row.assigned_total, order[member])
+            else:  # the member whose last lead is oldest; fewer leads first on a tie
+                rank = (last, row.assigned_total, order[member])
+            ranked.append((rank, member))
+        return sorted(ranked)
+
     def pick_member(
         self,
         team_id: str,
@@ -123,42 +157,43 @@ class RoutingTables:
         if not candidates:
             return None
         ids = [member for member, _ in candidates]
-        self._ensure_members(team_id, ids)
-        order = {member: n for n, member in enumerate(ids)}
         capacity = dict(candidates)
-        state = {
-            row.member_id: row
-            for row in self.session.execute(
-                select(_MEMBERS).where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id.in_(ids))
-            )
-        }
-        loads = self.open_loads(team_id, ids)
-
-        def rank(member: str) -> tuple[Any, ...]:
-            row = state[member]
-            last = row.last_assigned_at or _EPOCH
-            if strategy is Assignment.LOAD_BALANCED:
-                return (loads[member], last, row.assigned_total, order[member])
-            return (last, row.assigned_total, order[member])
-
-        for member in sorted(ids, key=rank):
-            locked = self.session.execute(
-                select(_MEMBERS.c.member_id)
-                .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if locked is None:
-                continue  # a concurrent assignment holds this member: try the next one
-            cap = capacity[member]
-            # Read again under the lock: the member's load is now stable for this transaction.
-            if cap is not None and self.open_loads(team_id, [member])[member] >= cap:
-                continue
-            self.session.execute(
-                update(_MEMBERS)
-                .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
-                .values(last_assigned_at=at, assigned_total=_MEMBERS.c.assigned_total + 1)
-            )
-            return member
+        self._ensure_members(team_id, ids)
+        # Members as good as the best (same load; same turn in the rotation) are equally
+        # right: claim any of them that no concurrent transaction holds. When all are held,
+        # wait a moment and rank again, so every lead still goes to a best member.
+        width = 1 if strategy is Assignment.LOAD_BALANCED else 2
+        for attempt in range(_CLAIM_ROUNDS):
+            standing = self._standing(team_id, ids, capacity, strategy)
+            if not standing:
+                return None  # everyone is at capacity
+            best = standing[0][0][:width]
+            for rank, member in standing:
+                if rank[:width] != best:
+                    break
+                savepoint = self.session.begin_nested()
+                locked = self.session.execute(
+                    select(_MEMBERS.c.member_id)
+                    .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if locked is not None:
+                    # Under the lock this member's load is stable: is it still a best one?
+                    again = {
+                        m: r[:width] for r, m in self._standing(team_id, ids, capacity, strategy)
+                    }
+                    locked = locked if again.get(member) == min(again.values()) else None
+                if locked is None:
+                    savepoint.rollback()  # releases the row lock taken after the savepoint
+                    continue
+                self.session.execute(
+                    update(_MEMBERS)
+                    .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
+                    .values(last_assigned_at=at, assigned_total=_MEMBERS.c.assigned_total + 1)
+                )
+                savepoint.commit()
+                return member
+            time.sleep(min(0.05, 0.002 * (attempt + 1)))
         return None
 
     def absent_members(self, member_ids: Sequence[str], at: datetime) -> set[str]:
@@ -221,6 +256,48 @@ class RoutingTables:
             LeadRoute(**{n: getattr(row, n) for n in _ROUTE_FIELDS})
             for row in self.session.execute(query)
         ]
+
+    def set_decision_route(self, lead_id: str, owner: str | None, due: datetime | None) -> None:
+        row = self.session.execute(
+            select(_DECISIONS.c.record).where(_DECISIONS.c.lead_id == lead_id)
+        ).first()
+        if row is None:
+            return
+        record = dict(row.record)
+        record["route"] = {
+            **record.get("route", {}),
+            "owner": owner,
+            "sla_due_at": due.isoformat() if due is not None else None,
+        }
+        self.session.execute(
+            update(_DECISIONS)
+            .where(_DECISIONS.c.lead_id == lead_id)
+            .values(owner=owner, sla_due_at=due, record=record)
+        )
+
+    def add_absence(
+        self,
+        member_id: str,
+        *,
+        starts_at: datetime,
+        ends_at: datetime,
+        note: str | None,
+        by: str,
+        at: datetime,
+    ) -> int:
+        new_id = self.session.scalar(
+            insert(_ABSENCES)
+            .values(
+                member_id=member_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                note=note,
+                created_by=by,
+                created_at=at,
+            )
+            .returning(_ABSENCES.c.id)
+        )
+        return int(new_id or 0)
 
     # -- notices ------------------------------------------------------------------------------
     def add_notice(self, notice: Notice) -> None:

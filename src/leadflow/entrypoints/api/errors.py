@@ -19,7 +19,9 @@ from leadflow.errors import (
     EventConflictError,
     InvalidRecordError,
     LeadNotFoundError,
+    NotRoutedError,
     RecordProblem,
+    UnknownMemberError,
     WebhookSignatureError,
 )
 
@@ -129,6 +131,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ActionNotAllowedError)
     async def _not_allowed(_: Request, exc: ActionNotAllowedError) -> Any:
         return _respond(409, error_body(exc.code, str(exc), allowed=exc.allowed))
+
+    @app.exception_handler(NotRoutedError)
+    async def _not_routed(_: Request, exc: NotRoutedError) -> Any:
+        return _respond(409, error_body(exc.code, str(exc)))
+
+    @app.exception_handler(UnknownMemberError)
+    async def _unknown_member(_: Request, exc: UnknownMemberError) -> Any:
+        problems = [{"field": exc.field, "row": None, "message": str(exc)}]
+        return _respond(422, error_body(exc.code, str(exc), problems))
 
     @app.exception_handler(ConcurrentUpdateError)
     async def _busy(_: Request, exc: ConcurrentUpdateError) -> Any:

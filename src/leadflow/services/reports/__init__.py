@@ -10,6 +10,7 @@ from __future__ import annotations
 from leadflow.services.reports.facts import (
     DIMENSIONS,
     FUNNEL_STAGES,
+    ClockFact,
     DecisionFact,
     EventFact,
     LeadFact,
@@ -25,6 +26,7 @@ __all__ = [
     "DIMENSIONS",
     "FUNNEL_STAGES",
     "REPORTS",
+    "ClockFact",
     "DecisionFact",
     "EventFact",
     "LeadFact",

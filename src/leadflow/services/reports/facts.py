@@ -64,6 +64,19 @@ class DecisionFact:
     disqualification_reason: str | None
 
 
+@dataclass(frozen=True)
+class ClockFact:
+    """One first-outreach SLA clock (``sla_clocks``): when it started, was due, and ended."""
+
+    stage: str
+    started_at: datetime
+    due_at: datetime
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    closed_at: datetime | None
+    closed_reason: str | None
+
+
 @dataclass
 class LeadFact:
     """One surviving lead with its first-known dimensions, history, events and decision.
@@ -76,6 +89,7 @@ class LeadFact:
     history: list[StageEntry] = field(default_factory=list)
     events: list[EventFact] = field(default_factory=list)
     decision: DecisionFact | None = None
+    clocks: list[ClockFact] = field(default_factory=list)
 
     def first_entry(self, stage: str) -> datetime | None:
         return next((h.changed_at for h in self.history if h.to_stage == stage), None)

@@ -95,13 +95,18 @@ def _first_outreach(lead: LeadFact, start: datetime) -> datetime | None:
     )
 
 
-def _sla_state(lead: LeadFact, outreach: datetime | None, as_of: datetime) -> str | None:
-    due = lead.decision.sla_due_at if lead.decision is not None else None
-    if due is None:
+def _sla_state(lead: LeadFact, start: datetime, as_of: datetime) -> str | None:
+    """The hand-off clock's outcome: the lead's first SLA clock started at or after the
+    hand-off. ``None`` without one, or when the lead left the stage before it was due."""
+    clock = next((c for c in lead.clocks if c.started_at >= start), None)
+    if clock is None:
         return None
-    if outreach is not None:
-        return "met" if outreach <= due else "missed"
-    return "missed" if as_of > due else "pending"
+    if clock.stopped_at is not None:
+        return "met" if clock.stopped_at <= clock.due_at else "missed"
+    ended = clock.closed_at if clock.closed_at is not None else as_of
+    if clock.breached_at is not None or ended > clock.due_at:
+        return "missed"
+    return "pending" if clock.closed_at is None else None
 
 
 def outreach(facts: ReportFacts) -> Report:
@@ -120,7 +125,7 @@ def outreach(facts: ReportFacts) -> Report:
             first = _first_outreach(lead, start)
             if first is not None:
                 hours.append((first - start).total_seconds() / 3600)
-            state = _sla_state(lead, first, facts.as_of)
+            state = _sla_state(lead, start, facts.as_of)
             if state is not None:
                 sla[state] += 1
         any_sla = any_sla or bool(sla)
@@ -142,7 +147,7 @@ def outreach(facts: ReportFacts) -> Report:
     report = _report(facts, "outreach", "Time to first outreach and SLA compliance", rows)
     summary = dict(rows[-1])
     summary["sla_status"] = "measured" if any_sla else NO_SLA
-    notes = [] if any_sla else [f"{NO_SLA}: no decision has an SLA due time"]
+    notes = [] if any_sla else [f"{NO_SLA}: no hand-off has an SLA clock"]
     return replace(report, summary=summary, notes=notes)
 
 

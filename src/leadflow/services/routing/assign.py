@@ -20,7 +20,6 @@ from leadflow.services.routing.ports import AssignmentChange, LeadRoute, Routing
 from leadflow.services.store.ports import AuditEntry, LeadStore
 
 ASSIGNED = "lead.assigned"
-SLA_BREACHED = "lead.sla_breached"
 ALWAYS_OPEN = BusinessHours.always_open()
 
 

@@ -118,4 +118,29 @@ class RoutingStore(Protocol):
         """Insert (``id == 0``) or update the clock; returns it with its id."""
         ...
 
+    def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
+        """Up to ``limit`` clocks whose ``next_check_at`` has come, locked for this unit."""
+        ...
+
+    def unassigned_routes(self, limit: int) -> list[LeadRoute]:
+        """Up to ``limit`` open routes in a team's queue without an owner, locked."""
+        ...
+
     def add_notice(self, notice: Notice) -> None: ...
+
+    def set_decision_route(self, lead_id: str, owner: str | None, due: datetime | None) -> None:
+        """Update the owner and SLA due time of the lead's stored decision (record included)."""
+        ...
+
+    def add_absence(
+        self,
+        member_id: str,
+        *,
+        starts_at: datetime,
+        ends_at: datetime,
+        note: str | None,
+        by: str,
+        at: datetime,
+    ) -> int:
+        """Record that ``member_id`` is out of office in ``[starts_at, ends_at)``."""
+        ...
