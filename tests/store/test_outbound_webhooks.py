@@ -4,6 +4,7 @@ on SQLite and on PostgreSQL, to a real HTTP receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import select as io_select
 import shutil
 import signal
 import subprocess
@@ -372,6 +373,22 @@ def test_410_disables_the_endpoint(
     assert _deliver(app, START, http).delivered == 1
 
 
+def test_after_a_410_the_rest_of_the_pass_sends_nothing_to_that_endpoint(
+    app: App, receiver: Receiver, http: httpx.Client
+) -> None:
+    _endpoint(app, receiver.url)
+    with app.db.unit_of_work() as store:
+        for n in range(3):
+            store.enqueue_webhooks("lead.stage_changed", {"type": "test", "n": n}, START)
+        store.commit()
+    receiver.script = [(410, {}), (200, {}), (200, {})]
+    report = _deliver(app, START, http)
+    assert (report.claimed, report.delivered, report.dead) == (3, 0, 3)
+    assert len(receiver.received) == 1  # only the request answered 410 was made
+    rows = _outbox(app.db)
+    assert all(r.dead and r.delivered_at is None for r in rows)
+
+
 def test_private_targets_are_refused_without_the_setting(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client
 ) -> None:
@@ -546,7 +563,13 @@ def test_the_worker_loop_stops_cleanly_on_a_signal(tmp_path: Path, signum: int) 
         text=True,
     )
     try:
-        time.sleep(2)  # started and waiting between passes
+        assert worker.stderr is not None
+        ready, _, _ = io_select.select(
+            [worker.stderr], [], [], 60
+        )  # started (imports take a while)
+        assert ready, "the worker printed nothing in 60 s"
+        assert "worker started" in worker.stderr.readline()
+        time.sleep(0.5)  # now waiting between passes
         assert worker.poll() is None
         worker.send_signal(signum)
         out, err = worker.communicate(timeout=20)

@@ -163,7 +163,13 @@ def deliver_due(
     lease = lease_for(limit, timeout_s)
     messages = db.run(lambda store: _claim(store, now, limit, lease))
     counts = {"delivered": 0, "retry": 0, "dead": 0}
+    gone: set[str] = set()
     for message in messages:
+        if message.endpoint_id in gone:
+            # The endpoint answered 410 earlier in this pass: disabling it dead-lettered this
+            # message too, so it is not sent to an endpoint that asked for no more.
+            counts["dead"] += 1
+            continue
         outcome = _send(
             message, now, client, allow_private=allow_private, timeout_s=timeout_s, resolve=resolve
         )
@@ -172,6 +178,8 @@ def deliver_due(
             return _record(store, m, o, now, jitter)
 
         counts[db.run(record)] += 1
+        if outcome.kind == "gone":
+            gone.add(message.endpoint_id)
     return DeliveryReport(len(messages), counts["delivered"], counts["retry"], counts["dead"])
 
 
