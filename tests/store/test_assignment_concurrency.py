@@ -12,17 +12,19 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from leadflow.adapters.db.tables import AssignmentRow, LeadRouteRow
+from leadflow.adapters.db.tables import AssignmentRow, LeadRouteRow, MessageRow
 from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.domain.decision import Decision, Route
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
 from leadflow.entrypoints.bootstrap import App
 from leadflow.services.routing.assign import route_decision
+from leadflow.services.routing.sla import SlaReport, run_due
 from leadflow.services.store.ports import StoredLead
 from tests.store.conftest import START
 
@@ -105,7 +107,7 @@ def test_parallel_workers_assign_each_lead_once_and_evenly(
     counts = Counter(routes.values())
     assert set(counts) == members  # nobody left out, nobody unassigned
     assert max(counts.values()) - min(counts.values()) <= 1, counts
-    print(f"{playbook_id} per-member counts: {dict(sorted(counts.items()))}")  # noqa: T201
+    print(f"{playbook_id} per-member counts: {dict(sorted(counts.items()))}")
 
 
 def test_capacity_caps_a_member_and_nobody_free_leaves_the_lead_waiting(
@@ -131,3 +133,50 @@ def test_capacity_caps_a_member_and_nobody_free_leaves_the_lead_waiting(
         store.commit()
     assert sorted(owners[:2]) == sorted(m.id for m in small.members)
     assert owners[2] is None  # both members are at their cap: the lead waits in the queue
+
+
+def test_two_sla_workers_racing_breach_each_clock_once(make_app: Callable[..., App]) -> None:
+    playbook = load_playbook("referral-partner")
+    setup = make_app()
+    ids = [f"S-{n:02d}" for n in range(40)]
+    with setup.db.unit_of_work() as store:
+        for lead_id in ids:
+            profile = LeadProfile(lead_id=lead_id, playbook=playbook.id)
+            store.add_lead(StoredLead(lead_id, playbook.id, profile, START, START))
+            decision = _decision(lead_id, playbook.id, playbook.version, "referral_coordinators")
+            route_decision(store, playbook, decision, changed=True, events=[], at=START, actor="t")
+        store.commit()
+    later = START + timedelta(days=10)  # every clock is past its due and reassignment times
+    workers = [make_app(), make_app()]
+    barrier = threading.Barrier(2)
+    reports: list[SlaReport] = []
+    errors: list[BaseException] = []
+
+    def work(app: App) -> None:
+        try:
+            barrier.wait(10)
+            reports.append(run_due(app.db.run, app.playbooks, later, 5))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    total = reports[0] + reports[1]
+    assert (total.breached, total.reassigned) == (40, 40)
+    with setup.db.read() as session:
+        breaches = Counter(
+            m.lead_id
+            for m in session.execute(select(MessageRow.__table__))
+            if m.kind == "sla_breach"
+        )
+        moved = Counter(
+            a.lead_id
+            for a in session.execute(select(AssignmentRow.__table__))
+            if a.reason == "sla_reassigned"
+        )
+    assert breaches == Counter(ids)  # one breach notice per lead, not two
+    assert moved == Counter(ids)  # one reassignment per lead
