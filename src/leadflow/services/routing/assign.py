@@ -178,29 +178,21 @@ def route_decision(
     events: Sequence[Event],
     at: datetime,
     actor: str,
+    routed_before: bool = True,
 ) -> Decision:
     """Route ``decision``'s lead at ``at``; returns the decision with owner and SLA due time.
 
     A lead in a routed stage keeps its owner while its queue's team stays the same (a manual
     assignment too); otherwise the team's strategy picks one. Each entry into a stage with an
     SLA starts a clock; ``outreach_logged`` at or after its start stops it. Leaving the routed
-    stages closes the route and its clock.
+    stages closes the route and its clock. ``routed_before=False`` says the lead's stored
+    decision had no queue: then a decision without one has nothing to do here.
     """
     lead_id = decision.lead_id
+    if not routed_before and decision.route.queue is None:
+        return decision  # not routed before, not routed now: no route, no running clock
     route = store.route_of(lead_id)
-    clock = store.running_clock(lead_id)
-    if clock is not None:
-        done = _outreach(events, clock.started_at, at)
-        if done is not None:
-            store.save_clock(
-                replace(
-                    clock,
-                    stopped_at=done.occurred_at,
-                    stop_event_id=done.event_id,
-                    next_check_at=None,
-                )
-            )
-            clock = None
+    clock = _stop_on_outreach(store, store.running_clock(lead_id), events, at)
     queue = playbook.queue(decision.route.queue)
     if queue is None:
         if route is not None and route.open:
@@ -228,7 +220,8 @@ def route_decision(
         picked = choose_owner(store, team, at)
         if picked is not None:
             new = replace(new, owner=picked, assigned_at=at)
-    store.save_route(new)
+    if route is None or replace(route, updated_at=at) != new:
+        store.save_route(new)
     if not keep and new.owner is not None:
         why = "routed" if not was_open else "requeued"
         record_assignment(store, new, before, reason=why, actor=actor, at=at)
@@ -239,6 +232,22 @@ def route_decision(
     elif clock is not None and clock.owner != new.owner:
         clock = store.save_clock(replace(clock, owner=new.owner))
     return replace(decision, route=Route(queue.id, new.owner, clock.due_at if clock else None))
+
+
+def _stop_on_outreach(
+    store: LeadStore, clock: SlaClock | None, events: Sequence[Event], at: datetime
+) -> SlaClock | None:
+    """The running clock, or ``None`` once the first outreach since its start stopped it."""
+    if clock is None:
+        return None
+    done = _outreach(events, clock.started_at, at)
+    if done is None:
+        return clock
+    stopped = replace(
+        clock, stopped_at=done.occurred_at, stop_event_id=done.event_id, next_check_at=None
+    )
+    store.save_clock(stopped)
+    return None
 
 
 def close(clock: SlaClock, at: datetime, why: str) -> SlaClock:
