@@ -97,7 +97,18 @@ class RoutingTables:
 
     # -- members ----------------------------------------------------------------------------
     def _ensure_members(self, team_id: str, member_ids: Sequence[str]) -> None:
-        rows = [{"team_id": team_id, "member_id": m, "assigned_total": 0} for m in member_ids]
+        known = set(
+            self.session.scalars(
+                select(_MEMBERS.c.member_id).where(
+                    _MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id.in_(member_ids)
+                )
+            )
+        )
+        rows = [
+            {"team_id": team_id, "member_id": m, "assigned_total": 0}
+            for m in member_ids
+            if m not in known
+        ]
         if not rows:
             return
         maker = pg_insert if self.dialect == "postgresql" else sqlite_insert
@@ -159,6 +170,9 @@ class RoutingTables:
         ids = [member for member, _ in candidates]
         capacity = dict(candidates)
         self._ensure_members(team_id, ids)
+        if self.dialect != "postgresql":  # writers take turns: the best member is free
+            standing = self._standing(team_id, ids, capacity, strategy)
+            return self._claim(team_id, standing[0][1], at) if standing else None
         # Members as good as the best (same load; same turn in the rotation) are equally
         # right: claim any of them that no concurrent transaction holds. When all are held,
         # wait a moment and rank again, so every lead still goes to a best member.
@@ -172,29 +186,42 @@ class RoutingTables:
                 if rank[:width] != best:
                     break
                 savepoint = self.session.begin_nested()
-                locked = self.session.execute(
-                    select(_MEMBERS.c.member_id)
-                    .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
-                    .with_for_update(skip_locked=True)
-                ).first()
-                if locked is not None:
-                    # Under the lock this member's load is stable: is it still a best one?
-                    again = {
-                        m: r[:width] for r, m in self._standing(team_id, ids, capacity, strategy)
-                    }
-                    locked = locked if again.get(member) == min(again.values()) else None
-                if locked is None:
-                    savepoint.rollback()  # releases the row lock taken after the savepoint
-                    continue
-                self.session.execute(
-                    update(_MEMBERS)
-                    .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
-                    .values(last_assigned_at=at, assigned_total=_MEMBERS.c.assigned_total + 1)
-                )
-                savepoint.commit()
-                return member
+                if self._locked_best(team_id, member, ids, capacity, strategy, width):
+                    self._claim(team_id, member, at)
+                    savepoint.commit()
+                    return member
+                savepoint.rollback()  # releases the row lock taken after the savepoint
             time.sleep(min(0.05, 0.002 * (attempt + 1)))
         return None
+
+    def _locked_best(  # noqa: PLR0917 (the claim's whole context)
+        self,
+        team_id: str,
+        member: str,
+        ids: Sequence[str],
+        capacity: dict[str, int | None],
+        strategy: Assignment,
+        width: int,
+    ) -> bool:
+        """Lock ``member``'s row unless another transaction holds it, then check that under
+        the lock (its load is now stable) it is still among the best."""
+        locked = self.session.execute(
+            select(_MEMBERS.c.member_id)
+            .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if locked is None:
+            return False
+        again = {m: r[:width] for r, m in self._standing(team_id, ids, capacity, strategy)}
+        return member in again and again[member] == min(again.values())
+
+    def _claim(self, team_id: str, member: str, at: datetime) -> str:
+        self.session.execute(
+            update(_MEMBERS)
+            .where(_MEMBERS.c.team_id == team_id, _MEMBERS.c.member_id == member)
+            .values(last_assigned_at=at, assigned_total=_MEMBERS.c.assigned_total + 1)
+        )
+        return member
 
     def absent_members(self, member_ids: Sequence[str], at: datetime) -> set[str]:
         query = select(_ABSENCES.c.member_id).where(
