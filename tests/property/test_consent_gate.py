@@ -38,7 +38,8 @@ def _kind(channel: str) -> str:
 class RecordingSink:
     sent: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def send(self, channel: str, to: str, body: str) -> None:
+    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+        assert subject is None  # these messages have none
         self.sent.append((channel, to, body))
 
 

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadflow.adapters.db.engine import DEFAULT_URL
+from leadflow.adapters.messaging_sink import SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,22 @@ class Settings(BaseSettings):
     future_skew_s: int = Field(
         300, ge=0, description="how far in the future an event's occurred_at may be"
     )
+    smtp_url: str | None = Field(
+        None,
+        description="email through SMTP: smtp://user:pass@host:587?starttls=1 (unset: the file)",
+    )
+    mail_from: str = Field("leadflow@localhost", description="the From address of emails")
+    message_file: str = Field(
+        "out/messages.jsonl",
+        description="JSON Lines file for emails (without SMTP), texts and calls (local sink)",
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_parses(cls, value: str | None) -> str | None:
+        if value:
+            SmtpConfig.from_url(value)  # a ValueError names the expected form, not the secret
+        return value
 
     @field_validator("webhook_secrets")
     @classmethod

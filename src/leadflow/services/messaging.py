@@ -26,9 +26,13 @@ from leadflow.services.store.ports import Clock, ConsentRecord
 
 
 class Sink(Protocol):
-    """Where an allowed message goes (an email, SMS or voice provider; a file locally)."""
+    """Where an allowed message goes (an email, SMS or voice provider; a file locally).
 
-    def send(self, channel: str, to: str, body: str) -> None: ...
+    ``subject`` is for email (``None`` for texts and calls). Raising means "not sent": the
+    caller retries later.
+    """
+
+    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class Message:
     lead_id: str
     channel: str  # "email" | "sms" | "phone"
     body: str
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +112,14 @@ def send(
         window=window_for(recipient.state, state_windows),
     )
     if decision.allowed and to is not None:
-        sink.send(message.channel, to, message.body)
+        sink.send(message.channel, to, message.body, message.subject)
     return SendResult(message, to, decision, now)
 
 
 @dataclass
 class MessageQueue:
-    """Messages waiting to be sent, in order (in memory; a stored outbox comes later).
+    """Messages waiting to be sent, in order, in memory (the stored outbox, ``messages``, is
+    sent by ``adapters/db/nurture.py`` with the same gate).
 
     A message the gate refuses for a reason waiting cannot cure (no contact point, no consent,
     revoked) is dropped; one refused for quiet hours or a review pause stays queued.

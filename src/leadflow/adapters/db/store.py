@@ -24,6 +24,7 @@ from leadflow.adapters.db.convert import (
     profile_from_json,
     profile_to_json,
 )
+from leadflow.adapters.db.nurture import NurtureTables
 from leadflow.adapters.db.requests import RequestLog
 from leadflow.adapters.db.routing import RoutingTables
 from leadflow.adapters.db.tables import (
@@ -70,7 +71,7 @@ _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
-class SqlLeadStore(RequestLog, RoutingTables):
+class SqlLeadStore(RequestLog, RoutingTables, NurtureTables):
     """A unit of work over one SQLAlchemy session (the ``LeadStore`` port).
 
     Writes and most reads are Core statements on the mapped tables rather than ORM objects:

@@ -10,6 +10,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
+from leadflow.services.nurture import on_decision
 from leadflow.services.routing.assign import route_decision
 from leadflow.services.store.ports import (
     AuditEntry,
@@ -72,9 +73,22 @@ def requalify_lead(
         events=events,
         at=as_of,
         actor=actor,
+        routed_before=current is not None
+        and bool((current.record.get("route") or {}).get("queue")),
     )
     result = Requalified(decision, before)
     store_decision(store, result, as_of, actor, event_id=event_id)
+    service_line = current_profile(lead, events).service_line
+    on_decision(
+        store,
+        playbook,
+        decision,
+        before=before,
+        service_line=service_line,
+        events=events,
+        at=as_of,
+        actor=actor,
+    )
     return result
 
 

@@ -15,6 +15,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.profile import LeadProfile
+from leadflow.services.nurture_ports import NurtureStore
 from leadflow.services.routing.ports import RoutingStore
 
 Clock = Callable[[], datetime]
@@ -111,8 +112,8 @@ class CurrentDecision:
     decided_at: datetime
 
 
-class LeadStore(RoutingStore, Protocol):
-    """One unit of work over the lead store (routing included)."""
+class LeadStore(RoutingStore, NurtureStore, Protocol):
+    """One unit of work over the lead store (routing and nurture included)."""
 
     def commit(self) -> None: ...
 

@@ -17,8 +17,13 @@ from typing import Protocol
 from leadflow.domain.decision import Decision, Route
 from leadflow.domain.events import Event
 from leadflow.domain.qualify import qualify
+from leadflow.services.nurture import on_decision
 from leadflow.services.routing.assign import route_decision
-from leadflow.services.store.lifecycle import Requalified, record_stage_change
+from leadflow.services.store.lifecycle import (
+    Requalified,
+    current_profile,
+    record_stage_change,
+)
 from leadflow.services.store.ports import LeadStore, PlaybookLookup, StoredLead
 
 
@@ -110,6 +115,18 @@ def requalify_all(
                 elif route is not None:  # same stage and queue: the owner and clock stay
                     result = Requalified(replace(decision, route=route), result.before)
                 changed.append(result)
+                if result.changed and not dry_run:
+                    line = current_profile(lead, timeline).service_line
+                    on_decision(
+                        store,
+                        playbook,
+                        result.decision,
+                        before=result.before,
+                        service_line=line,
+                        events=timeline,
+                        at=as_of,
+                        actor=actor,
+                    )
             if not dry_run:
                 store.save_decisions([r.decision for r in changed], as_of)
                 for result in changed:
