@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,13 +20,20 @@ from leadflow.adapters.db.convert import (
     profile_to_json,
 )
 from leadflow.adapters.db.tables import (
+    AssignmentRow,
     ConsentRow,
     DecisionRow,
     EventRow,
+    LeadRouteRow,
     LeadRow,
+    MemberAbsenceRow,
+    SlaClockRow,
     StageChangeRow,
 )
+from leadflow.adapters.playbook_yaml import shipped_playbooks
+from leadflow.domain.playbook import Playbook
 from leadflow.domain.stages import Stage
+from leadflow.errors import LeadflowError
 from leadflow.services.store.consent import active_consent
 from leadflow.services.store.lifecycle import current_profile
 from leadflow.services.store.sales import allowed_actions
@@ -120,7 +128,125 @@ def lead_view(session: Session, lead_id: str) -> dict[str, Any] | None:
             }
             for c in consents
         ],
+        "assignments": assignment_history(session, row.id),
+        "sla": sla_clocks(session, row.id),
     }
+
+
+def assignment_history(session: Session, lead_id: str) -> list[dict[str, Any]]:
+    """Each change of the lead's owner, oldest first: when, from whom to whom, why, by whom."""
+    rows = session.scalars(
+        select(AssignmentRow).where(AssignmentRow.lead_id == lead_id).order_by(AssignmentRow.id)
+    )
+    return [
+        {
+            "at": a.at,
+            "queue": a.queue,
+            "team": a.team_id,
+            "from_owner": a.from_owner,
+            "to_owner": a.to_owner,
+            "reason": a.reason,
+            "actor": a.actor,
+        }
+        for a in rows
+    ]
+
+
+SLA_FIELDS = (
+    "stage",
+    "queue",
+    "owner",
+    "sla",
+    "started_at",
+    "due_at",
+    "reminded_at",
+    "breached_at",
+    "escalated_to",
+    "reassigned_at",
+    "stopped_at",
+    "closed_reason",
+)
+
+
+def sla_clocks(session: Session, lead_id: str) -> list[dict[str, Any]]:
+    """The lead's first-outreach clocks, oldest first (the running one has neither
+    ``stopped_at`` nor ``closed_reason``)."""
+    rows = session.scalars(
+        select(SlaClockRow).where(SlaClockRow.lead_id == lead_id).order_by(SlaClockRow.id)
+    )
+    return [{name: getattr(c, name) for name in SLA_FIELDS} for c in rows]
+
+
+def open_route(session: Session, lead_id: str) -> dict[str, Any] | None:
+    """The lead's route while a routed stage holds it: playbook, queue, team and owner."""
+    row = session.get(LeadRouteRow, lead_id)
+    if row is None or not row.open:
+        return None
+    return {
+        "playbook": row.playbook_id,
+        "queue": row.queue,
+        "team": row.team_id,
+        "owner": row.owner,
+    }
+
+
+def open_loads(session: Session) -> dict[tuple[str, str], int]:
+    """Open leads held by each (team, member)."""
+    query = (
+        select(LeadRouteRow.team_id, LeadRouteRow.owner, func.count())
+        .where(
+            LeadRouteRow.open.is_(True),
+            LeadRouteRow.team_id.is_not(None),
+            LeadRouteRow.owner.is_not(None),
+        )
+        .group_by(LeadRouteRow.team_id, LeadRouteRow.owner)
+    )
+    return {(str(team), str(owner)): int(n) for team, owner, n in session.execute(query)}
+
+
+def away_until(session: Session, at: datetime) -> dict[str, datetime]:
+    """Members out of office at ``at``, with the end of their (latest) absence."""
+    query = (
+        select(MemberAbsenceRow.member_id, func.max(MemberAbsenceRow.ends_at))
+        .where(MemberAbsenceRow.starts_at <= at, MemberAbsenceRow.ends_at > at)
+        .group_by(MemberAbsenceRow.member_id)
+    )
+    return {str(member): until for member, until in session.execute(query)}
+
+
+def absences_of(session: Session, member_id: str) -> list[dict[str, Any]]:
+    """The member's absences, by start."""
+    rows = session.scalars(
+        select(MemberAbsenceRow)
+        .where(MemberAbsenceRow.member_id == member_id)
+        .order_by(MemberAbsenceRow.starts_at, MemberAbsenceRow.id)
+    )
+    return [
+        {
+            "id": a.id,
+            "member_id": a.member_id,
+            "starts_at": a.starts_at,
+            "ends_at": a.ends_at,
+            "note": a.note,
+            "created_by": a.created_by,
+            "created_at": a.created_at,
+        }
+        for a in rows
+    ]
+
+
+def playbooks_in_use(session: Session, load: Callable[[str], Playbook]) -> list[Playbook]:
+    """The shipped playbooks and any other the stored leads were posted under, once each,
+    loaded by ``load`` (a playbook file that no longer loads is left out)."""
+    used = sorted(session.scalars(select(LeadRow.playbook).distinct()))
+    found: dict[str, Playbook] = {}
+    for name in [*shipped_playbooks(), *used]:
+        try:
+            playbook = load(name)
+        except LeadflowError:
+            continue
+        found.setdefault(playbook.id, playbook)
+    return list(found.values())
 
 
 def _latest(consents: list[Any], channel: str, point: str | None) -> Any:

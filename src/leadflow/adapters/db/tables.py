@@ -353,7 +353,7 @@ class AssignmentRow(Base):
     team_id: Mapped[str | None] = mapped_column(String(64))
     from_owner: Mapped[str | None] = mapped_column(String(64))
     to_owner: Mapped[str | None] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(200))
 
 

@@ -14,6 +14,8 @@ from leadflow.entrypoints.api import (
     routes_leads,
     routes_meta,
     routes_reports,
+    routes_routing,
+    routes_sms,
     routes_webhooks,
 )
 from leadflow.entrypoints.api.errors import install_error_handlers
@@ -37,6 +39,8 @@ def create_app(app: App) -> FastAPI:
     install_error_handlers(api)
     for module in (routes_leads, routes_events, routes_webhooks, routes_meta, routes_reports):
         api.include_router(module.router)
+    api.include_router(routes_routing.router)
+    api.include_router(routes_sms.router)
     api.include_router(pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

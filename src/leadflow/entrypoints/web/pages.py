@@ -26,6 +26,7 @@ from leadflow.adapters.db.reader import (
     lead_view,
     list_leads,
     names_of,
+    open_route,
     stage_counts,
     work_queue,
 )
@@ -37,6 +38,7 @@ from leadflow.errors import ActionNotAllowedError, LeadflowError, LeadNotFoundEr
 from leadflow.services.playbook_doc import render_definitions
 from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
 from leadflow.services.reports.facts import ALL_LABEL
+from leadflow.services.routing.people import MAX_REASON, assign_lead
 from leadflow.services.store.sales import NEEDS_REASON, take_action
 
 HERE = Path(__file__).parent
@@ -111,6 +113,7 @@ _FLASH = {
     "disqualify": "Disqualified.",
     "win": "Marked as won.",
     "lose": "Marked as lost.",
+    "assign": "Owner changed.",
 }
 
 
@@ -194,6 +197,7 @@ def leads(
 def lead(request: Request, app: AppDep, lead_id: str) -> HTMLResponse:
     with app.db.read() as session:
         view = lead_view(session, lead_id)
+        route = open_route(session, view["lead_id"]) if view is not None else None
     if view is None:
         return _page(
             request,
@@ -217,6 +221,7 @@ def lead(request: Request, app: AppDep, lead_id: str) -> HTMLResponse:
     context = {
         "lead": view,
         "sla": sla,
+        "assign": _assign_form(app, view["playbook"], route),
         "now": now,
         "reject_reasons": REJECT_REASONS,
         "disqualify_reasons": DISQUALIFY_REASONS,
@@ -226,6 +231,46 @@ def lead(request: Request, app: AppDep, lead_id: str) -> HTMLResponse:
         ],
     }
     return _page(request, "lead.html", "leads", context)
+
+
+def _assign_form(app: AppDep, playbook: str, route: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The "Assign to" form's choices while a routed stage holds the lead (else ``None``)."""
+    if route is None or route["team"] is None:
+        return None
+    try:
+        team = app.playbooks(playbook).team(route["team"])
+    except LeadflowError:
+        return None
+    if team is None:
+        return None
+    members = [(m.id, m.name) for m in team.members]
+    return {"team": team.label, "members": members, "owner": route["owner"], "max": MAX_REASON}
+
+
+@router.post("/leads/{lead_id}/assign")
+def assign(
+    app: AppDep,
+    lead_id: str,
+    csrf: Annotated[str, Form()],
+    owner: Annotated[str, Form(max_length=64)],
+    csrf_cookie: Annotated[str | None, Cookie(alias=CSRF_COOKIE)] = None,
+    user: Annotated[str | None, Cookie(alias=USER_COOKIE)] = None,
+    reason: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    """Give the lead to another member of its team (the same service as the API)."""
+    if not csrf_cookie or not secrets.compare_digest(csrf, csrf_cookie):
+        raise HTTPException(403, "the form expired; reload the page and try again")
+    back = f"/leads/{quote(lead_id)}"
+    actor = f"user:{user}" if user else "web"
+    try:
+        app.db.run(
+            lambda store: assign_lead(
+                store, app.playbooks, lead_id, owner, actor=actor, at=app.clock(), reason=reason
+            )
+        )
+    except LeadflowError as exc:
+        return RedirectResponse(f"{back}?error={quote(str(exc)[:200])}", 303)
+    return RedirectResponse(f"{back}?done=assign", 303)
 
 
 def _checked(value: str | None) -> bool | None:

@@ -26,7 +26,7 @@ from leadflow.services.routing.sla import assign_by_hand
 from leadflow.services.store.ports import AuditEntry, LeadStore, PlaybookLookup
 
 MANUAL = "manual: "
-MAX_REASON = 40 - len(MANUAL)  # the history's reason column holds 40 characters
+MAX_REASON = 500  # a manual assignment's reason, kept in the history as `manual: …`
 ABSENT = "member.absent"
 
 
@@ -67,8 +67,8 @@ def assign_lead(
         raise LeadNotFoundError(lead_id)
     store.lock_lead(lead.lead_id)
     route = store.route_of(lead.lead_id)
-    playbook = playbooks(route.playbook_id if route is not None else lead.playbook)
     before = route.owner if route is not None else None
+    playbook = playbooks(lead.playbook)  # the name or file the lead was posted under
     moved = assign_by_hand(
         store, playbook, lead.lead_id, member_id, actor=actor, at=at, reason=reason
     )

@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.Column("team_id", sa.String(length=64), nullable=True),
         sa.Column("from_owner", sa.String(length=64), nullable=True),
         sa.Column("to_owner", sa.String(length=64), nullable=True),
-        sa.Column("reason", sa.String(length=40), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["lead_id"], ["leads.id"], name=op.f("fk_assignments_lead_id_leads")
