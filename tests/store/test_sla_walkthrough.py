@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from leadflow.adapters.db.outbox import add_endpoint
 from leadflow.adapters.db.tables import (
@@ -23,6 +24,7 @@ from leadflow.adapters.db.tables import (
     WebhookOutboxRow,
 )
 from leadflow.entrypoints.bootstrap import App
+from leadflow.entrypoints.cli import app as cli
 from leadflow.services.routing.sla import SlaReport, run_due
 from tests.store.conftest import FakeClock
 
@@ -70,9 +72,7 @@ def _rows(app: App, table: Any) -> list[Any]:
 
 def _notices(app: App) -> list[tuple[str, str | None, str | None]]:
     return [
-        (m.kind, m.member_id, m.to_address)
-        for m in _rows(app, MessageRow)
-        if m.kind != "nurture"
+        (m.kind, m.member_id, m.to_address) for m in _rows(app, MessageRow) if m.kind != "nurture"
     ]
 
 
@@ -200,3 +200,21 @@ def test_an_sql_lead_is_reminded_breached_escalated_and_reassigned_across_a_holi
         ("reassigned", None),
         (None, _at("2026-01-20T15:00:00")),
     ]
+
+
+def test_the_worker_command_runs_the_sla_checks(
+    app: App, client: TestClient, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday, 10:00 in Boston
+    _to_sql(client, clock)  # SQL at 10:30, due 11:30, reassignment at 12:30 (long past now)
+    result = CliRunner().invoke(
+        cli, ["worker", "--once", "--database-url", app.settings.database_url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "sla: 0 reminded, 1 breached, 1 escalated, 1 reassigned" in result.output
+    kinds = [kind for kind, _, _ in _notices(app)]
+    assert kinds.count("sla_breach") == kinds.count("sla_escalation") == 1
+    again = CliRunner().invoke(
+        cli, ["worker", "--once", "--database-url", app.settings.database_url]
+    )
+    assert "sla: 0 reminded, 0 breached" in again.output  # each clock's work is done once

@@ -18,6 +18,7 @@ from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app, shown_url
 from leadflow.services.demo import DemoSummary, simulate
 from leadflow.services.demo.simulate import Progress as ProgressCallback
+from leadflow.services.routing.sla import run_due
 
 DEFAULT_LEADS = 1500
 DEFAULT_SEED = 7
@@ -52,7 +53,13 @@ def fill_demo(
     """Simulate ``leads`` leads over the year before ``end`` (default: now, to the hour)
     into ``app``'s database. The caller checks that the database is empty."""
     when = end if end is not None else default_end(app.clock())
-    return simulate(app.db.run, app.playbooks, leads=leads, seed=seed, end=when, progress=progress)
+    summary = simulate(
+        app.db.run, app.playbooks, leads=leads, seed=seed, end=when, progress=progress
+    )
+    # One pass of the worker's SLA checks at the end instant: leads still waiting past
+    # their deadlines show their reminders, breaches, escalations and reassignments.
+    run_due(app.db.run, app.playbooks, when, 200)
+    return summary
 
 
 def write_truth(summary: DemoSummary, path: Path) -> None:

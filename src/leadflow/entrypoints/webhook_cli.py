@@ -1,7 +1,9 @@
 """``leadflow webhook …`` (outbound endpoints, dead letters, replay) and ``leadflow worker``.
 
-The worker is the one background loop of a deployment: today it delivers due outbound
-webhooks; SLA checks and nurture steps join the same loop later. SIGINT and SIGTERM stop it
+The worker is the one background loop of a deployment. Each pass runs the SLA checks
+(:func:`~leadflow.services.routing.sla.run_due`: reminders, breaches, escalation,
+reassignment), delivers due outbound webhooks, then queues due nurture steps and sends due
+messages through the consent gate (:func:`run_messages`). SIGINT and SIGTERM stop it
 cleanly after the message in hand (a message interrupted harder is redelivered later under
 the same ``webhook-id``: delivery is at least once).
 """
@@ -12,7 +14,9 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -21,6 +25,7 @@ import httpx
 import typer
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.nurture import SendReport, send_due, step_due
 from leadflow.adapters.db.outbox import (
     EVENT_TYPES,
     add_endpoint,
@@ -31,11 +36,14 @@ from leadflow.adapters.db.outbox import (
     replay,
 )
 from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.messaging_sink import make_sink
 from leadflow.adapters.webhooks.outbound import TIMEOUT_S, DeliveryReport, deliver_due
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.common import fail, stderr
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app, read_store, write_store
+from leadflow.services.messaging import Sink
+from leadflow.services.routing.sla import SlaReport, run_due
 from leadflow.services.store.ports import AuditEntry
 
 ACTOR = "cli:webhook"
@@ -231,6 +239,45 @@ def work_once(app: App, client: httpx.Client, stop: threading.Event, batch: int)
     return total
 
 
+@dataclass(frozen=True)
+class MessagesReport:
+    """What :func:`run_messages` did: nurture steps queued, and the messages sent or not."""
+
+    queued: int = 0
+    sent: SendReport = field(default_factory=SendReport)
+
+    def __add__(self, other: MessagesReport) -> MessagesReport:
+        return MessagesReport(self.queued + other.queued, self.sent + other.sent)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.queued or self.sent.claimed)
+
+
+def run_messages(app: App, now: datetime, sink: Sink, batch: int) -> MessagesReport:
+    """Queue every nurture step due at ``now``, then send the messages due (batch after
+    batch until fewer than ``batch`` are claimed), each through the consent gate."""
+    queued = 0
+    while True:
+        done = step_due(app.db, app.playbooks, now, batch)
+        queued += done
+        if done < batch:
+            break
+    sent = SendReport()
+    while True:
+        report = send_due(app.db, now, sink, batch)
+        sent += report
+        if report.claimed < batch:
+            break
+    return MessagesReport(queued, sent)
+
+
+def message_sink(app: App) -> Sink:
+    """The sink the settings ask for: SMTP for email when set, else the local file."""
+    settings = app.settings
+    return make_sink(settings.smtp_url, settings.mail_from, Path(settings.message_file))
+
+
 def worker(
     once: Annotated[
         bool, typer.Option("--once", help="One pass over what is due, then exit.")
@@ -243,18 +290,27 @@ def worker(
     ] = 20,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the background worker: deliver due outbound webhooks (at least once, with retries)
-    until SIGINT or SIGTERM."""
+    """Run the background worker: SLA checks (reminders, breaches, escalation, reassignment),
+    due outbound webhooks (at least once, with retries), due nurture steps and messages
+    through the consent gate, until SIGINT or SIGTERM."""
     app = open_app(database_url, migrate=False)
     console = stderr()
+    say(console, f"worker started: a pass every {interval:g} s" if not once else "worker: one pass")
     stop = threading.Event()
     total = DeliveryReport()
+    messages = MessagesReport()
+    clocks = SlaReport()
+    sink = message_sink(app)
     try:
         with (
             _stop_on_signals(stop),
             httpx.Client(follow_redirects=False, timeout=TIMEOUT_S) as client,
         ):
             while True:
+                checked = run_due(app.db.run, app.playbooks, app.clock(), batch)
+                clocks += checked
+                if checked != SlaReport():
+                    say(console, _sla_summary(checked))
                 report = work_once(app, client, stop, batch)
                 total = DeliveryReport(
                     total.claimed + report.claimed,
@@ -264,11 +320,34 @@ def worker(
                 )
                 if report.claimed:
                     say(console, _summary(report))
+                if not stop.is_set():
+                    done = run_messages(app, app.clock(), sink, batch)
+                    messages += done
+                    if done.busy:
+                        say(console, _messages_summary(done))
                 if once or stop.wait(interval):
                     break
     finally:
         app.db.dispose()
-    typer.echo(_summary(total) if once else f"worker stopped; {_summary(total)}")
+    summary = f"{_summary(total)}; {_messages_summary(messages)}; {_sla_summary(clocks)}"
+    typer.echo(summary if once else f"worker stopped; {summary}")
+
+
+def _messages_summary(report: MessagesReport) -> str:
+    sent = report.sent
+    return (
+        f"nurture: {report.queued} steps queued; messages: {sent.sent} sent, "
+        f"{sent.skipped} skipped, {sent.deferred} deferred, {sent.retrying} to retry, "
+        f"{sent.failed} failed"
+    )
+
+
+def _sla_summary(report: SlaReport) -> str:
+    return (
+        f"sla: {report.reminded} reminded, {report.breached} breached, "
+        f"{report.escalated} escalated, {report.reassigned} reassigned, "
+        f"{report.assigned} waiting leads assigned"
+    )
 
 
 def _summary(report: DeliveryReport) -> str:

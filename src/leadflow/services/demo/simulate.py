@@ -80,6 +80,7 @@ class _LeadState:
     stage: str = "new"
     status: str = ""
     queue: str | None = None
+    owner: str | None = None
     band: str = "none"
     in_cycle: bool = False
     events: int = 0
@@ -245,6 +246,7 @@ class Simulation:
         decision = result.decision
         st.stage, st.status, st.band = decision.stage.value, decision.status, decision.band
         st.queue = decision.route.queue
+        st.owner = decision.route.owner or st.owner
         if result.changed:
             st.reached.add(st.stage)
             by_rules = st.lead.hard_stop is not None or step.kind in ("create", "touch")
@@ -294,6 +296,9 @@ class Simulation:
         return self._record(store, step, st, f"demo:{st.lead.channel}", events)
 
     def _rep(self, st: _LeadState) -> str:
+        """The lead's owner (the member routing gave it), or one of the program's reps."""
+        if st.owner is not None:
+            return st.owner
         reps = REPS[st.lead.playbook]
         return reps[st.lead.index % len(reps)]
 
