@@ -82,7 +82,13 @@ def test_an_mql_is_routed_to_its_queue_team_with_an_owner_and_a_running_sla(
     assert route["sla_due_at"] == "2026-03-06T22:00:00+00:00"
     assert datetime.fromisoformat(clock["due_at"]) == datetime(2026, 3, 6, 22, tzinfo=UTC)
     listed = client.get("/v1/leads", params={"owner": route["owner"]}).json()["items"]
-    assert [(i["lead_id"], i["queue"]) for i in listed] == [("SC-001", "patient_education")]
+    assert [(i["lead_id"], i["queue"], i["owner"], i["sla_due_at"]) for i in listed] == [
+        ("SC-001", "patient_education", route["owner"], "2026-03-06T22:00:00Z")
+    ]
+    page = client.get("/leads")  # the dashboard's list shows owner and due time too
+    assert page.status_code == 200
+    assert f"<td>{route['owner']}</td>" in page.text
+    assert "2026-03-06 22:00" in page.text
 
 
 def test_a_manual_assignment_moves_lead_and_clock_and_is_audited_with_a_webhook(

@@ -316,6 +316,7 @@ def list_leads(
             "intent_score": d.intent_score if d else None,
             "owner": d.owner if d else None,
             "queue": d.queue if d else None,
+            "sla_due_at": d.sla_due_at if d else None,
         }
         for lead, d in rows[:limit]
     ]

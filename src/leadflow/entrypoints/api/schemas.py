@@ -293,6 +293,9 @@ class LeadSummaryOut(BaseModel):
     intent_score: float | None
     owner: str | None
     queue: str | None
+    sla_due_at: datetime | None = Field(
+        None, description="when the first outreach is due (the running SLA clock), if any"
+    )
 
 
 class LeadPageOut(BaseModel):
