@@ -90,6 +90,15 @@ class WebhookSignatureError(LeadflowError):
         super().__init__(message)
 
 
+class UnsubscribeTokenError(LeadflowError):
+    """An unsubscribe link failed verification; ``code`` is ``bad_token`` or ``expired``
+    (nothing about the lead is said)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
 class StoreError(LeadflowError):
     """The lead store refused a change; ``code`` names the kind, the message the record."""
 

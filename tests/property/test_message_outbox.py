@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -59,7 +60,24 @@ def _template() -> Path:
 class Recorder:
     sent: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+    def send(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if channel == "email":  # every email here is a nurture (marketing) one: a way out
+            body, _, footer = body.partition("\n\n--\n")
+            url = footer.rsplit(" ", 1)[-1].strip()
+            assert url.startswith("http://127.0.0.1:8000/u/")
+            assert headers == {
+                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        else:
+            assert headers is None
         self.sent.append((channel, to, body))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,11 +39,19 @@ EMAIL = "dana.caregiver@example.com"
 @dataclass
 class RecordingSink:
     sent: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    headers: list[Mapping[str, str] | None] = field(default_factory=list)
     fail_times: int = 0
     delay_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+    def send(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         if self.delay_s:
             time.sleep(self.delay_s)
         with self.lock:
@@ -50,6 +59,7 @@ class RecordingSink:
                 self.fail_times -= 1
                 raise ConnectionError("provider down")
             self.sent.append((channel, to, body, subject))
+            self.headers.append(headers)
 
 
 def _nurture_lead(client: TestClient) -> None:
@@ -265,8 +275,10 @@ def test_a_stop_reply_revokes_sms_consent_at_once_and_the_queued_text_is_skipped
     assert sms[-1]["contact_point"] == PHONE
     sink = RecordingSink()
     send_due(app.db, clock.now, sink)
-    assert [s[:2] for s in sink.sent] == [("email", EMAIL), ("email", EMAIL)]  # email consent
-    text = next(m for m in _messages(app) if m.channel == "sms")
+    # email consent holds; the one text is the STOP confirmation (tests/store/test_unsubscribe.py)
+    assert [s[:2] for s in sink.sent] == [("email", EMAIL), ("email", EMAIL), ("sms", PHONE)]
+    assert "you're unsubscribed" in sink.sent[2][2]
+    text = next(m for m in _messages(app) if m.channel == "sms" and m.kind == "nurture")
     assert (text.status, text.reason, text.to_address) == ("skipped", "revoked", None)
 
 
@@ -369,7 +381,14 @@ def test_a_worker_killed_mid_send_loses_nothing(
         pass
 
     class DyingSink:
-        def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+        def send(
+            self,
+            channel: str,
+            to: str,
+            body: str,
+            subject: str | None = None,
+            headers: Mapping[str, str] | None = None,
+        ) -> None:
             raise Killed
 
     with pytest.raises(Killed):

@@ -147,3 +147,30 @@ def test_a_malformed_smtp_url_stops_the_settings_without_echoing_it() -> None:
         Settings(smtp_url="mail.internal:587")
     assert "smtp://user:pass@host:587?starttls=1" in str(failure.value)
     assert Settings(smtp_url="smtp://mail.internal:25").smtp_url == "smtp://mail.internal:25"
+
+
+ONE_CLICK = {
+    "List-Unsubscribe": "<https://care.example/u/tok.en>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
+
+
+def test_smtp_sink_adds_the_one_click_unsubscribe_headers(
+    smtp_server: tuple[int, Mailbox],
+) -> None:
+    port, mailbox = smtp_server
+    sink = make_sink(f"smtp://127.0.0.1:{port}", "care@northwind.example", Path("unused.jsonl"))
+    sink.send("email", "dana@example.com", "Hello", "A guide", headers=ONE_CLICK)
+    [(_, _, data)] = mailbox.envelopes
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert message["List-Unsubscribe"] == "<https://care.example/u/tok.en>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_the_file_sink_records_headers_when_given(tmp_path: Path) -> None:
+    sink = make_sink(None, "care@northwind.example", tmp_path / "m.jsonl")
+    sink.send("email", "dana@example.com", "Hello", "A guide", headers=ONE_CLICK)
+    sink.send("email", "ana@northwind.example", "Call", "Late")
+    lines = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text("utf-8").splitlines()]
+    assert lines[0]["headers"] == ONE_CLICK
+    assert "headers" not in lines[1]

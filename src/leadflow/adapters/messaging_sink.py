@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -34,16 +35,25 @@ def _append(path: Path, record: dict[str, Any], lock: Lock) -> None:
 
 class FileSink:
     """The :class:`~leadflow.services.messaging.Sink` for local use: one JSON line per message
-    (``channel``, ``to``, ``body``, and ``subject`` when there is one)."""
+    (``channel``, ``to``, ``body``, and ``subject`` and ``headers`` when there are some)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = Lock()
 
-    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+    def send(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         record: dict[str, Any] = {"channel": channel, "to": to}
         if subject is not None:
             record["subject"] = subject
+        if headers:
+            record["headers"] = dict(headers)
         record["body"] = body
         _append(self.path, record, self._lock)
 
@@ -115,7 +125,14 @@ class SmtpSink:
         self.mail_from = mail_from
         self.timeout_s = timeout_s
 
-    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+    def send(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         if channel != "email":
             raise ValueError(f"SmtpSink sends email only, not {channel}")
         message = EmailMessage()
@@ -124,6 +141,8 @@ class SmtpSink:
         message["Subject"] = subject or ""
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain=self.mail_from.rpartition("@")[2] or None)
+        for name, value in (headers or {}).items():
+            message[name] = value
         message.set_content(body)
         cfg = self.config
         smtp: smtplib.SMTP
@@ -148,9 +167,19 @@ class ChannelSink:
         self.text = text
         self.voice = voice
 
-    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+    def send(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         if channel == "email":
-            self.email.send(channel, to, body, subject)
+            if headers:
+                self.email.send(channel, to, body, subject, headers=headers)
+            else:
+                self.email.send(channel, to, body, subject)
         elif channel == "sms":
             self.text.send_text(to, body)
         elif channel == "phone":

@@ -10,6 +10,7 @@ from threading import Lock
 from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
+from leadflow.adapters.db.optout import UnsubscribeLinks
 from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.settings import Settings
@@ -53,6 +54,13 @@ class App:
             now=self.clock(),
             playbooks=self.playbooks,
             default_playbook=self.settings.default_playbook,
+        )
+
+    def unsubscribe_links(self) -> UnsubscribeLinks:
+        """How unsubscribe links are signed and where they point, from the settings."""
+        secret = self.settings.unsubscribe_secret
+        return UnsubscribeLinks(
+            self.settings.public_url, secret.get_secret_value().encode() if secret else None
         )
 
 

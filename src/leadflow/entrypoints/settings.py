@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadflow.adapters.db.engine import DEFAULT_URL
@@ -42,6 +42,22 @@ class Settings(BaseSettings):
     message_file: str = Field(
         "out/messages.jsonl",
         description="JSON Lines file for emails (without SMTP), texts and calls (local sink)",
+    )
+
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the server's address as recipients reach it: the base of unsubscribe links",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="HMAC key of unsubscribe links (unset: a key made and kept in the database)",
+    )
+    sms_sender_name: str | None = Field(
+        None,
+        max_length=40,
+        description="who a STOP confirmation text is from (unset: the playbook's organisation)",
     )
 
     @field_validator("smtp_url")

@@ -265,7 +265,7 @@ def run_messages(app: App, now: datetime, sink: Sink, batch: int) -> MessagesRep
             break
     sent = SendReport()
     while True:
-        report = send_due(app.db, now, sink, batch)
+        report = send_due(app.db, now, sink, batch, links=app.unsubscribe_links())
         sent += report
         if report.claimed < batch:
             break

@@ -28,11 +28,19 @@ from leadflow.services.store.ports import Clock, ConsentRecord
 class Sink(Protocol):
     """Where an allowed message goes (an email, SMS or voice provider; a file locally).
 
-    ``subject`` is for email (``None`` for texts and calls). Raising means "not sent": the
-    caller retries later.
+    ``subject`` is for email (``None`` for texts and calls); ``headers`` are extra email
+    headers (the one-click ``List-Unsubscribe`` pair of a marketing email), given only when
+    there are some. Raising means "not sent": the caller retries later.
     """
 
-    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None: ...
+    def send(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

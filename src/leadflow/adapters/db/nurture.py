@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, exists, insert, or_, select, update
 
+from leadflow.adapters.db.optout import STOP_CONFIRMATION, UnsubscribeLinks, confirmation_verdict
 from leadflow.adapters.db.tables import MessageRow, NurtureEnrollmentRow
 from leadflow.adapters.records.zones import state_for_zip, zones_for_lead
 from leadflow.domain.contact_rules import FINAL_REASONS, QUIET_HOURS, Window, may_send, window_for
@@ -275,15 +276,23 @@ def send_due(
     limit: int = 20,
     *,
     state_windows: Mapping[str, Window] | None = None,
+    links: UnsubscribeLinks | None = None,
 ) -> SendReport:
-    """Send up to ``limit`` queued messages due at ``now``, each through the gate on its own."""
+    """Send up to ``limit`` queued messages due at ``now``, each through the gate on its own.
+
+    Every ``nurture`` email gets an unsubscribe footer and one-click headers made by
+    ``links`` (default: this database's own key and ``http://127.0.0.1:8000``; the worker
+    passes the ones its settings ask for)."""
+    links = links or UnsubscribeLinks()
     lease_until = now + lease_for(limit)
     ids = db.run(lambda store: _claim(store, now, limit, lease_until))
     counts = dict.fromkeys(("sent", "skipped", "deferred", "retrying", "failed"), 0)
     for row_id in ids:
 
         def work(store: SqlLeadStore, row_id: int = row_id) -> str:
-            return _send_one(store, row_id, lease_until, now, sink, state_windows=state_windows)
+            return _send_one(
+                store, row_id, lease_until, now, sink, state_windows=state_windows, links=links
+            )
 
         outcome = db.run(work, attempts=1)  # never retried here: the sink may have been called
         if outcome in counts:
@@ -328,6 +337,7 @@ def _send_one(
     sink: Sink,
     *,
     state_windows: Mapping[str, Window] | None,
+    links: UnsubscribeLinks,
 ) -> str:
     """Check and send one claimed message; returns the outcome (``lost``: not ours any more)."""
     row = store.session.execute(
@@ -338,6 +348,9 @@ def _send_one(
     if row.member_id is not None or row.lead_id is None:
         # A notice to a team member: to the address stored with it, no lead consent involved.
         target = _Target(row.to_address, "allowed" if row.to_address else "no_contact_point")
+    elif row.kind == STOP_CONFIRMATION:
+        # The one message sent without consent (now revoked), outside calling hours too.
+        target = _Target(*confirmation_verdict(store, row, now))
     else:
         target = _lead_target(store, row, now, state_windows)
     done = (_MESSAGES.c.id == row_id) & (_MESSAGES.c.status == "queued")
@@ -357,7 +370,11 @@ def _send_one(
         return "skipped"
     assert target.to is not None  # noqa: S101 (allowed implies an address)
     try:
-        sink.send(row.channel, target.to, row.body, row.subject)
+        if row.kind == NURTURE and row.channel == "email":  # marketing: a way out in every one
+            footer, headers = links.for_email(store.session, row.lead_id, target.to, now)
+            sink.send(row.channel, target.to, row.body + footer, row.subject, headers=headers)
+        else:
+            sink.send(row.channel, target.to, row.body, row.subject)
     except Exception as exc:  # any failure of the sink: not sent, tried again later
         attempts = row.attempts + 1
         error = f"send failed ({type(exc).__name__})"[:60]

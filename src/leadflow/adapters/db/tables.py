@@ -433,3 +433,15 @@ class MessageRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+# -- per-database secrets (migration 0004) --------------------------------------------------
+class AppSecretRow(Base):
+    """A secret this database made for itself when no setting gave one (the unsubscribe
+    links' HMAC key): created once, never changed, never shown."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]

@@ -20,7 +20,7 @@ from leadflow.entrypoints.api import (
 )
 from leadflow.entrypoints.api.errors import install_error_handlers
 from leadflow.entrypoints.bootstrap import App
-from leadflow.entrypoints.web import pages
+from leadflow.entrypoints.web import pages, unsubscribe
 
 STATIC = pages.HERE / "static"
 
@@ -41,6 +41,8 @@ def create_app(app: App) -> FastAPI:
         api.include_router(module.router)
     api.include_router(routes_routing.router)
     api.include_router(routes_sms.router)
+    api.include_router(routes_sms.review_router)
+    api.include_router(unsubscribe.router)
     api.include_router(pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

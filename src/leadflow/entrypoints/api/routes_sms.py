@@ -4,31 +4,43 @@ The replying number is matched to a lead by its E.164 phone identity. A reply th
 one of the stop keywords (``classify_sms_reply``) is recorded as an ``unsubscribed`` event for
 ``sms`` and that number, through the same intake as every other event: the consent row, the
 audit record, the lead's re-qualification (and its leaving nurture) commit together, and a
-queued text is refused when the worker next tries it. Any other reply is kept for review and
-pauses sending to the lead until a person has looked at it.
+queued text is refused when the worker next tries it, and one confirmation text is queued
+(``stop_confirmation``: sent within 5 minutes or not at all, at most once a day per number).
+Any other reply is kept for review and pauses sending to the lead until a person has looked
+at it and says so with ``POST /v1/leads/{lead_id}/sms-review``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadflow.adapters.db.optout import (
+    clear_review,
+    queue_stop_confirmation,
+    sender_name,
+    stop_confirmation_text,
+)
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.records.values import normalise_phone, phone_region
 from leadflow.domain.contact_rules import classify_sms_reply
 from leadflow.domain.events import Event, EventType
-from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest
+from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest, Principal, allow
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
-from leadflow.entrypoints.api.routes_leads import ERRORS
+from leadflow.entrypoints.api.routes_leads import ERRORS, LeadId
 from leadflow.entrypoints.api.schemas import Strict
+from leadflow.entrypoints.bootstrap import App
+from leadflow.errors import LeadflowError
 from leadflow.services.store.intake import new_id, record_events
 from leadflow.services.store.ports import AuditEntry, IdentityKey
 
 router = APIRouter(prefix="/v1/sms", tags=["sms"])
+review_router = APIRouter(prefix="/v1/leads", tags=["sms"])
+Reviewer = Annotated[Principal, Depends(allow("intake", "marketing"))]
 
 
 class SmsIn(Strict):
@@ -50,6 +62,16 @@ class SmsOut(BaseModel):
 
 def _not_found() -> ApiError:
     return ApiError(404, "lead_not_found", "no lead has the replying phone number")
+
+
+def _sender(app: App, store: SqlLeadStore, lead_id: str) -> str:
+    """Who the confirmation is from: the setting, else the lead's playbook's organisation."""
+    lead = store.get_lead(lead_id)
+    try:
+        name = app.playbooks(lead.playbook).name if lead else ""
+    except LeadflowError:
+        name = ""
+    return sender_name(app.settings.sms_sender_name, name)
 
 
 @router.post("/inbound", response_model=SmsOut, responses=ERRORS, summary="Receive an SMS reply")
@@ -81,6 +103,8 @@ def post_inbound_sms(body: SmsIn, app: AppDep, who: Ingest, key: IdempotencyKey 
                 {"channel": "sms", "contact_point": number, "method": "sms_reply"},
             )
             record_events(store, [event], ctx)
+            text = stop_confirmation_text(_sender(app, store, lead_id))
+            queue_stop_confirmation(store, lead_id, number, text, at)
             return 200, {"lead_id": lead_id, "action": "revoked"}
         store.add_sms_reply(lead_id, number, body.body, ctx.now)
         store.append_audit(
@@ -98,3 +122,46 @@ def post_inbound_sms(body: SmsIn, app: AppDep, who: Ingest, key: IdempotencyKey 
 
     scope = f"{who.actor}|POST /v1/sms/inbound"
     return run_idempotent(app, key, scope, body.model_dump_json(by_alias=True), work)
+
+
+class ReviewOut(BaseModel):
+    lead_id: str
+    reviewed: int = Field(description="replies marked reviewed")
+
+
+@review_router.post(
+    "/{lead_id}/sms-review",
+    response_model=ReviewOut,
+    responses=ERRORS,
+    summary="Mark the lead's SMS replies reviewed",
+)
+def post_sms_review(lead_id: LeadId, app: AppDep, who: Reviewer) -> Any:
+    """A person has read the lead's free-text replies: they are marked reviewed and sending
+    to the lead resumes (audited `sms.reviewed`). 404 for an unknown lead; 409
+    `nothing_to_review` when no reply awaits review."""
+
+    def work(store: SqlLeadStore) -> dict[str, Any]:
+        lead = store.get_lead(lead_id)
+        if lead is None:
+            raise ApiError(404, "lead_not_found", f"no lead with id `{lead_id}`")
+        reviewed = clear_review(store, lead.lead_id)
+        if not reviewed:
+            raise ApiError(
+                409, "nothing_to_review", f"no SMS reply of lead `{lead.lead_id}` awaits review"
+            )
+        now = app.clock()
+        store.append_audit(
+            AuditEntry(
+                now,
+                who.actor,
+                "sms.reviewed",
+                "lead",
+                lead.lead_id,
+                before={"awaiting_review": reviewed},
+                after={"awaiting_review": 0},
+                reason="the free-text replies were reviewed; sending resumes",
+            )
+        )
+        return {"lead_id": lead.lead_id, "reviewed": reviewed}
+
+    return app.db.run(work)
