@@ -20,7 +20,9 @@ from leadflow.entrypoints.api.deps import AppDep
 from leadflow.entrypoints.web.pages import templates
 from leadflow.errors import UnsubscribeTokenError
 
-router = APIRouter(prefix="/u", tags=["unsubscribe"])
+# Pages reached from an inbox, not API operations: left out of the OpenAPI document, like the
+# dashboard (its error answers are HTML pages, not the API's JSON error shape).
+router = APIRouter(prefix="/u", tags=["unsubscribe"], include_in_schema=False)
 ACTOR = "link:unsubscribe"
 _PRIVATE = {
     "Cache-Control": "no-store",
