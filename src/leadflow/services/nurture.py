@@ -92,6 +92,8 @@ def on_decision(
     ``before`` is the stage before this decision (``None`` for a new lead).
     """
     lead_id = decision.lead_id
+    if before != Stage.NURTURE.value and decision.stage is not Stage.NURTURE:
+        return None  # enrollments live only while the lead is in nurture: nothing to do
     active = store.active_enrollment(lead_id)
     if active is not None:
         reason = leave_reason(active, decision.stage, events)
