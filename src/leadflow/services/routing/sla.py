@@ -186,14 +186,30 @@ def assign_waiting(store: LeadStore, playbook: Playbook, route: LeadRoute, now: 
     picked = choose_owner(store, team, now)
     if picked is None:
         return False
-    moved = replace(route, owner=picked, assigned_at=now, updated_at=now)
+    hand_over(store, route, picked, reason="routed", actor=WORKER, at=now, manual=False)
+    return True
+
+
+def hand_over(
+    store: LeadStore,
+    route: LeadRoute,
+    member_id: str,
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+    manual: bool,
+) -> LeadRoute:
+    """Give an open route's lead to ``member_id`` with its running clock, record the change
+    (history, audit, webhook) and update the stored decision's owner."""
+    moved = replace(route, owner=member_id, assigned_at=at, manual=manual, updated_at=at)
     store.save_route(moved)
-    record_assignment(store, moved, None, reason="routed", actor=WORKER, at=now)
+    record_assignment(store, moved, route.owner, reason=reason, actor=actor, at=at)
     clock = store.running_clock(route.lead_id)
     if clock is not None:
-        store.save_clock(replace(clock, owner=picked))
-    store.set_decision_route(route.lead_id, picked, clock.due_at if clock else None)
-    return True
+        store.save_clock(replace(clock, owner=member_id))
+    store.set_decision_route(route.lead_id, member_id, clock.due_at if clock else None)
+    return moved
 
 
 def assign_by_hand(
@@ -221,21 +237,8 @@ def assign_by_hand(
         )
     if route.owner == member_id:
         return route
-    moved = replace(route, owner=member_id, assigned_at=at, manual=True, updated_at=at)
-    store.save_route(moved)
-    record_assignment(
-        store,
-        moved,
-        route.owner,
-        reason="manual" + (f": {reason}" if reason else ""),
-        actor=actor,
-        at=at,
-    )
-    clock = store.running_clock(lead_id)
-    if clock is not None:
-        store.save_clock(replace(clock, owner=member_id))
-    store.set_decision_route(lead_id, member_id, clock.due_at if clock else None)
-    return moved
+    why = "manual" + (f": {reason}" if reason else "")
+    return hand_over(store, route, member_id, reason=why, actor=actor, at=at, manual=True)
 
 
 class Runner(Protocol):
