@@ -85,6 +85,8 @@ class LeadRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     received_at: Mapped[datetime]
     merged_into: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    # free text of ``profile`` as scanned at ingest (migration 0005; None: not scanned)
+    redacted: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class IdentityRow(Base):
@@ -116,6 +118,8 @@ class EventRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(200))
+    # free-text properties as scanned at ingest (migration 0005; None: not scanned)
+    redacted: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class DecisionRow(Base):
@@ -433,6 +437,8 @@ class MessageRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # an inbound reply's body as scanned at ingest (migration 0005)
+    redacted: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 # -- per-database secrets (migration 0004) --------------------------------------------------
@@ -445,3 +451,7 @@ class AppSecretRow(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+# The people tables live in a module of their own; importing it registers them on ``Base``.
+from leadflow.adapters.db import tables_people  # noqa: E402, F401
