@@ -14,6 +14,8 @@ from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import bootstrap
 from leadflow.entrypoints.settings import Settings
 
+LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
+
 DOC = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
 
 
@@ -54,7 +56,7 @@ def test_the_documented_curl_walk_through_works(tmp_path: Path) -> None:
     app = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'doc.db'}"), migrate=True)
     commands = _curl_commands()
     assert len(commands) == 5
-    with TestClient(create_app(app)) as client:
+    with TestClient(create_app(app), base_url=LOCAL) as client:
         answers = []
         for args in commands:
             method, url, headers, body = _request(args)

@@ -26,6 +26,8 @@ from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.settings import Settings
 
+LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
+
 PG_URL = os.environ.get(
     "LEADFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -134,5 +136,5 @@ def app(make_app: Callable[..., App]) -> App:
 
 @pytest.fixture
 def client(app: App) -> Iterator[TestClient]:
-    with TestClient(create_app(app), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(app), base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.audit_log import audit_chain
 from leadflow.adapters.db.engine import normalise_url
-from leadflow.adapters.db.store import audit_chain
 from leadflow.adapters.db.tables import (
     AuditRow,
     ConsentRow,

@@ -9,7 +9,7 @@ document itself: every operation that takes input declares its 422 with the shar
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +32,8 @@ from schemathesis.specs.openapi.checks import (
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 
+LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -45,13 +47,14 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
-def asgi_app(app: App) -> FastAPI:
-    return create_app(app)
+def asgi_app(make_app: Callable[..., App]) -> FastAPI:
+    # Schemathesis addresses its requests to http://testserver: that name is this server's.
+    return create_app(make_app(allowed_hosts=["testserver"]))
 
 
 @pytest.fixture
 def openapi(asgi_app: FastAPI) -> Iterator[dict[str, Any]]:
-    with TestClient(asgi_app) as client:
+    with TestClient(asgi_app, base_url=LOCAL) as client:
         document: dict[str, Any] = client.get("/openapi.json").json()
         yield document
 
@@ -163,7 +166,7 @@ def test_every_operation_with_input_declares_a_422_with_the_shared_error_schema(
 def test_playbooks_documents_the_422_it_sends_for_a_bad_x_actor(
     asgi_app: FastAPI, openapi: dict[str, Any]
 ) -> None:
-    with TestClient(asgi_app) as client:
+    with TestClient(asgi_app, base_url=LOCAL) as client:
         response = client.get("/v1/playbooks", headers={"X-Actor": "a" * 201})
     assert response.status_code == 422
     _assert_error_shape(response)
@@ -186,7 +189,7 @@ def _assert_error_shape(response: Any) -> None:
 
 
 def test_sampled_failures_all_answer_in_the_one_error_shape(asgi_app: FastAPI) -> None:
-    with TestClient(asgi_app, raise_server_exceptions=False) as client:
+    with TestClient(asgi_app, base_url=LOCAL, raise_server_exceptions=False) as client:
         failures = [
             (client.post("/v1/leads", content=b"{not json", headers=JSON), 422),
             (client.post("/v1/leads", json={"lead_id": "X", "email": "nope"}), 422),
@@ -211,7 +214,7 @@ def test_sampled_failures_all_answer_in_the_one_error_shape(asgi_app: FastAPI) -
 def test_a_body_that_is_not_utf8_is_a_documented_422(
     asgi_app: FastAPI, openapi: dict[str, Any]
 ) -> None:
-    with TestClient(asgi_app, raise_server_exceptions=False) as client:
+    with TestClient(asgi_app, base_url=LOCAL, raise_server_exceptions=False) as client:
         for path in ("/v1/leads", "/v1/events", "/v1/leads/L1/actions/accept"):
             response = client.post(path, content=b"\xff", headers=JSON)
             _assert_error_shape(response)
@@ -226,7 +229,7 @@ def test_a_body_that_is_not_utf8_is_a_documented_422(
 def test_a_nul_character_in_any_string_is_a_422_naming_the_field_on_every_database(
     asgi_app: FastAPI,
 ) -> None:
-    with TestClient(asgi_app, raise_server_exceptions=False) as client:
+    with TestClient(asgi_app, base_url=LOCAL, raise_server_exceptions=False) as client:
         lead = client.post("/v1/leads", json={"lead_id": "N1", "first_name": "Ro\u0000bin"})
         event_of = client.post("/v1/leads", json={"lead_id": "N2"})
         assert event_of.status_code == 201

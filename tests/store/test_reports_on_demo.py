@@ -14,6 +14,8 @@ from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.demo_cli import fill_demo
 from tests.store.test_reports import ACCEPTANCE_SQL, FUNNEL_SQL, REASONS_SQL
 
+LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
+
 STAGES = ("leads", "mql", "sales_accepted", "sql", "opportunity", "won")
 
 
@@ -22,7 +24,7 @@ def test_reports_on_the_demo_data_equal_direct_sql(
 ) -> None:
     app = make_app()
     fill_demo(app, 300, 11, None)
-    with TestClient(create_app(app)) as client:
+    with TestClient(create_app(app), base_url=LOCAL) as client:
         funnel = client.get("/v1/reports/funnel", params={"by": "channel"}).json()
         acceptance = client.get("/v1/reports/acceptance").json()
         quality = client.get("/v1/reports/channel-quality").json()

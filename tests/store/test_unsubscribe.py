@@ -23,6 +23,8 @@ from leadflow.services.routing.ports import Notice
 from tests.store.conftest import FakeClock
 from tests.store.test_nurture import EMAIL, PHONE, RecordingSink, _nurture_lead
 
+LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
+
 _MESSAGES = cast(Table, MessageRow.__table__)
 ONE_CLICK = "List-Unsubscribe=One-Click"
 CONFIRMATION = (
@@ -86,13 +88,13 @@ def test_the_link_uses_the_public_url_and_configured_secret(
     make_app: Any, clock: FakeClock, tmp_path: Path
 ) -> None:
     app = make_app(public_url="https://care.northwind.example/", unsubscribe_secret="s" * 32)
-    with TestClient(create_app(app)) as client:
+    with TestClient(create_app(app), base_url=LOCAL) as client:
         email = _first_email(client, app, clock, tmp_path / "m.jsonl")
         url = email["headers"]["List-Unsubscribe"].strip("<>")
         assert url.startswith("https://care.northwind.example/u/")
         assert client.post(urlsplit(url).path, data={"List-Unsubscribe": "One-Click"}).is_success
     other = make_app(unsubscribe_secret="t" * 32)  # another key: the same link is not valid
-    with TestClient(create_app(other)) as client:
+    with TestClient(create_app(other), base_url=LOCAL) as client:
         assert client.get(urlsplit(url).path).status_code == 400
 
 
@@ -258,7 +260,7 @@ def test_a_confirmation_that_cannot_go_within_5_minutes_is_skipped(
 
 def test_the_sender_name_setting_names_the_confirmation(make_app: Any, clock: FakeClock) -> None:
     app = make_app(sms_sender_name="Northwind Care Line")
-    with TestClient(create_app(app)) as client:
+    with TestClient(create_app(app), base_url=LOCAL) as client:
         _nurture_lead(client)
         client.post("/v1/sms/inbound", json={"from": PHONE, "body": "cancel"})
     sink = RecordingSink()

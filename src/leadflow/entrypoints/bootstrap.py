@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from threading import Lock
 
 from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
 from leadflow.adapters.db.optout import UnsubscribeLinks
-from leadflow.adapters.playbook_yaml import load_playbook
+from leadflow.adapters.oidc import OidcClient, SsoConfig
+from leadflow.adapters.passwords import Argon2Passwords
+from leadflow.adapters.playbook_yaml import load_playbook, shipped_playbooks
+from leadflow.adapters.ratelimit import RateLimiter
+from leadflow.adapters.redaction import default_scanner
 from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.settings import Settings
+from leadflow.errors import PlaybookNotFoundError
+from leadflow.services.accounts import SessionRules, SignInRules
+from leadflow.services.redaction import TextScanner
+from leadflow.services.sso import RoleMapping
 from leadflow.services.store.intake import Context
 
 
@@ -22,29 +32,70 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+PLAYBOOK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
 @dataclass
 class Playbooks:
-    """Playbooks by name or path, loaded once and kept (a changed file needs a restart)."""
+    """The configured playbooks, by name only: the shipped ones and the ``*.yaml`` files of
+    ``LEADFLOW_PLAYBOOK_DIR`` (which win over a shipped one of the same name). Loaded once
+    and kept (a changed file needs a restart). A lead cannot name a file by its path."""
 
+    folder: Path | None = None
     _cache: dict[str, Playbook] = field(default_factory=dict)
     _lock: Lock = field(default_factory=Lock)
+
+    def names(self) -> list[str]:
+        own = sorted(p.stem for p in self.folder.glob("*.yaml")) if self.folder else []
+        return sorted({*shipped_playbooks(), *own})
+
+    def _source(self, name: str) -> str:
+        if not PLAYBOOK_NAME.match(name):
+            raise PlaybookNotFoundError(
+                "a playbook is named (e.g. `specialty-clinic`), never given by a path"
+            )
+        if self.folder is not None and (self.folder / f"{name}.yaml").is_file():
+            return str(self.folder / f"{name}.yaml")
+        if name in shipped_playbooks():
+            return name
+        raise PlaybookNotFoundError(f"no playbook named `{name}`; known: {', '.join(self.names())}")
 
     def __call__(self, name: str) -> Playbook:
         with self._lock:
             found = self._cache.get(name)
             if found is None:
-                found = self._cache[name] = load_playbook(name)
+                found = self._cache[name] = load_playbook(self._source(name))
             return found
 
 
 @dataclass
 class App:
-    """What every entrypoint needs: the database, the playbooks, the clock, the settings."""
+    """What every entrypoint needs: the database, the playbooks, the clock, the settings,
+    and the parts built from them (scanner, rate limiter, password hashing, single sign-on)."""
 
     settings: Settings
     db: Database
     playbooks: Playbooks
     clock: Callable[[], datetime] = utc_now
+    limiter: RateLimiter = field(init=False)
+    passwords: Argon2Passwords = field(default_factory=Argon2Passwords)
+    sso: OidcClient | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.limiter = RateLimiter(s.rate_limit, s.rate_limit_per_address, s.rate_limit_storage)
+        self.sso = None
+        if s.oidc_issuer and s.oidc_client_id:
+            secret = s.oidc_client_secret.get_secret_value() if s.oidc_client_secret else None
+            redirect = s.public_url.rstrip("/") + "/login/sso/callback"
+            self.sso = OidcClient(
+                SsoConfig(s.oidc_issuer, s.oidc_client_id, secret, redirect, s.oidc_scopes)
+            )
+
+    @property
+    def scanner(self) -> TextScanner:
+        """The clinical-text scanner (its vocabulary is loaded on first use)."""
+        return default_scanner()
 
     def context(self, actor: str, source: str) -> Context:
         """The context of one unit of work, with the time read once."""
@@ -54,7 +105,27 @@ class App:
             now=self.clock(),
             playbooks=self.playbooks,
             default_playbook=self.settings.default_playbook,
+            scanner=self.scanner,
         )
+
+    def session_rules(self) -> SessionRules:
+        return SessionRules(
+            idle=timedelta(minutes=self.settings.session_idle_minutes),
+            lifetime=timedelta(hours=self.settings.session_lifetime_hours),
+        )
+
+    def sign_in_rules(self) -> SignInRules:
+        lock = timedelta(minutes=self.settings.sign_in_lock_minutes)
+        return SignInRules(
+            account_failures=self.settings.sign_in_account_failures,
+            address_failures=self.settings.sign_in_address_failures,
+            window=lock,
+            lock=lock,
+        )
+
+    def role_mapping(self) -> RoleMapping:
+        s = self.settings
+        return RoleMapping(s.oidc_role_claim, dict(s.oidc_role_map), s.oidc_default_role)
 
     def unsubscribe_links(self) -> UnsubscribeLinks:
         """How unsubscribe links are signed and where they point, from the settings."""
@@ -75,7 +146,8 @@ def bootstrap(
     engine = make_engine(settings.database_url)
     if migrate and current_revision(engine) is None:
         upgrade(engine)
-    return App(settings, Database(engine), Playbooks(), clock)
+    folder = Path(settings.playbook_dir) if settings.playbook_dir else None
+    return App(settings, Database(engine), Playbooks(folder), clock)
 
 
 def schema_is_current(app: App) -> tuple[bool, str | None, str]:

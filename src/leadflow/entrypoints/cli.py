@@ -37,6 +37,7 @@ from leadflow.entrypoints.reporting import ConsoleReporter, say, summary
 from leadflow.entrypoints.routing_cli import assign_command, team_app
 from leadflow.entrypoints.show import read_decisions, render
 from leadflow.entrypoints.store_cli import apikey_app, audit_app, db_app, requalify, serve
+from leadflow.entrypoints.user_cli import user_app
 from leadflow.entrypoints.webhook_cli import webhook_app, worker
 from leadflow.errors import InputFileError, PlaybookError, PlaybookNotFoundError
 from leadflow.samples import copy_samples
@@ -64,6 +65,7 @@ app.command("report")(report_command)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
 app.add_typer(webhook_app, name="webhook")
 app.command("assign")(assign_command)
 app.add_typer(team_app, name="team")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from leadflow.adapters.db.tables import LeadRow
 from leadflow.entrypoints.common import stderr
+from leadflow.entrypoints.demo_accounts import accounts_file, ensure_demo_accounts, sign_in_lines
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.store_cli import open_app, serve_app, shown_url
 
@@ -28,8 +29,9 @@ def demo_command(
         bool, typer.Option("--no-serve", help="Fill the database, then exit.")
     ] = False,
 ) -> None:
-    """Fill a demo database with a year of Northwind Health leads (once), then serve the
-    dashboard and the API at http://HOST:PORT."""
+    """Fill a demo database with a year of Northwind Health leads (once), create one account
+    per role (their passwords are printed), then serve the dashboard and the API at
+    http://HOST:PORT."""
     from leadflow.entrypoints.demo_cli import describe, fill_demo  # noqa: PLC0415
 
     console = stderr()
@@ -43,8 +45,12 @@ def demo_command(
         summary = fill_demo(app, leads, seed, None)
         for line in describe(summary):
             say(console, line)
+    path = accounts_file(database_url)
+    accounts = ensure_demo_accounts(app, path)
     if no_serve:
         app.db.dispose()
         return
     say(console, f"dashboard: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    for line in sign_in_lines(f"http://{host}:{port}", accounts, path):
+        say(console, line)
     serve_app(app, host, port, "warning")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadflow.adapters.db.engine import DEFAULT_URL
 from leadflow.adapters.messaging_sink import SmtpConfig
+from leadflow.domain.access import ROLES
 
 
 class Settings(BaseSettings):
@@ -20,6 +22,10 @@ class Settings(BaseSettings):
     )
     default_playbook: str = Field(
         "specialty-clinic", description="playbook for leads that do not name one"
+    )
+    playbook_dir: str | None = Field(
+        None,
+        description="a folder of your own playbooks: each NAME.yaml is the playbook NAME",
     )
     webhook_secrets: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -59,6 +65,88 @@ class Settings(BaseSettings):
         max_length=40,
         description="who a STOP confirmation text is from (unset: the playbook's organisation)",
     )
+
+    # -- people: sessions, sign-in throttling, single sign-on -------------------------------
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="a dashboard session ends after this long unused"
+    )
+    session_lifetime_hours: float = Field(
+        12, gt=0, le=24 * 30, description="a dashboard session ends this long after sign-in"
+    )
+    sign_in_account_failures: int = Field(
+        5, ge=1, le=100, description="failed sign-ins that lock an account for a while"
+    )
+    sign_in_address_failures: int = Field(
+        20, ge=1, le=1000, description="failed sign-ins that lock a client address for a while"
+    )
+    sign_in_lock_minutes: float = Field(
+        15, gt=0, le=24 * 60, description="how long such a lock lasts (and the counting window)"
+    )
+    oidc_issuer: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s?#]+$",
+        description="OpenID Connect issuer URL: enables `Sign in with single sign-on`",
+    )
+    oidc_client_id: str | None = Field(None, max_length=400, description="OIDC client id")
+    oidc_client_secret: SecretStr | None = Field(None, description="OIDC client secret")
+    oidc_scopes: str = Field("openid email profile", description="scopes asked of the provider")
+    oidc_role_claim: str = Field("groups", description="the claim that carries a person's groups")
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='group → role, as JSON: {"leadflow-intake": "intake", "it-admins": "admin"}',
+    )
+    oidc_default_role: str | None = Field(
+        None, description="role of a person in no mapped group (unset: they are refused)"
+    )
+    oidc_label: str = Field(
+        "Sign in with single sign-on", max_length=100, description="the SSO button's text"
+    )
+
+    # -- HTTP limits -------------------------------------------------------------------------
+    rate_limit: str = Field(
+        "600/minute",
+        description="requests per API key and per signed-in user (`limits` syntax; `off`)",
+    )
+    rate_limit_per_address: str = Field(
+        "1200/minute", description="requests per client address (`limits` syntax; `off`)"
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="where the counters live: memory:// (one process) or redis://host:6379/0",
+    )
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="larger request bodies get 413 before being read"
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="more Host names to accept in open local mode (besides loopback names)",
+    )
+
+    @field_validator("rate_limit", "rate_limit_per_address")
+    @classmethod
+    def _limit_parses(cls, value: str) -> str:
+        if value.strip().lower() != "off":
+            parse_many(value)  # a ValueError names the expected form
+        return value
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _roles_known(cls, value: dict[str, str]) -> dict[str, str]:
+        for group, role in value.items():
+            if role not in ROLES:
+                raise ValueError(f"group `{group}`: unknown role `{role}`")
+        return value
+
+    @field_validator("oidc_default_role")
+    @classmethod
+    def _default_role_known(cls, value: str | None) -> str | None:
+        if value is not None and value not in ROLES:
+            raise ValueError(f"unknown role `{value}`")
+        return value
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @field_validator("smtp_url")
     @classmethod

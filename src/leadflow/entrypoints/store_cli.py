@@ -12,10 +12,12 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.accounts import open_mode
 from leadflow.adapters.db.apikeys import ROLES, ApiKey, create_key, list_keys, revoke_key
+from leadflow.adapters.db.audit_log import audit_chain
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
 from leadflow.adapters.db.prune import prune
-from leadflow.adapters.db.store import SqlLeadStore, audit_chain
+from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
 from leadflow.entrypoints.reporting import say
@@ -154,19 +156,33 @@ def serve(
 ) -> None:
     """Start the HTTP API and the dashboard (an empty database is created first)."""
     app = open_app(database_url, migrate=True)
-    say(
-        stderr(),
+    banner = (
         f"leadflow API on http://{host}:{port} (database {shown_url(app.settings.database_url)}); "
-        f"OpenAPI at http://{host}:{port}/docs",
+        f"OpenAPI at http://{host}:{port}/docs"
     )
-    serve_app(app, host, port, log_level)
+    serve_app(app, host, port, log_level, banner)
 
 
-def serve_app(app: App, host: str, port: int, log_level: str) -> None:
-    """Run the API and the dashboard over ``app`` until interrupted."""
+def serve_app(app: App, host: str, port: int, log_level: str, banner: str = "") -> None:
+    """Run the API and the dashboard over ``app`` until interrupted; refuse to listen
+    beyond this machine while leadflow is in open local mode (no users, no API keys)."""
     import uvicorn  # noqa: PLC0415 (only the serving commands need the server)
 
     from leadflow.entrypoints.api.app import create_app  # noqa: PLC0415
+    from leadflow.entrypoints.api.deps import is_loopback  # noqa: PLC0415
+
+    with app.db.read() as session:
+        is_open = open_mode(session)
+    if is_open and not is_loopback(host):
+        app.db.dispose()
+        fail(
+            stderr(),
+            f"refusing to listen on {host}: leadflow has no users and no API keys yet, so "
+            "anyone who reaches it would act as an administrator. Create an account first "
+            "(`leadflow user add EMAIL --role admin`) or listen on 127.0.0.1.",
+        )
+    if banner:
+        say(stderr(), banner)
 
     try:
         uvicorn.run(create_app(app), host=host, port=port, log_level=log_level)

@@ -47,13 +47,15 @@ def lead_from_row(row: LeadRow) -> StoredLead:
     )
 
 
-def event_from_row(row: EventRow) -> Event:
+def event_from_row(row: EventRow, properties: dict[str, Any] | None = None) -> Event:
+    """The event of ``row`` (with ``properties`` instead of the stored ones, if given)."""
+    props = row.properties if properties is None else properties
     return Event(
         row.event_id,
         row.lead_id,
         EventType(row.type),
         row.occurred_at,
-        MappingProxyType(row.properties) if row.properties else MappingProxyType({}),
+        MappingProxyType(props) if props else MappingProxyType({}),
     )
 
 

@@ -109,8 +109,11 @@ class NurtureTables:
         return [_enrollment(row) for row in rows]
 
     # -- SMS replies awaiting review ---------------------------------------------------------
-    def add_sms_reply(self, lead_id: str, from_number: str, body: str, at: datetime) -> None:
-        """Keep a free-text reply for review; sending to the lead pauses until it is reviewed."""
+    def add_sms_reply(
+        self, lead_id: str, from_number: str, body: str, at: datetime, redacted: str | None = None
+    ) -> None:
+        """Keep a free-text reply for review (with its copy redacted at ingest); sending to
+        the lead pauses until it is reviewed."""
         self.session.execute(
             insert(_MESSAGES).values(
                 msg_id=new_msg_id(),
@@ -123,6 +126,7 @@ class NurtureTables:
                 due_at=at,
                 status="review",
                 attempts=0,
+                redacted=None if redacted is None else {"body": redacted},
             )
         )
 

@@ -17,6 +17,7 @@ from leadflow.adapters.db.convert import (
     consent_from_row,
     event_from_row,
     lead_from_row,
+    profile_from_json,
     profile_to_json,
 )
 from leadflow.adapters.db.tables import (
@@ -31,11 +32,15 @@ from leadflow.adapters.db.tables import (
     StageChangeRow,
 )
 from leadflow.adapters.playbook_yaml import shipped_playbooks
+from leadflow.domain.free_text import free_properties
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
 from leadflow.errors import LeadflowError
+from leadflow.services.redaction import Identity, TextScanner, profile_free_text, shown
 from leadflow.services.store.consent import active_consent
 from leadflow.services.store.lifecycle import current_profile
+from leadflow.services.store.ports import StoredLead
 from leadflow.services.store.sales import allowed_actions
 
 
@@ -63,8 +68,49 @@ def _surviving(session: Session, lead_id: str) -> LeadRow | None:
     return row
 
 
-def lead_view(session: Session, lead_id: str) -> dict[str, Any] | None:
-    """The lead (following merges): profile, decision, timeline, history, consents."""
+def _redacted_inputs(
+    row: LeadRow, event_rows: list[EventRow], scanner: TextScanner, identity: Identity
+) -> tuple[StoredLead, dict[int, dict[str, Any]]]:
+    """The lead's first profile and each event's properties with their free text as a role
+    below intake sees it (the copy redacted at ingest, scanned again)."""
+    first = lead_from_row(row).profile
+    profile = dict(row.profile)
+    for name, text in shown(profile_free_text(first), row.redacted, scanner, identity).items():
+        if name.startswith("custom."):
+            profile.setdefault("custom", {})
+            profile["custom"] = {**profile["custom"], name.removeprefix("custom."): text}
+        else:
+            profile[name] = text
+    twin = StoredLead(
+        row.id, row.playbook, profile_from_json(row.id, profile), row.created_at, row.received_at
+    )
+    properties = {}
+    for e in event_rows:
+        free = free_properties(e.type, e.properties or {})
+        properties[e.seq] = {
+            **(e.properties or {}),
+            **shown(free, e.redacted, scanner, identity),
+        }
+    return twin, properties
+
+
+def lead_and_aliases(session: Session, lead_id: str) -> list[str] | None:
+    """The surviving lead's id followed by the ids merged into it (``None``: no such lead)."""
+    row = _surviving(session, lead_id)
+    if row is None:
+        return None
+    aliases = session.scalars(select(LeadRow.id).where(LeadRow.merged_into == row.id)).all()
+    return [row.id, *sorted(aliases)]
+
+
+def lead_view(
+    session: Session, lead_id: str, scanner: TextScanner | None = None
+) -> dict[str, Any] | None:
+    """The lead (following merges): profile, decision, timeline, history, consents.
+
+    With a ``scanner``, every free-text value (notes, custom fields, free-text event
+    properties, manual assignment reasons) is shown redacted, as roles below intake see it.
+    """
     row = _surviving(session, lead_id)
     if row is None:
         return None
@@ -73,6 +119,12 @@ def lead_view(session: Session, lead_id: str) -> dict[str, Any] | None:
         session.scalars(select(EventRow).where(EventRow.lead_id == row.id).order_by(EventRow.seq))
     )
     profile = current_profile(stored, [event_from_row(e) for e in event_rows])
+    properties = {e.seq: e.properties for e in event_rows}
+    if scanner is not None:
+        identity = Identity.of(stored.profile, profile)
+        twin, properties = _redacted_inputs(row, event_rows, scanner, identity)
+        shown_events = [event_from_row(e, properties[e.seq]) for e in event_rows]
+        profile = current_profile(twin, shown_events)
     decision = session.get(DecisionRow, row.id)
     consents = [
         consent_from_row(c)
@@ -100,7 +152,7 @@ def lead_view(session: Session, lead_id: str) -> dict[str, Any] | None:
                 "type": e.type,
                 "occurred_at": e.occurred_at,
                 "recorded_at": e.recorded_at,
-                "properties": e.properties,
+                "properties": properties[e.seq],
                 "source": e.source,
                 "actor": e.actor,
             }
@@ -128,9 +180,20 @@ def lead_view(session: Session, lead_id: str) -> dict[str, Any] | None:
             }
             for c in consents
         ],
-        "assignments": assignment_history(session, row.id),
+        "assignments": _reasons_shown(assignment_history(session, row.id), scanner, profile),
         "sla": sla_clocks(session, row.id),
+        "free_text": "raw" if scanner is None else "redacted",
     }
+
+
+def _reasons_shown(
+    rows: list[dict[str, Any]], scanner: TextScanner | None, profile: LeadProfile
+) -> list[dict[str, Any]]:
+    """Assignment history with the free text of manual reasons redacted when asked."""
+    if scanner is None:
+        return rows
+    identity = Identity.of(profile)
+    return [{**r, "reason": scanner.scan(r["reason"], identity).text} for r in rows]
 
 
 def assignment_history(session: Session, lead_id: str) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.accounts import SqlAccounts
 from leadflow.adapters.db.convert import (
     profile_from_json,
     profile_to_json,
@@ -43,7 +44,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.stages import TERMINAL_STAGES
 from leadflow.errors import ConcurrentUpdateError
-from leadflow.services.store.audit import GENESIS, ChainedEntry, entry_hash
+from leadflow.services.store.audit import GENESIS, entry_hash
 from leadflow.services.store.ports import (
     AuditEntry,
     ConsentRecord,
@@ -88,6 +89,11 @@ class SqlLeadStore(RequestLog, RoutingTables, NurtureTables):
         self._endpoints: list[tuple[str, list[Any]]] | None = None
 
     # -- unit of work ------------------------------------------------------------------
+    @property
+    def accounts(self) -> SqlAccounts:
+        """Accounts and sessions in this unit of work (audited in its chain)."""
+        return SqlAccounts(self.session, self.append_audit)
+
     def commit(self) -> None:
         self._write_head()
         self.session.commit()
@@ -169,6 +175,7 @@ class SqlLeadStore(RequestLog, RoutingTables, NurtureTables):
                 created_at=lead.created_at,
                 received_at=lead.received_at,
                 merged_into=merged_into,
+                redacted=lead.redacted,
             )
         )
 
@@ -235,6 +242,7 @@ class SqlLeadStore(RequestLog, RoutingTables, NurtureTables):
                     "content_hash": e.content_hash,
                     "source": e.source,
                     "actor": e.actor,
+                    "redacted": e.redacted,
                 }
                 for e in events
             ],
@@ -473,23 +481,3 @@ def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]
         "record": decision.to_record(),
     }
     return values
-
-
-def audit_chain(session: Session) -> Iterator[ChainedEntry]:
-    """Every audit record in order, as the chain verifier reads it (streamed)."""
-    rows = session.scalars(
-        select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=2000)
-    )
-    for r in rows:
-        entry = AuditEntry(
-            r.at,
-            r.actor,
-            r.action,
-            r.entity,
-            r.entity_id,
-            r.before,
-            r.after,
-            r.reason,
-            r.playbook_version,
-        )
-        yield ChainedEntry(r.seq, entry, r.prev_hash, r.hash)

@@ -19,17 +19,22 @@ from leadflow.entrypoints.api import (
     routes_webhooks,
 )
 from leadflow.entrypoints.api.errors import install_error_handlers
+from leadflow.entrypoints.api.guards import Guards
 from leadflow.entrypoints.bootstrap import App
-from leadflow.entrypoints.web import pages, unsubscribe
+from leadflow.entrypoints.web import auth_pages, pages, unsubscribe
+from leadflow.entrypoints.web.render import HERE, install_page_handlers
 
-STATIC = pages.HERE / "static"
+STATIC = HERE / "static"
 
 DESCRIPTION = """Explainable lead qualification for healthcare marketing and sales.
 
 Post leads and their engagement; every stored event re-qualifies its lead in the same
 transaction, and the decision (stage, status, scores, reasons, blockers, next action) comes
 back in the response. Every error has the same shape: `{"error": {"code", "message",
-"problems": [{"field", "row", "message"}]}}`."""
+"problems": [{"field", "row", "message"}]}}`.
+
+Integrations send an API key (`Authorization: Bearer lf_…`, made with `leadflow apikey
+create`); what a key may do and see follows its role (see `docs/security.md`)."""
 
 
 def create_app(app: App) -> FastAPI:
@@ -37,12 +42,15 @@ def create_app(app: App) -> FastAPI:
     api = FastAPI(title="leadflow", version=__version__, description=DESCRIPTION)
     api.state.leadflow = app
     install_error_handlers(api)
+    install_page_handlers(api)
+    api.add_middleware(Guards, limiter=app.limiter, max_body=app.settings.max_body_bytes)
     for module in (routes_leads, routes_events, routes_webhooks, routes_meta, routes_reports):
         api.include_router(module.router)
     api.include_router(routes_routing.router)
     api.include_router(routes_sms.router)
     api.include_router(routes_sms.review_router)
     api.include_router(unsubscribe.router)
+    api.include_router(auth_pages.router)
     api.include_router(pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

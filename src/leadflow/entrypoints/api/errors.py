@@ -153,7 +153,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> Any:
         if exc.status_code == 400:  # a body FastAPI could not read (not UTF-8, not JSON)
             return _respond(422, error_body("invalid_json", "the body is not JSON"))
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code, "http_error"
+        )
         return _respond(exc.status_code, error_body(code, str(exc.detail)))
 
     @app.exception_handler(Exception)

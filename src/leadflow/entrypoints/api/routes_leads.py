@@ -8,15 +8,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from leadflow.adapters.db.reader import BadCursorError, LeadFilters, lead_view, list_leads
+from leadflow.adapters.db.access_log import accesses_of
+from leadflow.adapters.db.reader import BadCursorError, LeadFilters, lead_and_aliases, list_leads
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.domain.stages import SalesAction, Stage
-from leadflow.entrypoints.api.deps import Act, AppDep, IdempotencyKey, Ingest, ReadLeads
+from leadflow.entrypoints.api.deps import (
+    Act,
+    AppDep,
+    IdempotencyKey,
+    Ingest,
+    ReadAccessLog,
+    ReadLeads,
+)
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.outputs import lead_written
 from leadflow.entrypoints.api.records import lead_from_body
 from leadflow.entrypoints.api.schemas import (
+    AccessPageOut,
     ActionIn,
     ActionOut,
     ErrorOut,
@@ -25,6 +34,7 @@ from leadflow.entrypoints.api.schemas import (
     LeadPageOut,
     LeadWriteOut,
 )
+from leadflow.entrypoints.records import read_lead_record
 from leadflow.errors import InvalidRecordError, PlaybookNotFoundError, RecordProblem
 from leadflow.services.store.intake import upsert_lead
 from leadflow.services.store.sales import NEEDS_REASON, take_action
@@ -116,13 +126,31 @@ def get_leads(
 
 
 @router.get("/{lead_id}", response_model=LeadOut, responses=ERRORS, summary="Read a lead")
-def get_lead(lead_id: LeadId, app: AppDep, _who: ReadLeads) -> Any:
-    """Profile, decision with reasons and blockers, timeline, stage history and consents."""
-    with app.db.read() as session:
-        view = lead_view(session, lead_id)
+def get_lead(lead_id: LeadId, app: AppDep, who: ReadLeads) -> Any:
+    """Profile, decision with reasons and blockers, timeline, stage history and consents.
+    Free text (notes, messages, rep notes) is as written for intake and admin, and redacted
+    for other roles (`free_text` says which). Every read is recorded in the access log."""
+    view = read_lead_record(app, who, lead_id, "api", "GET /v1/leads/{id}")
     if view is None:
         raise ApiError(404, "lead_not_found", f"no lead with id `{lead_id}`")
     return view
+
+
+@router.get(
+    "/{lead_id}/access",
+    response_model=AccessPageOut,
+    responses=ERRORS,
+    summary="Who read a lead's record",
+)
+def get_access(lead_id: LeadId, app: AppDep, _who: ReadAccessLog) -> Any:
+    """Every read of the lead's record (API, dashboard, export), newest first: who, with
+    which role, when, through what, and whether free text was shown as written. Admin only."""
+    with app.db.read() as session:
+        ids = lead_and_aliases(session, lead_id)
+        if ids is None:
+            raise ApiError(404, "lead_not_found", f"no lead with id `{lead_id}`")
+        items = accesses_of(session, ids)
+    return {"lead_id": ids[0], "items": items}
 
 
 @router.post(

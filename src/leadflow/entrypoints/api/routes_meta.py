@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from leadflow.adapters.db.migrate import current_revision
 from leadflow.adapters.playbook_yaml import shipped_playbooks
-from leadflow.entrypoints.api.deps import AppDep, ReadAny
+from leadflow.entrypoints.api.deps import AppDep, ReadPlaybooks
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.schemas import ErrorOut, HealthOut, PlaybookOut
 
@@ -44,7 +44,7 @@ def healthz(app: AppDep) -> Any:
     },
     summary="The shipped playbooks",
 )
-def playbooks(app: AppDep, _who: ReadAny) -> Any:
+def playbooks(app: AppDep, _who: ReadPlaybooks) -> Any:
     """Every shipped playbook with its current version (content hash)."""
     found = []
     for name in shipped_playbooks():

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from leadflow.adapters.db.reports import read_report_facts
-from leadflow.entrypoints.api.deps import AppDep, ReadAny
+from leadflow.entrypoints.api.deps import AppDep, ReadReports
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.schemas import ErrorOut
 from leadflow.services.reports import Report, ReportFilters, build_report, to_csv
@@ -193,7 +193,7 @@ def _answer(
 @router.get("/funnel", response_model=FunnelOut, responses=RESPONSES, summary="Funnel")
 def funnel(
     app: AppDep,
-    _who: ReadAny,
+    _who: ReadReports,
     by: Annotated[Dimension, Query(description="group leads by this")] = "channel",
     format: FormatQuery = "json",  # noqa: A002 (the query parameter's public name)
     created_from: CreatedFrom = None,
@@ -211,7 +211,7 @@ def funnel(
 )
 def acceptance(
     app: AppDep,
-    _who: ReadAny,
+    _who: ReadReports,
     format: FormatQuery = "json",  # noqa: A002
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
@@ -226,7 +226,7 @@ def acceptance(
 )
 def outreach(
     app: AppDep,
-    _who: ReadAny,
+    _who: ReadReports,
     format: FormatQuery = "json",  # noqa: A002
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
@@ -245,7 +245,7 @@ def outreach(
 )
 def disqualifications(
     app: AppDep,
-    _who: ReadAny,
+    _who: ReadReports,
     format: FormatQuery = "json",  # noqa: A002
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
@@ -264,7 +264,7 @@ def disqualifications(
 )
 def channel_quality(
     app: AppDep,
-    _who: ReadAny,
+    _who: ReadReports,
     format: FormatQuery = "json",  # noqa: A002
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
@@ -278,7 +278,7 @@ def channel_quality(
 @router.get("/velocity", response_model=VelocityOut, responses=RESPONSES, summary="Velocity")
 def velocity(
     app: AppDep,
-    _who: ReadAny,
+    _who: ReadReports,
     format: FormatQuery = "json",  # noqa: A002
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
@@ -293,7 +293,7 @@ def velocity(
 )
 def nurture(
     app: AppDep,
-    _who: ReadAny,
+    _who: ReadReports,
     format: FormatQuery = "json",  # noqa: A002
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,

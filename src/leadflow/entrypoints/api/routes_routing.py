@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from leadflow.adapters.db.reader import (
@@ -15,7 +15,7 @@ from leadflow.adapters.db.reader import (
     playbooks_in_use,
 )
 from leadflow.adapters.db.store import SqlLeadStore
-from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Principal, ReadAny, allow
+from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, ReadTeams, Route
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.routes_leads import ERRORS, TEXT, LeadId
 from leadflow.entrypoints.api.schemas import (
@@ -35,8 +35,6 @@ from leadflow.services.routing.people import (
 
 router = APIRouter(tags=["routing"])
 NO_LEAD: dict[int | str, dict[str, Any]] = {code: ERRORS[code] for code in (401, 403, 422)}
-# Who may route leads by hand and record absences (analysts read reports and teams only).
-Route = Annotated[Principal, Depends(allow("marketing", "sales", "intake"))]
 MemberId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=TEXT, description="a team member's id")
 ]
@@ -83,7 +81,7 @@ def post_assign(
 @router.get(
     "/v1/teams", response_model=list[TeamOut], responses=NO_LEAD, summary="Teams and their load"
 )
-def get_teams(app: AppDep, _who: ReadAny) -> Any:
+def get_teams(app: AppDep, _who: ReadTeams) -> Any:
     """Every team of the playbooks in use: hours, holidays, escalation lead, assignment
     strategy, and each member's capacity, working days, open leads and absence (no lead
     data)."""
@@ -136,7 +134,7 @@ def post_absence(
     responses=NO_LEAD,
     summary="A member's absences",
 )
-def get_absences(member_id: MemberId, app: AppDep, _who: ReadAny) -> Any:
+def get_absences(member_id: MemberId, app: AppDep, _who: ReadTeams) -> Any:
     """Every recorded absence of the member, by start (past ones included)."""
     with app.db.read() as session:
         check_member(playbooks_in_use(session, app.playbooks), member_id, "member_id")

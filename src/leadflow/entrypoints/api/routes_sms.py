@@ -13,9 +13,9 @@ at it and says so with ``POST /v1/leads/{lead_id}/sms-review``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow.adapters.db.optout import (
@@ -28,7 +28,7 @@ from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.records.values import normalise_phone, phone_region
 from leadflow.domain.contact_rules import classify_sms_reply
 from leadflow.domain.events import Event, EventType
-from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest, Principal, allow
+from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest, Review
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.routes_leads import ERRORS, LeadId
@@ -40,7 +40,6 @@ from leadflow.services.store.ports import AuditEntry, IdentityKey
 
 router = APIRouter(prefix="/v1/sms", tags=["sms"])
 review_router = APIRouter(prefix="/v1/leads", tags=["sms"])
-Reviewer = Annotated[Principal, Depends(allow("intake", "marketing"))]
 
 
 class SmsIn(Strict):
@@ -106,7 +105,9 @@ def post_inbound_sms(body: SmsIn, app: AppDep, who: Ingest, key: IdempotencyKey 
             text = stop_confirmation_text(_sender(app, store, lead_id))
             queue_stop_confirmation(store, lead_id, number, text, at)
             return 200, {"lead_id": lead_id, "action": "revoked"}
-        store.add_sms_reply(lead_id, number, body.body, ctx.now)
+        lead = store.get_lead(lead_id)
+        known = (lead.profile,) if lead is not None else ()
+        store.add_sms_reply(lead_id, number, body.body, ctx.now, ctx.scan_text(body.body, *known))
         store.append_audit(
             AuditEntry(
                 ctx.now,
@@ -135,7 +136,7 @@ class ReviewOut(BaseModel):
     responses=ERRORS,
     summary="Mark the lead's SMS replies reviewed",
 )
-def post_sms_review(lead_id: LeadId, app: AppDep, who: Reviewer) -> Any:
+def post_sms_review(lead_id: LeadId, app: AppDep, who: Review) -> Any:
     """A person has read the lead's free-text replies: they are marked reviewed and sending
     to the lead resumes (audited `sms.reviewed`). 404 for an unknown lead; 409
     `nothing_to_review` when no reply awaits review."""

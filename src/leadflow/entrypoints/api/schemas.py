@@ -278,6 +278,28 @@ class LeadOut(BaseModel):
     sla: list[SlaClockOut] = Field(
         default_factory=list, description="first-outreach clocks, oldest first"
     )
+    free_text: Literal["raw", "redacted"] = Field(
+        "raw",
+        description="`redacted`: notes, messages and other free text have the person's name, "
+        "email, phone and clinical terms replaced by markers such as `[condition]`",
+    )
+
+
+class AccessOut(BaseModel):
+    """One read of a lead's record."""
+
+    at: datetime
+    actor: str
+    role: str
+    channel: str = Field(description="`api`, `dashboard` or `export`")
+    what: str
+    free_text: str = Field(description="`raw` or `redacted`: how free text was shown")
+    lead_id: str = Field(description="the id the record was read under")
+
+
+class AccessPageOut(BaseModel):
+    lead_id: str
+    items: list[AccessOut]
 
 
 class LeadSummaryOut(BaseModel):

@@ -1,29 +1,25 @@
-"""Dashboard pages: pipeline, leads, a lead (with its actions), my queue, playbooks.
+"""Dashboard pages: pipeline, leads, a lead (with its actions), my queue, playbooks, reports.
 
-Server-rendered with Jinja2 (autoescaped), no JavaScript and nothing from a CDN. Actions are
-plain HTML forms that call the same service as the API, guarded by a double-submit CSRF
-token. The dashboard runs in open local mode only: once an API key exists it answers 401
-(a login for people is not built yet).
+Server-rendered with Jinja2 (autoescaped), no JavaScript and nothing from a CDN. Each page
+declares what its reader needs (``page(Permission.X)``, the same table as the API's); a
+lead's free text is shown as the reader's role may see it, every read of a lead's record is
+logged, and each form — shown only to a role that may use it — is guarded by a
+double-submit CSRF token and calls the same service as the API.
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Cookie, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 
-from leadflow.adapters.db.apikeys import any_active_key
+from leadflow.adapters.db.access_log import accesses_of
 from leadflow.adapters.db.reader import (
     LeadFilters,
-    lead_view,
     list_leads,
     names_of,
     open_route,
@@ -32,8 +28,18 @@ from leadflow.adapters.db.reader import (
 )
 from leadflow.adapters.db.reports import read_report_facts
 from leadflow.adapters.playbook_yaml import shipped_playbooks
+from leadflow.domain.access import Permission
 from leadflow.domain.stages import STAGE_ORDER, SalesAction, Stage
-from leadflow.entrypoints.api.deps import AppDep
+from leadflow.entrypoints.api.deps import AppDep, Principal
+from leadflow.entrypoints.records import read_lead_record
+from leadflow.entrypoints.web.render import (
+    HERE,
+    SignedIn,
+    check_csrf,
+    message_page,
+    page,
+    render,
+)
 from leadflow.errors import ActionNotAllowedError, LeadflowError, LeadNotFoundError
 from leadflow.services.playbook_doc import render_definitions
 from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
@@ -41,21 +47,17 @@ from leadflow.services.reports.facts import ALL_LABEL
 from leadflow.services.routing.people import MAX_REASON, assign_lead
 from leadflow.services.store.sales import NEEDS_REASON, take_action
 
-HERE = Path(__file__).parent
-CSRF_COOKIE = "leadflow_csrf"
-USER_COOKIE = "leadflow_user"
+__all__ = ["HERE", "router"]
 REJECT_REASONS = ("no_active_need", "not_ready", "wrong_contact", "duplicate", "other")
 DISQUALIFY_REASONS = ("out_of_area", "not_a_fit", "no_insurance", "wrong_org_type", "other")
 LOSS_REASONS = ("chose_competitor", "no_budget", "no_response", "timing", "other")
-
-_env = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates = Jinja2Templates(env=_env)
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+ReadLeads = Annotated[Principal, Depends(page(Permission.LEADS_READ))]
+Act = Annotated[Principal, Depends(page(Permission.LEADS_ACT))]
+Assign = Annotated[Principal, Depends(page(Permission.LEADS_ASSIGN))]
+ReadReports = Annotated[Principal, Depends(page(Permission.REPORTS_READ))]
+ReadPlaybooks = Annotated[Principal, Depends(page(Permission.PLAYBOOKS_READ))]
 
 
 def _duration(seconds: float) -> str:
@@ -70,39 +72,19 @@ def _ago(when: datetime | None, now: datetime) -> str:
     return "" if when is None else _duration((now - when).total_seconds())
 
 
-_env.filters["label"] = lambda text: str(text).replace("_", " ")
-
-
-def open_mode_only(app: AppDep) -> None:
-    """The dashboard has no login yet: refuse it once API keys protect the API."""
-    with app.db.read() as session:
-        if any_active_key(session):
-            raise HTTPException(
-                401,
-                "the dashboard runs in open local mode only; API keys are set, use the API",
-            )
-
-
-router = APIRouter(include_in_schema=False, dependencies=[Depends(open_mode_only)])
+router = APIRouter(include_in_schema=False)
 
 
 def _page(
-    request: Request, template: str, active: str, context: dict[str, Any], status: int = 200
+    request: Request,
+    template: str,
+    active: str,
+    context: dict[str, Any],
+    who: Principal,
+    status: int = 200,
 ) -> HTMLResponse:
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    base = {
-        "request": request,
-        "active": active,
-        "user": request.cookies.get(USER_COOKIE),
-        "csrf": token,
-        "flash": _flash(request),
-    }
-    response = templates.TemplateResponse(
-        request, template, {**base, **context}, status_code=status
-    )
-    if CSRF_COOKIE not in request.cookies:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
-    return response
+    context = {**context, "flash": _flash(request)}
+    return render(request, template, active, context, who, status=status)
 
 
 _FLASH = {
@@ -127,7 +109,9 @@ def _flash(request: Request) -> dict[str, str] | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def pipeline(request: Request, app: AppDep, playbook: str | None = None) -> HTMLResponse:
+def pipeline(request: Request, app: AppDep, who: SignedIn, playbook: str | None = None) -> Response:
+    if not who.may(Permission.LEADS_READ):  # analysts land on the reports
+        return RedirectResponse("/reports", 303)
     with app.db.read() as session:
         counts = stage_counts(session, playbook)
         columns = []
@@ -149,13 +133,14 @@ def pipeline(request: Request, app: AppDep, playbook: str | None = None) -> HTML
         "playbooks": shipped_playbooks(),
         "total": sum(counts.values()),
     }
-    return _page(request, "pipeline.html", "pipeline", context)
+    return _page(request, "pipeline.html", "pipeline", context, who)
 
 
 @router.get("/leads", response_class=HTMLResponse)
 def leads(
     request: Request,
     app: AppDep,
+    who: ReadLeads,
     stage: str | None = None,
     playbook: str | None = None,
     band: str | None = None,
@@ -190,47 +175,53 @@ def leads(
         "playbooks": shipped_playbooks(),
         "more": more,
     }
-    return _page(request, "leads.html", "leads", context)
+    return _page(request, "leads.html", "leads", context, who)
+
+
+def _sla(view: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    due = view["decision"]["route"]["sla_due_at"] if view["decision"] else None
+    if not due:
+        return None
+    due_at = datetime.fromisoformat(due)
+    left = (due_at - now).total_seconds()
+    return {
+        "due": due_at,
+        "overdue": left < 0,
+        "soon": 0 <= left < 3600,
+        "text": ("overdue by " if left < 0 else "due in ") + _duration(abs(left)),
+    }
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
-def lead(request: Request, app: AppDep, lead_id: str) -> HTMLResponse:
-    with app.db.read() as session:
-        view = lead_view(session, lead_id)
-        route = open_route(session, view["lead_id"]) if view is not None else None
+def lead(request: Request, app: AppDep, who: ReadLeads, lead_id: str) -> HTMLResponse:
+    view = read_lead_record(app, who, lead_id, "dashboard", "lead page")
     if view is None:
-        return _page(
-            request,
-            "message.html",
-            "leads",
-            {"title": "No such lead", "text": f"No lead has the id {lead_id}."},
-            404,
+        return message_page(request, 404, "No such lead", f"No lead has the id {lead_id}.", who)
+    with app.db.read() as session:
+        route = open_route(session, view["lead_id"])
+        accesses = (
+            accesses_of(session, [view["lead_id"], *view["aliases"]], 50)
+            if who.view.access_log
+            else None
         )
-    now = app.clock()
-    due = view["decision"]["route"]["sla_due_at"] if view["decision"] else None
-    sla = None
-    if due:
-        due_at = datetime.fromisoformat(due)
-        left = (due_at - now).total_seconds()
-        sla = {
-            "due": due_at,
-            "overdue": left < 0,
-            "soon": 0 <= left < 3600,
-            "text": ("overdue by " if left < 0 else "due in ") + _duration(abs(left)),
-        }
+    profile = view["profile"]
     context = {
         "lead": view,
-        "sla": sla,
-        "assign": _assign_form(app, view["playbook"], route),
-        "now": now,
+        "sla": _sla(view, app.clock()),
+        "assign": _assign_form(app, view["playbook"], route)
+        if who.may(Permission.LEADS_ASSIGN)
+        else None,
+        "actions": view["allowed_actions"] if who.may(Permission.LEADS_ACT) else [],
+        "now": app.clock(),
         "reject_reasons": REJECT_REASONS,
         "disqualify_reasons": DISQUALIFY_REASONS,
         "loss_reasons": LOSS_REASONS,
-        "profile_fields": [
-            (k, v) for k, v in view["profile"].items() if k not in {"custom", "notes"}
-        ],
+        "profile_fields": [(k, v) for k, v in profile.items() if k not in {"custom", "notes"}],
+        "notes": profile.get("notes"),
+        "custom": sorted((profile.get("custom") or {}).items()),
+        "accesses": accesses,
     }
-    return _page(request, "lead.html", "leads", context)
+    return _page(request, "lead.html", "leads", context, who)
 
 
 def _assign_form(app: AppDep, playbook: str, route: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -249,23 +240,21 @@ def _assign_form(app: AppDep, playbook: str, route: dict[str, Any] | None) -> di
 
 @router.post("/leads/{lead_id}/assign")
 def assign(
+    request: Request,
     app: AppDep,
+    who: Assign,
     lead_id: str,
-    csrf: Annotated[str, Form()],
     owner: Annotated[str, Form(max_length=64)],
-    csrf_cookie: Annotated[str | None, Cookie(alias=CSRF_COOKIE)] = None,
-    user: Annotated[str | None, Cookie(alias=USER_COOKIE)] = None,
+    csrf: Annotated[str | None, Form(max_length=200)] = None,
     reason: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
     """Give the lead to another member of its team (the same service as the API)."""
-    if not csrf_cookie or not secrets.compare_digest(csrf, csrf_cookie):
-        raise HTTPException(403, "the form expired; reload the page and try again")
+    check_csrf(request, csrf)
     back = f"/leads/{quote(lead_id)}"
-    actor = f"user:{user}" if user else "web"
     try:
         app.db.run(
             lambda store: assign_lead(
-                store, app.playbooks, lead_id, owner, actor=actor, at=app.clock(), reason=reason
+                store, app.playbooks, lead_id, owner, actor=who.actor, at=app.clock(), reason=reason
             )
         )
     except LeadflowError as exc:
@@ -279,12 +268,12 @@ def _checked(value: str | None) -> bool | None:
 
 @router.post("/leads/{lead_id}/actions/{action}")
 def act(
+    request: Request,
     app: AppDep,
+    who: Act,
     lead_id: str,
     action: SalesAction,
-    csrf: Annotated[str, Form()],
-    csrf_cookie: Annotated[str | None, Cookie(alias=CSRF_COOKIE)] = None,
-    user: Annotated[str | None, Cookie(alias=USER_COOKIE)] = None,
+    csrf: Annotated[str | None, Form(max_length=200)] = None,
     reason: Annotated[str | None, Form(max_length=500)] = None,
     note: Annotated[str | None, Form(max_length=4000)] = None,
     need_confirmed: Annotated[str | None, Form()] = None,
@@ -294,8 +283,7 @@ def act(
     no_timeline_reason: Annotated[str | None, Form(max_length=500)] = None,
     next_step: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
-    if not csrf_cookie or not secrets.compare_digest(csrf, csrf_cookie):
-        raise HTTPException(403, "the form expired; reload the page and try again")
+    check_csrf(request, csrf)
     back = f"/leads/{quote(lead_id)}"
     if action in NEEDS_REASON and not (reason and reason.strip()):
         return RedirectResponse(f"{back}?error={quote(action.value + ' needs a reason')}", 303)
@@ -309,10 +297,9 @@ def act(
         "no_timeline_reason": no_timeline_reason or None,
         "next_step": next_step or None,
     }
-    actor = f"user:{user}" if user else "web"
     try:
         app.db.run(
-            lambda store: take_action(store, lead_id, action, props, app.context(actor, "web"))
+            lambda store: take_action(store, lead_id, action, props, app.context(who.actor, "web"))
         )
     except (ActionNotAllowedError, LeadNotFoundError) as exc:
         return RedirectResponse(f"{back}?error={quote(str(exc))}", 303)
@@ -321,34 +308,36 @@ def act(
     return RedirectResponse(f"{back}?done={action.value}", 303)
 
 
-@router.post("/session")
-def session(
-    name: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002 (the form field's name)
-) -> Response:
-    """Remember who is working at this browser (recorded as the actor of their actions)."""
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, 303)
-    cleaned = "".join(ch for ch in name.strip() if ch.isprintable())[:100]
-    if cleaned:
-        response.set_cookie(USER_COOKIE, cleaned, httponly=True, samesite="strict")
-    else:
-        response.delete_cookie(USER_COOKIE)
-    return response
+def _my_member_ids(app: AppDep, who: Principal) -> set[str]:
+    """The team member ids the signed-in person is, by email, in the shipped playbooks."""
+    if who.user is None:
+        return set()
+    mine = set()
+    for name in shipped_playbooks():
+        for team in app.playbooks(name).teams:
+            mine |= {m.id for m in team.members if m.email and m.email.casefold() == who.user.email}
+    return mine
 
 
 @router.get("/queue", response_class=HTMLResponse)
 def queue(
     request: Request,
     app: AppDep,
+    who: ReadLeads,
     queue: str | None = None,
     mine: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
-    user = request.cookies.get(USER_COOKIE)
-    owner = user if mine and user else None
     now = app.clock()
+    owners = _my_member_ids(app, who) if mine else set()
     with app.db.read() as session:
-        rows = work_queue(session, owner=owner, queue=queue or None)
+        if mine:
+            rows = [
+                row
+                for owner in sorted(owners)
+                for row in work_queue(session, owner=owner, queue=queue or None)
+            ]
+        else:
+            rows = work_queue(session, queue=queue or None)
     for row in rows:
         row["waiting"] = _ago(row["since"], now)
         due = row["sla_due_at"]
@@ -360,30 +349,27 @@ def queue(
         "queue": queue,
         "queues": queues,
         "mine": mine,
+        "me": sorted(owners),
         "any_sla": any(r["sla_due_at"] for r in rows),
     }
-    return _page(request, "queue.html", "queue", context)
+    return _page(request, "queue.html", "queue", context, who)
 
 
 @router.get("/playbooks", response_class=HTMLResponse)
-def playbooks(request: Request, app: AppDep) -> HTMLResponse:
+def playbooks(request: Request, app: AppDep, who: ReadPlaybooks) -> HTMLResponse:
     found = [app.playbooks(name) for name in shipped_playbooks()]
-    return _page(request, "playbooks.html", "playbooks", {"playbooks": found})
+    return _page(request, "playbooks.html", "playbooks", {"playbooks": found}, who)
 
 
 @router.get("/playbooks/{name}", response_class=HTMLResponse)
-def playbook(request: Request, app: AppDep, name: str) -> HTMLResponse:
+def playbook(request: Request, app: AppDep, who: ReadPlaybooks, name: str) -> HTMLResponse:
     if name not in shipped_playbooks():
-        return _page(
-            request,
-            "message.html",
-            "playbooks",
-            {"title": "No such playbook", "text": f"No shipped playbook is named {name}."},
-            404,
+        return message_page(
+            request, 404, "No such playbook", f"No shipped playbook is named {name}.", who
         )
     compiled = app.playbooks(name)
     html = _markdown.render(render_definitions(compiled))
-    return _page(request, "playbook.html", "playbooks", {"playbook": compiled, "html": html})
+    return _page(request, "playbook.html", "playbooks", {"playbook": compiled, "html": html}, who)
 
 
 # Which columns each report draws as bars (a count, then a rate on a 0–100 % scale).
@@ -430,6 +416,7 @@ def _chart(report: Report) -> list[dict[str, Any]]:
 def reports(
     request: Request,
     app: AppDep,
+    who: ReadReports,
     report: str = "funnel",
     by: str = "channel",
     playbook: str | None = None,
@@ -453,4 +440,4 @@ def reports(
         "charts": _chart(built) if built.rows else [],
         "csv": f"/v1/reports/{name}?{csv_query}",
     }
-    return _page(request, "reports.html", "reports", context)
+    return _page(request, "reports.html", "reports", context, who)

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from leadflow.adapters.db.optout import check_token, unsubscribe_by_token
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.entrypoints.api.deps import AppDep
-from leadflow.entrypoints.web.pages import templates
+from leadflow.entrypoints.web.render import templates
 from leadflow.errors import UnsubscribeTokenError
 
 # Pages reached from an inbox, not API operations: left out of the OpenAPI document, like the

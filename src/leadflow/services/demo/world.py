@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from leadflow.domain.events import EventType, PropertyValue
 from leadflow.domain.profile import LeadProfile
+from leadflow.services.demo.notes import demo_note
 
 DAYS = 365
 PLAYBOOK_SHARES: tuple[tuple[str, str, float], ...] = (
@@ -424,6 +425,7 @@ def _stop(rng: random.Random, lead_type: str) -> str | None:
 def plan_leads(count: int, seed: int, end: datetime) -> list[DemoLead]:
     """``count`` leads created over the 365 days before ``end``, in creation order."""
     rng = random.Random(seed)  # noqa: S311 (a simulation, not cryptography)
+    notes = random.Random(f"notes-{seed}")  # noqa: S311 (its own stream: nothing else moves)
     start = end - timedelta(days=DAYS)
     leads: list[DemoLead] = []
     for index in range(1, count + 1):
@@ -459,6 +461,7 @@ def plan_leads(count: int, seed: int, end: datetime) -> list[DemoLead]:
             hard_stop=hard_stop,
             created=created,
         )
+        profile = replace(profile, notes=demo_note(notes, profile))
         touches = _touches(
             rng,
             lead=profile,

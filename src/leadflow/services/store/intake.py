@@ -17,6 +17,7 @@ from typing import Any
 from leadflow.domain.events import CONSENT_TYPES, Event, EventType
 from leadflow.domain.profile import CONSENT_FIELDS, TEXT_FIELDS, LeadProfile
 from leadflow.errors import EventConflictError, LeadNotFoundError
+from leadflow.services.redaction import Identity, TextScanner, redact_profile, redact_properties
 from leadflow.services.store.consent import consent_from_event, consents_from_profile
 from leadflow.services.store.lifecycle import Requalified, current_profile, requalify_lead
 from leadflow.services.store.ports import (
@@ -40,6 +41,28 @@ class Context:
     now: datetime
     playbooks: PlaybookLookup
     default_playbook: str
+    # scans free text as it arrives (None: stored unscanned, and scanned when shown)
+    scanner: TextScanner | None = None
+
+    def scan_profile(self, profile: LeadProfile, *known: LeadProfile) -> dict[str, str] | None:
+        """The profile's free text redacted, by field (``None`` without a scanner)."""
+        if self.scanner is None:
+            return None
+        return redact_profile(profile, self.scanner, Identity.of(profile, *known))
+
+    def scan_text(self, text: str, *known: LeadProfile) -> str | None:
+        """One free text redacted (``None`` without a scanner)."""
+        if self.scanner is None:
+            return None
+        return self.scanner.scan(text, Identity.of(*known)).text
+
+    def scan_event(self, event: Event, *known: LeadProfile) -> dict[str, str] | None:
+        """The event's free-text properties redacted, by name (``None`` without a scanner)."""
+        if self.scanner is None:
+            return None
+        return redact_properties(
+            event.type.value, event.properties, self.scanner, Identity.of(*known)
+        )
 
 
 @dataclass(frozen=True)
@@ -138,10 +161,56 @@ def _audit_merge(store: LeadStore, ctx: Context, absorbed: str, survivor: str) -
     )
 
 
-def _profile_event(store: LeadStore, lead_id: str, changes: Mapping[str, Any], ctx: Context) -> str:
+def _profile_event(
+    store: LeadStore,
+    lead_id: str,
+    changes: Mapping[str, Any],
+    ctx: Context,
+    *known: LeadProfile,
+) -> str:
     event = Event(new_id("upd"), lead_id, EventType.PROFILE_UPDATED, ctx.now, dict(changes))
-    store.add_events([StoredEvent(event, event_hash(event), ctx.source, ctx.actor, ctx.now)])
+    redacted = ctx.scan_event(event, *known)
+    store.add_events(
+        [StoredEvent(event, event_hash(event), ctx.source, ctx.actor, ctx.now, redacted)]
+    )
     return event.event_id
+
+
+def _create_lead(
+    store: LeadStore,
+    profile: LeadProfile,
+    keys: list[IdentityKey],
+    evidence: dict[str, Any],
+    ctx: Context,
+) -> LeadResult:
+    """A lead no identity matched: stored with its free text scanned, its identities,
+    consents and first decision."""
+    playbook = profile.playbook or ctx.default_playbook
+    lead = StoredLead(
+        profile.lead_id,
+        playbook,
+        profile,
+        profile.created_at or ctx.now,
+        ctx.now,
+        ctx.scan_profile(profile),
+    )
+    store.add_lead(lead)
+    store.add_identities(lead.lead_id, keys, ctx.now)
+    consents_from_profile(
+        store, lead.lead_id, lead.profile, evidence, source=ctx.source, at=ctx.now
+    )
+    store.append_audit(
+        AuditEntry(
+            ctx.now,
+            ctx.actor,
+            "lead.created",
+            "lead",
+            lead.lead_id,
+            after={"playbook": playbook, "source": ctx.source},
+        )
+    )
+    outcome = requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor)
+    return LeadResult(lead.lead_id, True, [], [], outcome)
 
 
 def upsert_lead(
@@ -174,27 +243,7 @@ def upsert_lead(
                 candidates.append(found)
     evidence = dict(consent_evidence or {})
     if not candidates:
-        created_at = posted.created_at or ctx.now
-        lead = StoredLead(
-            posted.lead_id, playbook, replace(posted, playbook=playbook), created_at, ctx.now
-        )
-        store.add_lead(lead)
-        store.add_identities(lead.lead_id, keys, ctx.now)
-        consents_from_profile(
-            store, lead.lead_id, lead.profile, evidence, source=ctx.source, at=ctx.now
-        )
-        store.append_audit(
-            AuditEntry(
-                ctx.now,
-                ctx.actor,
-                "lead.created",
-                "lead",
-                lead.lead_id,
-                after={"playbook": playbook, "source": ctx.source},
-            )
-        )
-        outcome = requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor)
-        return LeadResult(lead.lead_id, True, [], [], outcome)
+        return _create_lead(store, replace(posted, playbook=playbook), keys, evidence, ctx)
 
     candidates.sort(key=lambda c: (c.created_at, c.lead_id))
     survivor = candidates[0]
@@ -206,11 +255,18 @@ def upsert_lead(
         here = current_profile(survivor, store.events_of(survivor.lead_id))
         fill = _fill(here, other_profile)
         if fill:
-            _profile_event(store, survivor.lead_id, fill, ctx)
+            _profile_event(store, survivor.lead_id, fill, ctx, here, other_profile)
         _audit_merge(store, ctx, other.lead_id, survivor.lead_id)
         merged.append(other.lead_id)
     if id_given and by_id is None and store.get_lead(posted.lead_id) is None:
-        alias = StoredLead(posted.lead_id, playbook, posted, posted.created_at or ctx.now, ctx.now)
+        alias = StoredLead(
+            posted.lead_id,
+            playbook,
+            posted,
+            posted.created_at or ctx.now,
+            ctx.now,
+            ctx.scan_profile(posted),
+        )
         store.add_lead(alias, merged_into=survivor.lead_id)
         _audit_merge(store, ctx, posted.lead_id, survivor.lead_id)
         merged.append(posted.lead_id)
@@ -218,7 +274,7 @@ def upsert_lead(
     changes = _changes(here, posted)
     event_id = None
     if changes:
-        event_id = _profile_event(store, survivor.lead_id, changes, ctx)
+        event_id = _profile_event(store, survivor.lead_id, changes, ctx, here, posted)
         store.append_audit(
             AuditEntry(
                 ctx.now,
@@ -280,7 +336,8 @@ def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> Ev
                 raise EventConflictError(event.event_id)
             result.duplicates.append(event.event_id)
             continue
-        to_store.append(StoredEvent(stored_as, digest, ctx.source, ctx.actor, ctx.now))
+        redacted = ctx.scan_event(stored_as, lead.profile)
+        to_store.append(StoredEvent(stored_as, digest, ctx.source, ctx.actor, ctx.now, redacted))
         result.stored.append(event.event_id)
         touched[lead.lead_id] = event.event_id
     store.add_events(to_store)

@@ -40,6 +40,7 @@ class StoredLead:
     profile: LeadProfile
     created_at: datetime
     received_at: datetime
+    redacted: dict[str, str] | None = None  # free text as scanned at ingest
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class StoredEvent:
     source: str | None
     actor: str
     recorded_at: datetime
+    redacted: dict[str, str] | None = None  # free-text properties as scanned at ingest
 
 
 @dataclass(frozen=True)
