@@ -25,6 +25,7 @@ from leadflow.adapters.db.tables import Base
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.settings import Settings
+from leadflow.services.accounts import User, add_user
 
 LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
 
@@ -33,6 +34,7 @@ PG_URL = os.environ.get(
 )
 START = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 (a test secret)
+PASSWORD = "correct horse battery staple"  # noqa: S105 (a test password)
 
 
 @dataclass
@@ -132,6 +134,41 @@ def make_app(database_url: str, clock: FakeClock) -> Iterator[Callable[..., App]
 @pytest.fixture
 def app(make_app: Callable[..., App]) -> App:
     return make_app()
+
+
+@pytest.fixture
+def sign_in(app: App) -> Callable[..., User]:
+    """Create a user with a role and sign a test client in through the real ``/login`` form
+    (the password is :data:`PASSWORD`)."""
+
+    def do(client: TestClient, email: str, role: str, name: str | None = None) -> User:
+        user = app.db.run(
+            lambda store: add_user(
+                store.accounts,
+                app.passwords,
+                email,
+                role,
+                name=name,
+                password=PASSWORD,
+                actor="test",
+                at=app.clock(),
+            )
+        )
+        client.get("/login")
+        answer = client.post(
+            "/login",
+            data={
+                "email": email,
+                "password": PASSWORD,
+                "csrf": client.cookies["leadflow_csrf"],
+                "next": "/",
+            },
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+        return user
+
+    return do
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from leadflow.entrypoints.cli import app as cli
+from leadflow.services.accounts import User
 from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
 
 
@@ -33,12 +36,15 @@ def test_every_page_renders_with_the_lead_on_it(client: TestClient) -> None:
     assert client.get("/static/leadflow.css").status_code == 200
 
 
-def test_a_rep_takes_the_lead_to_sql_with_html_forms(client: TestClient) -> None:
+def test_a_rep_takes_the_lead_to_sql_with_html_forms(
+    client: TestClient, sign_in: Callable[..., User]
+) -> None:
     _mql(client)
+    sign_in(client, "ana@northwind.example", "sales", "Ana Souza")
     page = client.get("/leads/SC-001")
     assert 'action="/leads/SC-001/actions/accept"' in page.text
+    assert "Ana Souza" in page.text  # who is signed in
     token = client.cookies["leadflow_csrf"]
-    client.post("/session", data={"name": "ana", "next": "/leads/SC-001"})
     accepted = client.post("/leads/SC-001/actions/accept", data={"csrf": token})
     assert accepted.status_code == 200
     assert "Accepted." in accepted.text
@@ -53,7 +59,7 @@ def test_a_rep_takes_the_lead_to_sql_with_html_forms(client: TestClient) -> None
     )
     assert 'id="stage">sql' in done.text
     history = client.get("/v1/leads/SC-001").json()["stage_history"]
-    assert [h["actor"] for h in history[-2:]] == ["user:ana", "user:ana"]
+    assert [h["actor"] for h in history[-2:]] == ["user:ana@northwind.example"] * 2
 
 
 def test_forms_without_the_csrf_token_or_a_reason_change_nothing(client: TestClient) -> None:
@@ -76,12 +82,18 @@ def test_what_a_lead_sent_is_escaped_on_the_page(client: TestClient) -> None:
     assert "&lt;script&gt;" in page.text
 
 
-def test_the_dashboard_refuses_once_api_keys_protect_the_api(
+def test_once_an_api_key_exists_the_dashboard_asks_people_to_sign_in(
     client: TestClient, database_url: str
 ) -> None:
+    _mql(client)
     made = CliRunner().invoke(cli, ["apikey", "create", "crm", "--database-url", database_url])
     assert made.exit_code == 0
-    assert client.get("/").status_code == 401
+    for path in ("/", "/leads", "/leads/SC-001", "/queue", "/reports", "/playbooks"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/login?next="), path
+        assert "Dana" not in answer.text
+    assert "Sign in" in client.get("/").text
 
 
 def test_the_reports_page_draws_every_report_and_links_its_csv(client: TestClient) -> None:

@@ -20,6 +20,7 @@ from leadflow.entrypoints.api import (
 )
 from leadflow.entrypoints.api.errors import install_error_handlers
 from leadflow.entrypoints.api.guards import Guards
+from leadflow.entrypoints.api.schemas import GUARDED
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.web import auth_pages, pages, unsubscribe
 from leadflow.entrypoints.web.render import HERE, install_page_handlers
@@ -44,11 +45,12 @@ def create_app(app: App) -> FastAPI:
     install_error_handlers(api)
     install_page_handlers(api)
     api.add_middleware(Guards, limiter=app.limiter, max_body=app.settings.max_body_bytes)
-    for module in (routes_leads, routes_events, routes_webhooks, routes_meta, routes_reports):
-        api.include_router(module.router)
-    api.include_router(routes_routing.router)
-    api.include_router(routes_sms.router)
-    api.include_router(routes_sms.review_router)
+    for module in (routes_leads, routes_events, routes_webhooks, routes_reports):
+        api.include_router(module.router, responses=GUARDED)
+    api.include_router(routes_meta.router)
+    api.include_router(routes_routing.router, responses=GUARDED)
+    api.include_router(routes_sms.router, responses=GUARDED)
+    api.include_router(routes_sms.review_router, responses=GUARDED)
     api.include_router(unsubscribe.router)
     api.include_router(auth_pages.router)
     api.include_router(pages.router)

@@ -11,7 +11,7 @@ from leadflow.adapters.db.migrate import current_revision
 from leadflow.adapters.playbook_yaml import shipped_playbooks
 from leadflow.entrypoints.api.deps import AppDep, ReadPlaybooks
 from leadflow.entrypoints.api.errors import ApiError
-from leadflow.entrypoints.api.schemas import ErrorOut, HealthOut, PlaybookOut
+from leadflow.entrypoints.api.schemas import GUARDED, ErrorOut, HealthOut, PlaybookOut
 
 router = APIRouter(tags=["meta"])
 
@@ -38,6 +38,7 @@ def healthz(app: AppDep) -> Any:
     "/v1/playbooks",
     response_model=list[PlaybookOut],
     responses={
+        **GUARDED,
         401: {"model": ErrorOut, "description": "an API key is required"},
         403: {"model": ErrorOut, "description": "the key's role may not do this"},
         422: {"model": ErrorOut, "description": "invalid request; every bad field is named"},

@@ -421,3 +421,17 @@ class ErrorOut(BaseModel):
     """The one error shape of every endpoint."""
 
     error: ErrorBody
+
+
+# What any /v1 request may meet before its route runs (see guards.py and deps.py).
+GUARDED: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "`bad_host`: open local mode, another Host name"},
+    413: {"model": ErrorOut, "description": "`payload_too_large`: the body is over the limit"},
+    429: {
+        "model": ErrorOut,
+        "description": "`rate_limited`: too many requests; see `Retry-After`",
+        "headers": {
+            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+        },
+    },
+}

@@ -55,7 +55,9 @@ def choose_owner(
 def assigned_payload(
     lead_id: str, route: LeadRoute, before: str | None, reason: str, at: datetime
 ) -> dict[str, Any]:
-    """The ``lead.assigned`` webhook body: ids only (COMPLIANCE.md allow-list)."""
+    """The ``lead.assigned`` webhook body: ids only (COMPLIANCE.md allow-list). The reason
+    is its kind (``manual``), never the text a person typed after it, which may name a
+    patient's condition."""
     return {
         "type": ASSIGNED,
         "timestamp": at.isoformat(),
@@ -65,7 +67,7 @@ def assigned_payload(
             "team": route.team_id,
             "from_owner": before,
             "owner": route.owner,
-            "reason": reason,
+            "reason": reason.split(":", 1)[0].strip(),
         },
     }
 
