@@ -76,14 +76,35 @@ def test_the_demo_recipe_fills_a_database_and_serves_the_dashboard(tmp_path: Pat
                 assert time.monotonic() < deadline, "the demo did not start within 4 minutes"
                 time.sleep(0.5)
         assert health.status_code == 200
-        board = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
-        assert board.status_code == 200
-        assert "150 leads" in board.text
-        mqls = httpx.get(f"http://127.0.0.1:{port}/v1/leads", params={"stage": "mql"}, timeout=10)
-        assert mqls.json()["items"], "the demo has no MQL to work"
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/", timeout=10).status_code == 303  # sign in first
+        accounts = (tmp_path / "demo-accounts.txt").read_text(encoding="utf-8").split("\n")
+        roles = {line.split()[0]: line.split()[1:] for line in accounts[1:] if line}
+        assert set(roles) == {"admin", "intake", "sales", "marketing", "analyst"}
+        email, password = roles["intake"]
+        with httpx.Client(base_url=base, timeout=10) as browser:
+            browser.get("/login")
+            signed_in = browser.post(
+                "/login",
+                data={
+                    "email": email,
+                    "password": password,
+                    "csrf": browser.cookies["leadflow_csrf"],
+                    "next": "/",
+                },
+            )
+            assert signed_in.status_code == 303
+            board = browser.get("/")
+            assert board.status_code == 200
+            assert "150 leads" in board.text
+            mqls = browser.get("/v1/leads", params={"stage": "mql"})
+            assert mqls.json()["items"], "the demo has no MQL to work"
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        _, printed = server.communicate(timeout=30)
+    assert f"sign in at {base}/login" in printed  # make demo says how to sign in
+    assert f"intake     {email}" in printed
+    assert password in printed
 
 
 def test_cli_reference_in_docs_is_generated_from_the_commands() -> None:

@@ -1,9 +1,11 @@
-"""Assigning a lead by hand in a real browser: the lead page's "Assign to" form changes the
-owner, the SLA deadline stays, and the assignment history names who did it and why."""
+"""Assigning a lead by hand in a real browser: the team lead signs in, the lead page's
+"Assign to" form changes the owner, the SLA deadline stays, and the assignment history names
+who did it (the signed-in person) and why."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -15,26 +17,41 @@ from leadflow.entrypoints.settings import Settings
 from tests.store.conftest import FakeClock
 from tests.store.live import serve
 from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
+from tests.web.signin import Account, api_key, demo_accounts, sign_in, unlabelled_fields
+
+
+@dataclass(frozen=True)
+class Routed:
+    url: str
+    accounts: dict[str, Account]
 
 
 @pytest.fixture(scope="module")
-def routed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server whose only lead, the caregiver, is an MQL routed to Tomás (Friday noon UTC)."""
+def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
+    """A server whose only lead, the caregiver, is an MQL routed to Tomás (Friday noon UTC),
+    with the demo's accounts (Erin Walsh, marketing, leads Tomás's team)."""
     folder = tmp_path_factory.mktemp("routing")
     settings = Settings(database_url=f"sqlite:///{folder / 'routing.db'}")
     app: App = bootstrap(settings, clock=FakeClock(), migrate=True)
+    accounts = demo_accounts(app, folder)
+    headers = {"Authorization": f"Bearer {api_key(app, 'browser-tests', 'intake')}"}
     with serve(app) as url:
-        assert httpx.post(f"{url}/v1/leads", json=CAREGIVER, timeout=30).status_code == 201
+        posted = httpx.post(f"{url}/v1/leads", json=CAREGIVER, headers=headers, timeout=30)
+        assert posted.status_code == 201, posted.text
         for event in CAREGIVER_EVENTS:
-            assert httpx.post(f"{url}/v1/events", json=event, timeout=30).status_code == 201
-        yield url
+            sent = httpx.post(f"{url}/v1/events", json=event, headers=headers, timeout=30)
+            assert sent.status_code == 201, sent.text
+        yield Routed(url, accounts)
     app.db.dispose()
 
 
 def test_a_team_lead_reassigns_a_lead_from_its_page_and_sees_the_history(
-    page: Page, routed_url: str, artifacts: Path
+    page: Page, routed: Routed, artifacts: Path
 ) -> None:
-    page.goto(f"{routed_url}/leads/SC-001")
+    routed_url, erin = routed.url, routed.accounts["marketing"]
+    assert erin.name == "Erin Walsh"  # the patient marketing team's lead
+    sign_in(page, routed_url, erin, "/leads/SC-001")
+    expect(page).to_have_url(f"{routed_url}/leads/SC-001")
     expect(page.locator("#stage")).to_have_text("mql")
     expect(page.get_by_text("owner tomas")).to_be_visible()
     expect(page.locator("#sla-due")).to_have_text("(by 2026-03-06 22:00 UTC)")
@@ -42,8 +59,6 @@ def test_a_team_lead_reassigns_a_lead_from_its_page_and_sees_the_history(
     expect(history).to_have_count(1)
     expect(history.first).to_contain_text("routed")
 
-    page.get_by_label("You are").fill("Erin (team lead)")
-    page.get_by_role("button", name="Set").click()
     owner = page.locator("section", has=page.get_by_role("heading", name="Owner"))
     expect(owner.get_by_label("Assign to")).to_have_value("tomas")
     owner.get_by_label("Assign to").select_option("erin")
@@ -55,11 +70,6 @@ def test_a_team_lead_reassigns_a_lead_from_its_page_and_sees_the_history(
     expect(page.locator("#sla-due")).to_have_text("(by 2026-03-06 22:00 UTC)")
     expect(history).to_have_count(2)
     expect(history.first).to_contain_text("manual: covering Friday")
-    expect(history.first).to_contain_text("Erin (team lead)")
-    unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-             .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-             .map(el => el.name)"""
-    )
-    assert unlabelled == []
+    expect(history.first).to_contain_text(erin.actor)
+    assert unlabelled_fields(page) == []
     page.screenshot(path=artifacts / "6-assigned-by-hand.png", full_page=True)

@@ -37,15 +37,13 @@ class Marker(StrEnum):
 CLINICAL: frozenset[Marker] = frozenset({Marker.CONDITION, Marker.MEDICATION, Marker.PROCEDURE})
 
 # Event properties that are structured data chosen from a list or set by a system, never
-# typed by a person about their health. Any other text property is free text.
+# typed by a person about their health. Any other text property is free text — including a
+# page's ``url`` and a download's ``asset`` or ``topic``: "/derm/psoriasis" says what a
+# person may have as plainly as a note does (the category and service line still show).
 STRUCTURED_PROPERTIES: frozenset[str] = frozenset(
     {
-        "url",
         "page_category",
         "service_line",
-        "asset",
-        "topic",
-        "webinar",
         "campaign",
         "form",
         "product",

@@ -20,8 +20,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from leadflow.adapters.db.access_log import RecordAccess, record_accesses
 from leadflow.adapters.db.export import EXPORT_COLUMNS, ExportFilters, export_rows
 from leadflow.adapters.db.imports import SqlImportRun, run_id
+from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.records import ColumnMapping, Finding, RecordWarning, load_mapping
 from leadflow.adapters.records.events import event_parser
 from leadflow.adapters.records.leads import parse_lead
@@ -321,6 +323,9 @@ def _stages(console: Console, stages: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(stages or []))
 
 
+EXPORT_WHAT = "handoff export (leadflow export)"
+
+
 def export_command(
     *,
     output: Annotated[
@@ -342,7 +347,7 @@ def export_command(
     console = stderr()
     filters = ExportFilters(_stages(console, stage), playbook)
     app = _open_app(console, database_url)
-    written = 0
+    exported: list[str] = []
     try:
         with replacing(output) as handle:
             writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
@@ -350,20 +355,30 @@ def export_command(
             with app.db.read() as session:
                 for row in export_rows(session, filters):
                     writer.writerow({k: _cell(v) for k, v in row.items()})
-                    written += 1
+                    exported.append(row["lead_id"])
+            now = app.clock()
             entry = AuditEntry(
-                at=app.clock(),
+                at=now,
                 actor=EXPORT_ACTOR,
                 action="data.exported",
                 entity="export",
                 entity_id=output.name,
-                after={"rows": written, "filters": filters.as_json()},
+                after={"rows": len(exported), "filters": filters.as_json()},
             )
-            app.db.run(lambda store: store.append_audit(entry))
+            reads = [
+                RecordAccess(lead, now, EXPORT_ACTOR, "admin", "export", EXPORT_WHAT, "raw")
+                for lead in exported
+            ]
+
+            def record(store: SqlLeadStore) -> None:
+                store.append_audit(entry)
+                record_accesses(store.session, reads)
+
+            app.db.run(record)
     except OSError as exc:
         fail(console, str(exc))
     except SQLAlchemyError as exc:
         fail(console, f"the lead store failed ({type(exc).__name__})")
     finally:
         app.db.dispose()
-    say(console, f"exported {_plural(written, 'lead')} to {output.name}")
+    say(console, f"exported {_plural(len(exported), 'lead')} to {output.name}")

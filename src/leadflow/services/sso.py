@@ -2,7 +2,8 @@
 
 The provider proves who the person is; :class:`RoleMapping` turns a claim (``groups`` by
 default) into a leadflow role. A first sign-in creates the account; an account with the
-same email made earlier with ``leadflow user add`` is linked to the provider's identity.
+same email made earlier with ``leadflow user add`` is linked to the provider's identity —
+only when the provider says the email is verified, and only when the sign-in succeeds.
 When a mapping is configured the provider stays in charge of the role: a changed group
 changes the role at the next sign-in, and a person in no mapped group is refused.
 """
@@ -76,20 +77,21 @@ def sso_sign_in(store: SsoAccounts, who: Verified, mapping: RoleMapping, now: da
     message for the person when they may not sign in."""
     role = mapping.role_for(who.claims)
     user = store.user_by_sso(who.issuer, who.subject)
-    if user is None and who.email and who.email_verified is not False:
-        user = store.user_by_email(normalise_email(who.email))
-        if user is not None:
-            if user.sso:
-                raise AccountError("this email belongs to another single sign-on identity")
-            store.link_sso(user.user_id, who.issuer, who.subject, now)
-            store.append_audit(AuditEntry(now, ACTOR, "user.sso_linked", "user", user.user_id))
-    if role is None and (mapping.roles or user is None):
+    link = None
+    if user is None and who.email and who.email_verified is True:
+        link = store.user_by_email(normalise_email(who.email))
+        if link is not None and link.sso:
+            raise AccountError("this email belongs to another single sign-on identity")
+    found = user or link
+    if role is None and (mapping.roles or found is None):
         raise AccountError(
             "your account at the identity provider is in no group that leadflow knows; "
             "ask an administrator"
         )
-    if user is None and role is not None:
-        if not who.email:
+    if found is not None and not found.active:
+        raise AccountError("this account is disabled; ask an administrator")
+    if found is None:
+        if not who.email or role is None:
             raise AccountError("the identity provider did not say your email address")
         return add_user(
             store,
@@ -102,8 +104,10 @@ def sso_sign_in(store: SsoAccounts, who: Verified, mapping: RoleMapping, now: da
             at=now,
             sso=(who.issuer, who.subject),
         )
-    if user is None or not user.active:
-        raise AccountError("this account is disabled; ask an administrator")
+    user = found
+    if link is not None:  # only once the person may sign in: a refusal links nothing
+        store.link_sso(link.user_id, who.issuer, who.subject, now)
+        store.append_audit(AuditEntry(now, ACTOR, "user.sso_linked", "user", link.user_id))
     if role is not None and role != user.role:
         store.update_user(user.user_id, now, role=role)
         store.append_audit(

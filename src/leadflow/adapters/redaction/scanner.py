@@ -149,12 +149,12 @@ class ClinicalScanner:
 
 
 class _TypoIndex:
-    """Our own single clinical words of 6 letters or more, found with one letter wrong,
+    """Our own single clinical words of 5 letters or more, found with one letter wrong,
     missing or extra ("metforman", "albuteral", "astma") — only in a word that is not an
     English word (``pyspellchecker``'s dictionary: "cancel" is not "cancer"), when the first
     letter is right and the close words are all of one kind."""
 
-    MIN_WORD = 6
+    MIN_WORD = 5
     MIN_TOKEN = 5
 
     def __init__(self, singles: dict[str, Marker], english: SpellChecker) -> None:

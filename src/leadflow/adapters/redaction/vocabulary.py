@@ -35,14 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from spellchecker import SpellChecker
 
 from leadflow.adapters.redaction.tokens import words
 from leadflow.domain.free_text import Marker
 
-BUILDER_VERSION = "3"
+BUILDER_VERSION = "4"
 MAX_WORDS = 6
-TYPO_MIN = 6  # our own words of this length or more are also found with one typo
-_ICD_CHAPTERS = re.compile(r"^[A-R]")  # diseases, symptoms and signs (not injuries, causes)
+TYPO_MIN = 5  # our own words of this length or more are also found with one typo
+_ICD_CHAPTERS = re.compile(r"^[A-T]")  # diseases, symptoms, injuries (not causes, encounters)
+RARE = 200  # a word this rare in English (per billion-ish words) is a medical word here
 _CUT = re.compile(
     r",|;|:| with | without | due to | in | of | on | complicating | following | associated "
     r"| not elsewhere | nos\b| affecting | involving | at | by | from | and | or "
@@ -128,7 +130,7 @@ def condition_phrases(description: str) -> set[str]:
     """The phrases a person would write for an ICD-10-CM description."""
     text = re.sub(r"\([^)]*\)", " ", description.casefold())
     text = re.sub(r"\[[^]]*\]", " ", text)
-    head = _CUT.split(f" {text} ")[0].strip()
+    head = _CUT.split(f" {text} ")[0].strip().removeprefix("the ")
     found = set()
     parts = head.split()
     while parts:
@@ -152,8 +154,11 @@ def _whole(description: str) -> str:
 
 
 def _conditions() -> Iterator[str]:
-    """Condition phrases; a single word only when it is a whole description ("Cough") or
-    has the form of a disease's name (``-itis``, ``-osis``, ``-emia`` …)."""
+    """Condition phrases; a single word only when it is a whole description ("Cough"), has
+    the form of a disease's name (``-itis``, ``-osis``, ``-emia`` …) or is rare in English
+    (``pyspellchecker``'s word counts: "syncope" from "Syncope and collapse", but not
+    "abdominal" from "Abdominal and pelvic pain")."""
+    english = SpellChecker(language="en", distance=1).word_frequency
     path = _icd_file()
     for _, element in ET.iterparse(path):  # noqa: S314 (the registry package's own file)
         if element.tag != "diag":
@@ -165,7 +170,8 @@ def _conditions() -> Iterator[str]:
             for text in texts:
                 whole = _whole(text)
                 for phrase in condition_phrases(text):
-                    if " " in phrase or phrase == whole or _DISEASE_FORM.search(phrase):
+                    rare = phrase.isalpha() and len(phrase) >= 5 and english[phrase] <= RARE
+                    if " " in phrase or phrase == whole or rare or _DISEASE_FORM.search(phrase):
                         yield phrase
         element.clear()
 

@@ -214,6 +214,7 @@ def require(permission: Permission) -> Callable[..., Principal]:
             )
         return principal
 
+    check.permission = permission  # type: ignore[attr-defined] # read by security_reference
     return check
 
 

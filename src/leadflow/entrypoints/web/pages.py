@@ -34,7 +34,6 @@ from leadflow.entrypoints.api.deps import AppDep, Principal
 from leadflow.entrypoints.records import read_lead_record
 from leadflow.entrypoints.web.render import (
     HERE,
-    SignedIn,
     check_csrf,
     message_page,
     page,
@@ -109,7 +108,9 @@ def _flash(request: Request) -> dict[str, str] | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def pipeline(request: Request, app: AppDep, who: SignedIn, playbook: str | None = None) -> Response:
+def pipeline(
+    request: Request, app: AppDep, who: ReadReports, playbook: str | None = None
+) -> Response:
     if not who.may(Permission.LEADS_READ):  # analysts land on the reports
         return RedirectResponse("/reports", 303)
     with app.db.read() as session:

@@ -101,6 +101,7 @@ def page(permission: Permission) -> Callable[..., Principal]:
             )
         return who
 
+    check.permission = permission  # type: ignore[attr-defined] # read by security_reference
     return check
 
 
