@@ -112,7 +112,14 @@ def _free_port() -> int:
 def server(url: str) -> Iterator[str]:
     """A uvicorn subprocess serving the API on ``url``; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "LEADFLOW_DATABASE_URL": url}
+    # Throughput, not the limits: thousands of requests a second from one address and key
+    # would meet the default rate limits (600 per key, 1,200 per address a minute).
+    env = {
+        **os.environ,
+        "LEADFLOW_DATABASE_URL": url,
+        "LEADFLOW_RATE_LIMIT": "off",
+        "LEADFLOW_RATE_LIMIT_PER_ADDRESS": "off",
+    }
     command = [
         sys.executable,
         "-m",

@@ -33,8 +33,8 @@ PG_URL = os.environ.get(
     "LEADFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 START = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
-WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 (a test secret)
-PASSWORD = "correct horse battery staple"  # noqa: S105 (a test password)
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+PASSWORD = "correct horse battery staple"
 
 
 @dataclass

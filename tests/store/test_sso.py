@@ -34,7 +34,7 @@ from leadflow.services.store.ports import AuditEntry
 from tests.store.oidc_provider import Provider, oidc_provider, serve_with_public_url
 
 CLIENT_ID = "leadflow-test"
-CLIENT_SECRET = "sso-test-secret"  # noqa: S105 (a test secret)
+CLIENT_SECRET = "sso-test-secret"
 ROLE_MAP = {"leadflow-intake": "intake", "leadflow-marketing": "marketing"}
 SESSION_COOKIE = "leadflow_session"
 SSO_COOKIE = "leadflow_sso"

@@ -16,7 +16,7 @@ from leadflow.adapters.webhooks import WebhookSignatureError, sign_webhook, veri
 SPEC_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 SPEC_TIMESTAMP = 1614265330
 SPEC_BODY = b'{"test": 2432232314}'
-SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the spec's example
+SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"old-key-old-key-old-key!").decode()
@@ -213,7 +213,7 @@ def test_naive_now_is_a_value_error() -> None:
 
 
 def test_secret_without_the_whsec_prefix_is_used_as_utf8_bytes() -> None:
-    secret = "plain-shared-secret"  # noqa: S105 - a test key
+    secret = "plain-shared-secret"
     headers = delivery(secret=secret)
     key_secret = "whsec_" + base64.b64encode(secret.encode()).decode()
 

@@ -70,11 +70,20 @@ class PageRedirectError(Exception):
 
 
 class PageError(Exception):
-    """A page that cannot be shown: an HTML page with the status and a clear message."""
+    """A page that cannot be shown: an HTML page with the status and a clear message (with
+    the signed-in person's nav, when someone is signed in)."""
 
-    def __init__(self, status: int, title: str, text: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        text: str,
+        headers: dict[str, str] | None = None,
+        who: Principal | None = None,
+    ):
         super().__init__(text)
         self.status, self.title, self.text, self.headers = status, title, text, headers
+        self.who = who
 
 
 def signed_in(request: Request, app: AppDep) -> Principal:
@@ -98,6 +107,7 @@ def page(permission: Permission) -> Callable[..., Principal]:
                 "Not for your role",
                 f"Your role ({who.role}) may not open this page. Ask an administrator if "
                 "your work needs it.",
+                who=who,
             )
         return who
 
@@ -172,7 +182,7 @@ def install_page_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(PageError)
     async def _error(request: Request, exc: PageError) -> Response:
-        response = message_page(request, exc.status, exc.title, exc.text)
+        response = message_page(request, exc.status, exc.title, exc.text, exc.who)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
