@@ -155,6 +155,17 @@ def test_open_local_mode_answers_only_requests_addressed_to_this_machine(app: Ap
         assert rebinding.get("/leads").status_code == 400
 
 
+def test_revoking_the_last_key_does_not_reopen_open_local_mode(
+    client: TestClient, database_url: str
+) -> None:
+    key = _create(database_url, "only", "admin")
+    key_id = key.removeprefix("lf_").split("_")[0]
+    revoked = CliRunner().invoke(cli, ["apikey", "revoke", key_id, "--database-url", database_url])
+    assert revoked.exit_code == 0
+    assert client.get("/v1/leads").status_code == 401
+    assert client.get("/leads", follow_redirects=False).status_code == 303
+
+
 def test_once_secured_any_host_name_works_with_credentials(
     make_app: Callable[..., App], database_url: str
 ) -> None:

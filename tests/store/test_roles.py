@@ -247,3 +247,84 @@ def test_outbound_webhooks_carry_no_free_text(client: TestClient, app: App) -> N
     assert payloads, "the new lead's stage change was queued"
     sent = str(payloads)
     assert not any(word in sent for word in (*CLINICAL, "Dana", "dana.w@"))
+
+
+def test_reasons_a_rep_typed_reach_no_one_below_intake_nor_reports_nor_webhooks(
+    client: TestClient, database_url: str, app: App
+) -> None:
+    app.db.run(
+        lambda store: add_endpoint(
+            store.session, "https://hooks.example.com/y", ["lead.stage_changed"], START
+        )
+    )
+    _patient(client)
+    intake = _create(database_url, "desk", "intake")
+    marketing = _create(database_url, "mkt", "marketing")
+    analyst = _create(database_url, "bi", "analyst")
+    typed = "newly diagnosed with lupus, on methotrexate"
+    done = client.post(
+        "/v1/leads/P-1/actions/disqualify", json={"reason": typed}, headers=_bearer(intake)
+    )
+    assert done.status_code == 200, done.text
+    assert "lupus" in str(done.json())  # intake reads what intake typed
+
+    words = ("lupus", "methotrexate")
+    lead = client.get("/v1/leads/P-1", headers=_bearer(marketing)).json()
+    for part in ("decision", "stage_history", "timeline"):
+        assert not any(w in str(lead[part]) for w in words), part
+    assert lead["decision"]["status"] == (
+        "Disqualified – newly diagnosed with [condition], on [medication]"
+    )
+    listed = client.get("/v1/leads", headers=_bearer(marketing)).json()["items"]
+    assert not any(w in str(listed) for w in words)
+    again = client.post(
+        "/v1/events",
+        json={
+            "event_id": "E-2",
+            "lead_id": "P-1",
+            "type": "email_opened",
+            "occurred_at": "2026-03-06T11:30:00Z",
+        },
+        headers=_bearer(marketing),
+    )
+    assert again.status_code == 201
+    assert not any(w in again.text for w in words)
+    report = client.get(
+        "/v1/reports/disqualifications", params={"format": "csv"}, headers=_bearer(analyst)
+    )
+    assert report.status_code == 200
+    assert "[condition]" in report.text
+    assert not any(w in report.text for w in words)
+    with app.db.read() as session:
+        sent = str([row.payload for row in session.query(WebhookOutboxRow)])
+    assert not any(w in sent for w in words)
+    assert "'status': 'Disqualified'" in sent
+
+
+def test_a_forms_question_used_as_a_field_name_is_free_text_too(
+    client: TestClient, database_url: str
+) -> None:
+    _patient(client)
+    asked = {
+        "event_id": "E-3",
+        "lead_id": "P-1",
+        "type": "form_submitted",
+        "occurred_at": "2026-03-06T11:10:00Z",
+        "properties": {"Are you on Humira for psoriasis?": True, "hiv_positive": False},
+    }
+    assert client.post("/v1/events", json=asked).status_code == 201
+    consented = {
+        **PATIENT,
+        "consent_sms": True,
+        "consent": {"page_url": "https://northwind.example/derm/psoriasis-biologics"},
+    }
+    assert client.post("/v1/leads", json=consented).status_code == 200
+    marketing = _create(database_url, "mkt", "marketing")
+    lead = client.get("/v1/leads/P-1", headers=_bearer(marketing)).json()
+    (form,) = [e for e in lead["timeline"] if e["event_id"] == "E-3"]
+    assert form["properties"] == {
+        "Are you on [medication] for [condition]?": True,
+        "[condition]_positive": False,
+    }
+    assert "psoriasis" not in str(lead["consents"])
+    assert any("[condition]" in str(c["evidence"]) for c in lead["consents"])

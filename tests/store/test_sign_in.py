@@ -3,6 +3,7 @@ clearly — never a 500, never a page shown to someone not signed in."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import pytest
@@ -117,7 +118,10 @@ def test_five_failures_lock_the_account_even_for_the_right_password_until_a_rese
     assert _login(client).status_code == 429  # type: ignore[attr-defined]
     with app.db.read() as session:
         keys = session.scalars(select(SignInFailureRow.key)).all()
-    assert EMAIL not in str(keys)  # counted under hashes
+    plain = hashlib.sha256(f"account:{EMAIL}".encode()).hexdigest()
+    assert keys
+    assert EMAIL not in str(keys)
+    assert plain not in keys  # a keyed hash: what was typed cannot be guessed back
     clock.advance(minutes=16)
     assert _login(client).status_code == 303  # type: ignore[attr-defined]
 
@@ -177,10 +181,11 @@ def test_disabling_a_user_or_changing_their_role_ends_their_session_at_once(
     assert disabled.exit_code == 0
     assert "1 session(s) ended" in disabled.stdout
     assert client.get("/leads", follow_redirects=False).status_code == 303
-    refused = _login(client)
-    assert refused.status_code == 403  # type: ignore[attr-defined]
-    assert "This account is disabled" in refused.text  # type: ignore[attr-defined]
+    refused = _login(client)  # refused like a wrong password: it confirms nothing
+    assert refused.status_code == 401  # type: ignore[attr-defined]
+    assert "Wrong email or password." in refused.text  # type: ignore[attr-defined]
     assert [entity for entity, _, _ in _actions(app, "user.disabled")] == [ana.user_id]
+    assert "disabled" in [reason for _, reason, _ in _actions(app, "user.sign_in_failed")]
 
 
 @pytest.mark.parametrize(
@@ -188,6 +193,7 @@ def test_disabling_a_user_or_changing_their_role_ends_their_session_at_once(
     [
         ({"email": EMAIL, "password": PASSWORD}, 403, "The form expired"),
         ({"email": EMAIL, "password": PASSWORD, "csrf": "forged"}, 403, "The form expired"),
+        ({"email": EMAIL, "password": PASSWORD, "csrf": "fälschung"}, 403, "The form expired"),
         ({"email": "", "password": ""}, 422, "Enter your email and password."),
         ({"email": "x" * 400, "password": "y"}, 422, "at most 320 characters"),
     ],

@@ -22,7 +22,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.settings import Settings
 from leadflow.errors import PlaybookNotFoundError
 from leadflow.services.accounts import SessionRules, SignInRules
-from leadflow.services.redaction import TextScanner
+from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
 from leadflow.services.sso import RoleMapping
 from leadflow.services.store.intake import Context
 
@@ -96,6 +96,10 @@ class App:
     def scanner(self) -> TextScanner:
         """The clinical-text scanner (its vocabulary is loaded on first use)."""
         return default_scanner()
+
+    def redactor(self, raw: bool) -> Redactor:
+        """Text derived from a person's words as written (``raw``) or scanned."""
+        return AS_WRITTEN if raw else Redactor(self.scanner)
 
     def context(self, actor: str, source: str) -> Context:
         """The context of one unit of work, with the time read once."""

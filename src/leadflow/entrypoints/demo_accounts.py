@@ -83,6 +83,7 @@ def ensure_demo_accounts(app: App, path: Path) -> list[tuple[str, str, str]]:
     app.db.run(work)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that was there keeps no wider mode
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write("# leadflow demo accounts: role email password\n")
         handle.writelines(f"{role} {email} {password}\n" for role, email, password in made)

@@ -90,7 +90,7 @@ def report_command(
     app = open_app(database_url, migrate=False)
     try:
         with app.db.read() as session:
-            facts = read_report_facts(session, filters, datetime.now(UTC))
+            facts = read_report_facts(session, filters, datetime.now(UTC), app.redactor(raw=False))
     finally:
         app.db.dispose()
     report = build_report(name.value, facts, by.value if by is not None else None)

@@ -291,7 +291,10 @@ def apikey_create(
         )
         return key, text
 
-    key, text = write_store(database_url, work, migrate=True)
+    try:
+        key, text = write_store(database_url, work, migrate=True)
+    except ValueError as exc:
+        fail(stderr(), str(exc))
     say(stderr(), f"API key {key.key_id} for `{name}` ({role}); shown once, keep it secret:")
     typer.echo(text)
 

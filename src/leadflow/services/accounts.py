@@ -99,7 +99,14 @@ class AccountStore(Protocol):
         signed_in_at: datetime | None = None,
     ) -> None: ...
 
-    def failures(self, key: str) -> Failures | None: ...
+    def failure_key(self, kind: str, value: str, at: datetime) -> str:
+        """The key failures of ``value`` are counted under: a keyed hash, so that what was
+        typed (perhaps a password in the email box) cannot be recovered from it."""
+        ...
+
+    def failures(self, key: str) -> Failures | None:
+        """The failures counted under ``key``, held until the unit of work ends."""
+        ...
 
     def save_failures(self, key: str, failures: Failures) -> None: ...
 
@@ -142,7 +149,7 @@ class SignInRules:
 class SignIn:
     """What a password sign-in came to."""
 
-    outcome: Literal["ok", "wrong", "locked", "disabled"]
+    outcome: Literal["ok", "wrong", "locked"]
     user: User | None = None
     retry_after_s: int = 0
 
@@ -153,8 +160,6 @@ class SignIn:
                 return "Signed in."
             case "wrong":
                 return "Wrong email or password."
-            case "disabled":
-                return "This account is disabled; ask an administrator."
             case "locked":
                 minutes = max(1, -(-self.retry_after_s // 60))
                 return (
@@ -166,10 +171,6 @@ class SignIn:
 
 def normalise_email(email: str) -> str:
     return email.strip().casefold()
-
-
-def _key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
 def check_role(role: str) -> str:
@@ -279,7 +280,7 @@ def reset_password(
     """Set a new password, lift a lock, end every session."""
     user = _existing(store, email)
     store.update_user(user.user_id, at, password_hash=hasher.hash(check_password(password)))
-    store.clear_failures(_key("account", user.email))
+    store.clear_failures(store.failure_key("account", user.email, at))
     store.end_sessions(user.user_id, at)
     store.append_audit(AuditEntry(at, actor, "user.password_reset", "user", user.user_id))
     return user
@@ -308,6 +309,14 @@ def _count_failure(
 _DUMMY_HASH: dict[str, str] = {}
 
 
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to check against when there is no user, so that an unknown email takes as
+    long to refuse as a wrong password (made once)."""
+    if "h" not in _DUMMY_HASH:
+        _DUMMY_HASH["h"] = hasher.hash(secrets.token_hex(8))
+    return _DUMMY_HASH["h"]
+
+
 def password_sign_in(
     store: AccountStore,
     hasher: PasswordHasher,
@@ -320,7 +329,8 @@ def password_sign_in(
 ) -> SignIn:
     """Check a password sign-in: locks first, then the password; every failure counted
     and audited."""
-    account, client = _key("account", normalise_email(email)), _key("address", address)
+    account = store.failure_key("account", normalise_email(email), now)
+    client = store.failure_key("address", address, now)
     wait = max(_locked(store, account, now), _locked(store, client, now))
     user = store.user_by_email(normalise_email(email))
     if wait:
@@ -328,7 +338,7 @@ def password_sign_in(
         return SignIn("locked", retry_after_s=wait)
     stored = store.password_hash(user.user_id) if user is not None else None
     if stored is None:  # unknown user or no password: spend the same time as a real check
-        hasher.verify(password, _DUMMY_HASH.setdefault("h", hasher.hash(secrets.token_hex(8))))
+        hasher.verify(password, _dummy_hash(hasher))
         ok = False
     else:
         ok = hasher.verify(password, stored)
@@ -339,9 +349,9 @@ def password_sign_in(
         if locks:
             return SignIn("locked", retry_after_s=int(rules.lock.total_seconds()))
         return SignIn("wrong")
-    if not user.active:
+    if not user.active:  # refused like a wrong password: it does not confirm the password
         _audit_failure(store, user, now, "disabled")
-        return SignIn("disabled")
+        return SignIn("wrong")
     store.clear_failures(account)
     return SignIn("ok", user)
 

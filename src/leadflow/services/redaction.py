@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from leadflow.domain.free_text import CLINICAL, Marker, free_properties
 from leadflow.domain.profile import LeadProfile
@@ -94,3 +94,100 @@ def shown(
         name: scanner.scan((stored or {}).get(name, text), identity).text
         for name, text in values.items()
     }
+
+
+# Decision reasons whose label quotes what a person typed (a rejection, loss or
+# disqualification reason, why there is no timeline); every other label is the playbook's.
+TYPED_RULES = frozenset(
+    {"sales.sales_rejected", "sales.closed_lost", "sales.disqualified", "sql.no_timeline"}
+)
+
+
+def _scanned(value: Any, scanner: TextScanner, identity: Identity) -> Any:
+    return scanner.scan(value, identity).text if isinstance(value, str) else value
+
+
+def shown_reasons(
+    reasons: list[dict[str, Any]], scanner: TextScanner, identity: Identity
+) -> list[dict[str, Any]]:
+    """Reasons with the labels that quote a person's words scanned."""
+    return [
+        {**r, "label": _scanned(r.get("label"), scanner, identity)}
+        if r.get("rule") in TYPED_RULES
+        else r
+        for r in reasons
+    ]
+
+
+def shown_decision(
+    record: dict[str, Any], scanner: TextScanner, identity: Identity
+) -> dict[str, Any]:
+    """A decision record (or a stage-history entry) as a role below intake sees it: its
+    status, disqualification reason and the labels that quote a person's words scanned."""
+    out = dict(record)
+    for name in ("status", "disqualification_reason"):
+        if name in out:
+            out[name] = _scanned(out[name], scanner, identity)
+    if isinstance(out.get("reasons"), list):
+        out["reasons"] = shown_reasons(out["reasons"], scanner, identity)
+    return out
+
+
+def shown_mapping(
+    values: Mapping[str, Any], scanner: TextScanner, identity: Identity
+) -> dict[str, Any]:
+    """A mapping whose keys are free text too (a form's question as a field name): each
+    key scanned, and each string value scanned."""
+    return {
+        scanner.scan(str(k), identity).text: _scanned(v, scanner, identity)
+        for k, v in values.items()
+    }
+
+
+def shown_view(view: dict[str, Any], scanner: TextScanner, identity: Identity) -> dict[str, Any]:
+    """The parts of a lead's record, beyond its free-text values, that may quote a person:
+    the decision and stage history (reasons typed by reps), consent evidence (the page a
+    consent was given on), field names (a form's question as a key) and manual assignment
+    reasons — scanned for a role below intake."""
+    out = dict(view)
+    if out.get("decision") is not None:
+        out["decision"] = shown_decision(out["decision"], scanner, identity)
+    out["stage_history"] = [shown_decision(h, scanner, identity) for h in view["stage_history"]]
+    out["consents"] = [
+        {**c, "evidence": shown_mapping(c.get("evidence") or {}, scanner, identity)}
+        for c in view["consents"]
+    ]
+    out["timeline"] = [
+        {**e, "properties": shown_mapping(e["properties"] or {}, scanner, identity)}
+        for e in view["timeline"]
+    ]
+    profile = dict(view["profile"])
+    if profile.get("custom"):
+        profile["custom"] = shown_mapping(profile["custom"], scanner, identity)
+    out["profile"] = profile
+    out["assignments"] = [
+        {**a, "reason": _scanned(a.get("reason"), scanner, identity)} for a in view["assignments"]
+    ]
+    return out
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """How one reader sees text derived from a person's words: as written (no scanner) or
+    scanned (a role below intake; webhooks and reports always)."""
+
+    scanner: TextScanner | None = None
+    identity: Identity = field(default_factory=Identity)
+
+    def text(self, value: Any) -> Any:
+        if self.scanner is None:
+            return value
+        return _scanned(value, self.scanner, self.identity)
+
+    def decision(self, record: dict[str, Any]) -> dict[str, Any]:
+        if self.scanner is None:
+            return record
+        return shown_decision(record, self.scanner, self.identity)
+
+
+AS_WRITTEN = Redactor()

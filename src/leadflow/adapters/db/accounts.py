@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.app_secrets import database_secret
 from leadflow.adapters.db.tables import ApiKeyRow
 from leadflow.adapters.db.tables_people import (
     SignInFailureRow,
@@ -37,10 +40,10 @@ class SignInFlow:
 
 
 def open_mode(session: Session) -> bool:
-    """Whether the server runs in open local mode: no user at all (disabled ones count) and
-    no active API key."""
+    """Whether the server runs in open local mode: no user and no API key was ever made
+    (disabled users and revoked keys count, so revoking the last key never reopens it)."""
     user = select(UserRow.id).limit(1)
-    key = select(ApiKeyRow.id).where(ApiKeyRow.revoked_at.is_(None)).limit(1)
+    key = select(ApiKeyRow.id).limit(1)
     return session.execute(user).first() is None and session.execute(key).first() is None
 
 
@@ -139,8 +142,13 @@ class SqlAccounts:
         self._db.execute(update(_USERS).where(_USERS.c.id == user_id).values(**values))
 
     # -- failed sign-ins -------------------------------------------------------------------
+    def failure_key(self, kind: str, value: str, at: datetime) -> str:
+        key = database_secret(self._db, "sign_in_failures", at)
+        return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
     def failures(self, key: str) -> Failures | None:
-        row = self._db.execute(select(_FAILURES).where(_FAILURES.c.key == key)).first()
+        query = select(_FAILURES).where(_FAILURES.c.key == key).with_for_update()
+        row = self._db.execute(query).first()
         return Failures(row.failures, row.first_at, row.locked_until) if row else None
 
     def save_failures(self, key: str, failures: Failures) -> None:

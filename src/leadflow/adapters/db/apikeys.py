@@ -45,6 +45,10 @@ def create_key(session: Session, name: str, role: str, at: datetime) -> tuple[Ap
     """A new key; the full key text is returned once and never stored."""
     if role not in ROLES:
         raise ValueError(f"unknown role `{role}`; expected one of {', '.join(ROLES)}")
+    taken = select(ApiKeyRow.id).where(ApiKeyRow.name == name, ApiKeyRow.revoked_at.is_(None))
+    if session.execute(taken).first() is not None:
+        # the name is the actor in audit and history: two live keys may not share it
+        raise ValueError(f"an active key is named `{name}`; revoke it or choose another name")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     row = ApiKeyRow(

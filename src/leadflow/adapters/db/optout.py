@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, exists, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
+from leadflow.adapters.db.app_secrets import database_secret
 from leadflow.adapters.db.tables import AppSecretRow, MessageRow
 from leadflow.adapters.unsubscribe import (
     TOKEN_TTL,
@@ -55,21 +55,6 @@ CONFIRM_ONCE_PER = timedelta(hours=24)
 TOO_LATE = "confirmation_too_late"
 SENT_RECENTLY = "confirmation_sent_recently"
 _SMS_REPLY = "sms_reply"  # as in adapters/db/nurture.py
-
-
-def database_secret(session: Session, name: str, now: datetime) -> bytes:
-    """This database's secret ``name``: made (32 random bytes) and stored the first time it
-    is asked for; two workers racing to make it both end up with the one stored first."""
-    found = session.scalar(select(_SECRETS.c.value).where(_SECRETS.c.name == name))
-    if found is None:
-        try:
-            with session.begin_nested():
-                value = secrets.token_hex(32)
-                session.execute(insert(_SECRETS).values(name=name, value=value, created_at=now))
-        except IntegrityError:
-            pass  # made meanwhile by another transaction: read that one
-        found = session.scalar(select(_SECRETS.c.value).where(_SECRETS.c.name == name))
-    return bytes.fromhex(str(found))
 
 
 @dataclass(frozen=True)

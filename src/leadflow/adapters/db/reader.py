@@ -34,10 +34,15 @@ from leadflow.adapters.db.tables import (
 from leadflow.adapters.playbook_yaml import shipped_playbooks
 from leadflow.domain.free_text import free_properties
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
 from leadflow.errors import LeadflowError
-from leadflow.services.redaction import Identity, TextScanner, profile_free_text, shown
+from leadflow.services.redaction import (
+    Identity,
+    TextScanner,
+    profile_free_text,
+    shown,
+    shown_view,
+)
 from leadflow.services.store.consent import active_consent
 from leadflow.services.store.lifecycle import current_profile
 from leadflow.services.store.ports import StoredLead
@@ -118,7 +123,7 @@ def lead_view(
     event_rows = list(
         session.scalars(select(EventRow).where(EventRow.lead_id == row.id).order_by(EventRow.seq))
     )
-    profile = current_profile(stored, [event_from_row(e) for e in event_rows])
+    raw_profile = profile = current_profile(stored, [event_from_row(e) for e in event_rows])
     properties = {e.seq: e.properties for e in event_rows}
     if scanner is not None:
         identity = Identity.of(stored.profile, profile)
@@ -138,7 +143,7 @@ def lead_view(
     aliases = session.scalars(select(LeadRow.id).where(LeadRow.merged_into == row.id)).all()
     stage = Stage(decision.stage) if decision is not None else Stage.NEW
     timeline = sorted(event_rows, key=lambda e: (e.occurred_at, e.event_id))
-    return {
+    view = {
         "lead_id": row.id,
         "aliases": sorted(aliases),
         "playbook": row.playbook,
@@ -180,20 +185,13 @@ def lead_view(
             }
             for c in consents
         ],
-        "assignments": _reasons_shown(assignment_history(session, row.id), scanner, profile),
+        "assignments": assignment_history(session, row.id),
         "sla": sla_clocks(session, row.id),
         "free_text": "raw" if scanner is None else "redacted",
     }
-
-
-def _reasons_shown(
-    rows: list[dict[str, Any]], scanner: TextScanner | None, profile: LeadProfile
-) -> list[dict[str, Any]]:
-    """Assignment history with the free text of manual reasons redacted when asked."""
     if scanner is None:
-        return rows
-    identity = Identity.of(profile)
-    return [{**r, "reason": scanner.scan(r["reason"], identity).text} for r in rows]
+        return view
+    return shown_view(view, scanner, Identity.of(stored.profile, raw_profile))
 
 
 def assignment_history(session: Session, lead_id: str) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from leadflow.adapters.db.tables import (
     StageChangeRow,
 )
 from leadflow.domain.events import ENGAGEMENT_TYPES
+from leadflow.services.redaction import AS_WRITTEN, Redactor
 from leadflow.services.reports import (
     ClockFact,
     DecisionFact,
@@ -65,8 +66,11 @@ def _month(created_at: datetime) -> str:
     return created_at.strftime("%Y-%m")
 
 
-def read_report_facts(session: Session, filters: ReportFilters, as_of: datetime) -> ReportFacts:
-    """Every selected lead with its dimensions, history, relevant events and decision."""
+def read_report_facts(
+    session: Session, filters: ReportFilters, as_of: datetime, shown: Redactor = AS_WRITTEN
+) -> ReportFacts:
+    """Every selected lead with its dimensions, history, relevant events and decision; the
+    reasons people typed go through ``shown`` (reports scan them: they are aggregates)."""
     dims = [LeadRow.profile[name].as_string().label(name) for name in PROFILE_DIMENSIONS]
     leads: dict[str, LeadFact] = {}
     rows = session.execute(
@@ -104,7 +108,7 @@ def read_report_facts(session: Session, filters: ReportFilters, as_of: datetime)
         filters,
     ).order_by(EventRow.lead_id, EventRow.occurred_at, EventRow.seq)
     for lead_id, kind, occurred_at, reason in session.execute(events):
-        leads[lead_id].events.append(EventFact(kind, occurred_at, reason))
+        leads[lead_id].events.append(EventFact(kind, occurred_at, shown.text(reason)))
 
     decisions = _leads_selected(
         select(
@@ -116,7 +120,7 @@ def read_report_facts(session: Session, filters: ReportFilters, as_of: datetime)
         filters,
     )
     for lead_id, stage, due, reason in session.execute(decisions):
-        leads[lead_id].decision = DecisionFact(stage, due, reason)
+        leads[lead_id].decision = DecisionFact(stage, due, shown.text(reason))
 
     clocks = _leads_selected(
         select(

@@ -107,7 +107,11 @@ class ClinicalScanner:
             word = words[i]
             match = self._match_at(words, i)
             if match is None:
-                marker = self._exact.get(text[word.start : word.end]) or self._typos.find(word.norm)
+                marker = (
+                    self._exact.get(text[word.start : word.end])
+                    or self._typos.find(word.norm)
+                    or self._typos.by_form(word.norm)
+                )
                 if marker is not None:
                     yield Find(word.start, word.end, marker)
                 i += 1
@@ -175,6 +179,144 @@ class _TypoIndex:
             close.update(self._deleted.get(variant, ()))  # a letter wrong
         markers = {self._words[w] for w in close if w[0] == token[0] and w != token}
         return markers.pop() if len(markers) == 1 else None
+
+    def by_form(self, token: str) -> Marker | None:
+        """A word that is not English but ends like a drug, disease or procedure name
+        ("propranolol", "kyphoplasty", "angioedema")."""
+        if len(token) < MIN_FORM_WORD or not token.isalpha():
+            return None
+        if token in self._english and not token.endswith(STRONG_FORMS):
+            return None
+        for marker, endings in FORMS:
+            if (
+                token.endswith(endings)
+                and len(token) - max(len(e) for e in endings if token.endswith(e)) >= 3
+            ):
+                return marker
+        return None
+
+
+# Word endings that make an unknown word a clinical one: drug-name stems (the USAN
+# council's: -olol beta blockers, -pril, -sartan, -statin, -mab antibodies …), disease
+# forms (-itis, -osis, -emia …) and procedure forms (-ectomy, -plasty, -scopy …).
+FORMS: tuple[tuple[Marker, tuple[str, ...]], ...] = (
+    (
+        Marker.MEDICATION,
+        (
+            "olol",
+            "alol",
+            "pril",
+            "sartan",
+            "statin",
+            "mab",
+            "tinib",
+            "ciclib",
+            "azole",
+            "cillin",
+            "mycin",
+            "micin",
+            "cycline",
+            "floxacin",
+            "dipine",
+            "triptan",
+            "tidine",
+            "prazole",
+            "setron",
+            "gliptin",
+            "gliflozin",
+            "glutide",
+            "dronate",
+            "terol",
+            "olone",
+            "asone",
+            "isone",
+            "cyclovir",
+            "navir",
+            "zepam",
+            "zolam",
+            "caine",
+            "profen",
+            "fenac",
+            "oxetine",
+            "pramine",
+            "triptyline",
+            "zodone",
+            "parin",
+            "xaban",
+            "gatran",
+            "grel",
+            "fibrate",
+            "semide",
+            "thiazide",
+            "lukast",
+            "tropium",
+            "gabalin",
+            "lamide",
+            "vudine",
+            "conazole",
+            "afil",
+        ),
+    ),
+    (
+        Marker.PROCEDURE,
+        (
+            "ectomy",
+            "ectomies",
+            "otomy",
+            "otomies",
+            "ostomy",
+            "plasty",
+            "plasties",
+            "scopy",
+            "scopies",
+            "centesis",
+            "pexy",
+            "rrhaphy",
+            "lysis",
+            "tripsy",
+            "therapy",
+            "graphy",
+            "desis",
+        ),
+    ),
+    (
+        Marker.CONDITION,
+        (
+            "itis",
+            "osis",
+            "oses",
+            "emia",
+            "aemia",
+            "algia",
+            "pathy",
+            "pathies",
+            "plegia",
+            "paresis",
+            "edema",
+            "oedema",
+            "omas",
+            "penia",
+            "cytosis",
+            "megaly",
+            "rrhea",
+            "rrhoea",
+            "rrhage",
+            "uria",
+            "ectasis",
+            "lithiasis",
+            "malacia",
+            "dynia",
+            "esthesia",
+            "phobia",
+            "trophy",
+            "plasia",
+        ),
+    ),
+)
+MIN_FORM_WORD = 6
+# Endings no everyday English word has: found even in a word the dictionary knows
+# ("hysterectomy", "arthritis"), where "-osis" or "-lysis" would catch "diagnosis", "analysis".
+STRONG_FORMS = ("ectomy", "ectomies", "otomy", "ostomy", "plasty", "centesis", "itis")
 
 
 def _deletions(word: str) -> set[str]:

@@ -43,6 +43,10 @@ def words(phrase: str) -> tuple[str, ...]:
 def singular(word: str) -> str | None:
     """A plural's likely singular (``statins`` → ``statin``, ``allergies`` → ``allergy``),
     or ``None`` when ``word`` does not look plural."""
+    if word.endswith("oses") and len(word) > 6:
+        return word[:-4] + "osis"  # keratoses → keratosis
+    if word.endswith("ae") and len(word) > 5:
+        return word[:-1]  # vertebrae → vertebra
     if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
         return None
     if word.endswith("ies") and len(word) > 4:

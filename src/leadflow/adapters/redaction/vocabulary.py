@@ -40,7 +40,7 @@ from spellchecker import SpellChecker
 from leadflow.adapters.redaction.tokens import words
 from leadflow.domain.free_text import Marker
 
-BUILDER_VERSION = "4"
+BUILDER_VERSION = "5"
 MAX_WORDS = 6
 TYPO_MIN = 5  # our own words of this length or more are also found with one typo
 _ICD_CHAPTERS = re.compile(r"^[A-T]")  # diseases, symptoms, injuries (not causes, encounters)

@@ -5,7 +5,11 @@ Nothing is built at import time; tests and ``leadflow serve`` pass their own wir
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from leadflow import __version__
@@ -40,7 +44,13 @@ create`); what a key may do and see follows its role (see `docs/security.md`).""
 
 def create_app(app: App) -> FastAPI:
     """The FastAPI application serving ``app``'s store."""
-    api = FastAPI(title="leadflow", version=__version__, description=DESCRIPTION)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(lambda: app.scanner)  # the vocabulary, before the first lead
+        yield
+
+    api = FastAPI(title="leadflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     api.state.leadflow = app
     install_error_handlers(api)
     install_page_handlers(api)

@@ -7,10 +7,10 @@ A request is one of:
 - **a person signed in** to the dashboard (the ``leadflow_session`` cookie): acts as
   ``user:EMAIL`` with their role. Through the API a session only reads (``GET``): changes
   from a browser go through the dashboard's forms, which carry a CSRF token;
-- **open local mode**, only while the database has no users and no active API keys: every
-  request acts as ``admin`` (``X-Actor`` names the person), and only with a ``Host`` of
-  this machine's own (a loopback name or ``LEADFLOW_PUBLIC_URL``'s), so a web page cannot
-  reach it through DNS rebinding.
+- **open local mode**, only while no user and no API key was ever made (revoking the last
+  key does not reopen it): every request acts as ``admin`` (``X-Actor`` names the person),
+  and only with a ``Host`` of this machine (a loopback name, or one of
+  ``LEADFLOW_ALLOWED_HOSTS``), so a web page cannot reach it through DNS rebinding.
 
 What each role may do is :data:`leadflow.domain.access.PERMISSIONS`; a route declares its
 permission once (``Annotated[Principal, Depends(require(Permission.X))]``) and never checks
@@ -23,14 +23,13 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from leadflow.adapters.db.accounts import SqlAccounts, open_mode
 from leadflow.adapters.db.apikeys import authenticate
-from leadflow.domain.access import LeadView, Permission, allowed_roles, lead_view, may
+from leadflow.domain.access import LeadView, Permission, TextView, allowed_roles, lead_view, may
 from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.bootstrap import App
 from leadflow.services.accounts import User, active_session, keep_alive
@@ -70,6 +69,11 @@ class Principal:
     def view(self) -> LeadView:
         return lead_view(self.role)
 
+    @property
+    def raw_text(self) -> bool:
+        """Whether this principal reads free text as written (intake and admin)."""
+        return self.view.free_text is TextView.RAW
+
 
 class SignInRequired(Exception):  # noqa: N818 (a signal, not a failure)
     """Nobody is signed in and the server is not in open local mode."""
@@ -94,14 +98,12 @@ def host_name(host_header: str) -> str:
 
 
 def own_host(app: App, host_header: str | None) -> bool:
-    """Whether ``Host`` names this server: a loopback name, the public URL's host, or one
-    of ``LEADFLOW_ALLOWED_HOSTS``."""
+    """Whether ``Host`` names this machine: a loopback name, or one of
+    ``LEADFLOW_ALLOWED_HOSTS`` (an explicit choice; never the public URL's host)."""
     if not host_header:
         return False
-    name = host_name(host_header)
-    public = (urlsplit(app.settings.public_url).hostname or "").lower()
-    allowed = LOOPBACK_NAMES | {public} | {h.lower() for h in app.settings.allowed_hosts}
-    return name in allowed
+    allowed = LOOPBACK_NAMES | {h.lower() for h in app.settings.allowed_hosts}
+    return host_name(host_header) in allowed
 
 
 def is_loopback(host: str) -> bool:
@@ -134,8 +136,8 @@ def resolve(request: Request, app: App, x_actor: str | None, default_actor: str)
             400,
             "bad_host",
             "open local mode answers only requests addressed to this machine "
-            "(Host: 127.0.0.1 or localhost); set LEADFLOW_PUBLIC_URL or "
-            "LEADFLOW_ALLOWED_HOSTS for another name",
+            "(Host: 127.0.0.1 or localhost; more names in LEADFLOW_ALLOWED_HOSTS); "
+            "create an account or an API key to serve beyond it",
         )
     return Principal(f"user:{x_actor}" if x_actor else default_actor, "admin", "open")
 

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadflow.services.redaction import AS_WRITTEN, Redactor
 from leadflow.services.store.intake import EventsResult, LeadResult
 from leadflow.services.store.lifecycle import Requalified
 
 
-def stage_summary(lead_id: str, outcome: Requalified) -> dict[str, Any]:
+def stage_summary(
+    lead_id: str, outcome: Requalified, shown: Redactor = AS_WRITTEN
+) -> dict[str, Any]:
     return {
         "lead_id": lead_id,
         "previous_stage": outcome.before,
         "stage": outcome.decision.stage.value,
-        "status": outcome.decision.status,
+        "status": shown.text(outcome.decision.status),
         "stage_changed": outcome.changed,
     }
 
 
-def lead_written(result: LeadResult) -> dict[str, Any]:
+def lead_written(result: LeadResult, shown: Redactor = AS_WRITTEN) -> dict[str, Any]:
     return {
         "lead_id": result.lead_id,
         "created": result.created,
@@ -26,13 +29,13 @@ def lead_written(result: LeadResult) -> dict[str, Any]:
         "changed_fields": result.changed_fields,
         "previous_stage": result.outcome.before,
         "stage_changed": result.outcome.changed,
-        "decision": result.outcome.decision.to_record(),
+        "decision": shown.decision(result.outcome.decision.to_record()),
     }
 
 
-def events_written(result: EventsResult) -> dict[str, Any]:
+def events_written(result: EventsResult, shown: Redactor = AS_WRITTEN) -> dict[str, Any]:
     return {
         "stored": result.stored,
         "duplicates": result.duplicates,
-        "leads": [stage_summary(lead_id, o) for lead_id, o in result.leads.items()],
+        "leads": [stage_summary(lead_id, o, shown) for lead_id, o in result.leads.items()],
     }

@@ -49,6 +49,6 @@ def post_events(
         ctx = app.context(who.actor, "api")
         events = events_from_records(records, ctx.now, app.settings.future_skew_s)
         result = record_events(store, events, ctx)
-        return (201 if result.stored else 200), events_written(result)
+        return (201 if result.stored else 200), events_written(result, app.redactor(who.raw_text))
 
     return run_idempotent(app, key, f"{who.actor}|POST /v1/events", body.model_dump_json(), work)

@@ -81,7 +81,7 @@ def post_lead(body: LeadIn, app: AppDep, who: Ingest, key: IdempotencyKey = None
         except PlaybookNotFoundError as exc:
             problem = RecordProblem("request", 1, profile.lead_id, "playbook", str(exc))
             raise InvalidRecordError([problem]) from exc
-        return (201 if result.created else 200), lead_written(result)
+        return (201 if result.created else 200), lead_written(result, app.redactor(who.raw_text))
 
     return run_idempotent(app, key, f"{who.actor}|POST /v1/leads", body.model_dump_json(), work)
 
@@ -89,7 +89,7 @@ def post_lead(body: LeadIn, app: AppDep, who: Ingest, key: IdempotencyKey = None
 @router.get("", response_model=LeadPageOut, responses=ERRORS, summary="List leads")
 def get_leads(
     app: AppDep,
-    _who: ReadLeads,
+    who: ReadLeads,
     stage: Stage | None = None,
     playbook: Annotated[str | None, Query(max_length=100, pattern=TEXT)] = None,
     band: Annotated[str | None, Query(max_length=100, pattern=TEXT)] = None,
@@ -122,6 +122,8 @@ def get_leads(
             "1 invalid field(s)",
             [{"field": "cursor", "row": None, "message": str(exc)}],
         ) from exc
+    shown = app.redactor(who.raw_text)
+    items = [{**i, "status": shown.text(i["status"])} for i in items]
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -193,7 +195,7 @@ def post_action(
             "event_id": result.stored[0],
             "previous_stage": outcome.before,
             "stage_changed": outcome.changed,
-            "decision": outcome.decision.to_record(),
+            "decision": app.redactor(who.raw_text).decision(outcome.decision.to_record()),
         }
 
     scope = f"{who.actor}|POST /v1/leads/{lead_id}/actions/{action.value}"

@@ -183,7 +183,7 @@ def _answer(
             )
     filters = ReportFilters(created_from, created_to, playbook)
     with app.db.read() as session:
-        facts = read_report_facts(session, filters, app.clock())
+        facts = read_report_facts(session, filters, app.clock(), app.redactor(raw=False))
     report: Report = build_report(name, facts, by)
     if fmt == "csv":
         return Response(to_csv(report), media_type="text/csv; charset=utf-8")

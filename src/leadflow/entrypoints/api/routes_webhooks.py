@@ -194,11 +194,13 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
                 problem = RecordProblem("request", 1, profile.lead_id, "lead.playbook", str(exc))
                 raise InvalidRecordError([problem]) from exc
             lead_id = result.lead_id
-            body["lead"] = lead_written(result)
+            body["lead"] = lead_written(result, app.redactor(raw=False))
         if payload.events:
             records = _event_records(source, delivery_id, payload, lead_id)
             events = events_from_records(records, ctx.now, app.settings.future_skew_s)
-            body["events"] = events_written(record_events(store, events, ctx))
+            body["events"] = events_written(
+                record_events(store, events, ctx), app.redactor(raw=False)
+            )
         status = 201 if body["lead"] and body["lead"]["created"] else 200
         store.save_delivery(source, delivery_id, status, body, ctx.now)
         return status, body, False

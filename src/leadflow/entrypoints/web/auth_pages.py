@@ -11,7 +11,6 @@ too many, and audited; a password is never logged or stored.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from leadflow.entrypoints.web.render import (
     PageError,
     check_csrf,
     render,
+    same_token,
     secure_cookies,
 )
 from leadflow.services.accounts import (
@@ -121,7 +121,7 @@ def login(
 
     outcome, token = app.db.run(work)
     if token is None:
-        status = {"locked": 429, "disabled": 403}.get(outcome.outcome, 401)
+        status = 429 if outcome.outcome == "locked" else 401
         page_ = _login_page(request, app, target, outcome.message, email=email, status=status)
         if outcome.retry_after_s:
             page_.headers["Retry-After"] = str(outcome.retry_after_s)
@@ -196,7 +196,7 @@ def sso_callback(
             401, "Not signed in", "The identity provider did not sign you in. Try again."
         )
     kept = request.cookies.get(SSO_COOKIE)
-    if not code or not state or not kept or not secrets.compare_digest(kept, state):
+    if not code or not state or not kept or not same_token(kept, state):
         raise PageError(
             400,
             "Sign-in expired",

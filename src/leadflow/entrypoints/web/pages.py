@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,7 +39,7 @@ from leadflow.entrypoints.web.render import (
     page,
     render,
 )
-from leadflow.errors import ActionNotAllowedError, LeadflowError, LeadNotFoundError
+from leadflow.errors import LeadflowError
 from leadflow.services.playbook_doc import render_definitions
 from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
 from leadflow.services.reports.facts import ALL_LABEL
@@ -83,7 +83,10 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     context = {**context, "flash": _flash(request)}
-    return render(request, template, active, context, who, status=status)
+    response = render(request, template, active, context, who, status=status)
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(FLASH_COOKIE)
+    return response
 
 
 _FLASH = {
@@ -98,12 +101,25 @@ _FLASH = {
 }
 
 
+FLASH_COOKIE = "leadflow_flash"
+
+
+def _failed(back: str, message: str) -> Response:
+    """Back to the page, with why the form failed kept in a one-use cookie (never in the
+    address, where a link from anyone could put words on the page)."""
+    response = RedirectResponse(back, 303)
+    response.set_cookie(
+        FLASH_COOKIE, quote(message[:300]), max_age=60, httponly=True, samesite="strict"
+    )
+    return response
+
+
 def _flash(request: Request) -> dict[str, str] | None:
-    done, error = request.query_params.get("done"), request.query_params.get("error")
+    done, error = request.query_params.get("done"), request.cookies.get(FLASH_COOKIE)
     if done in _FLASH:
         return {"kind": "ok", "text": _FLASH[done]}
     if error:
-        return {"kind": "err", "text": error[:300]}
+        return {"kind": "err", "text": unquote(error)[:300]}
     return None
 
 
@@ -113,6 +129,7 @@ def pipeline(
 ) -> Response:
     if not who.may(Permission.LEADS_READ):  # analysts land on the reports
         return RedirectResponse("/reports", 303)
+    shown = app.redactor(who.raw_text)
     with app.db.read() as session:
         counts = stage_counts(session, playbook)
         columns = []
@@ -125,7 +142,14 @@ def pipeline(
                 {
                     "stage": stage.value,
                     "count": counts.get(stage.value, 0),
-                    "leads": [{**i, "name": names.get(i["lead_id"], i["lead_id"])} for i in items],
+                    "leads": [
+                        {
+                            **i,
+                            "name": names.get(i["lead_id"], i["lead_id"]),
+                            "status": shown.text(i["status"]),
+                        }
+                        for i in items
+                    ],
                 }
             )
     context = {
@@ -158,7 +182,11 @@ def leads(
         except ValueError:
             items, next_cursor = list_leads(session, filters, None, 50)
         names = names_of(session, [i["lead_id"] for i in items])
-    rows = [{**i, "name": names.get(i["lead_id"], i["lead_id"])} for i in items]
+    shown = app.redactor(who.raw_text)
+    rows = [
+        {**i, "name": names.get(i["lead_id"], i["lead_id"]), "status": shown.text(i["status"])}
+        for i in items
+    ]
     query = {
         k: v
         for k, v in {"stage": stage, "playbook": playbook, "band": band, "source": source}.items()
@@ -259,7 +287,7 @@ def assign(
             )
         )
     except LeadflowError as exc:
-        return RedirectResponse(f"{back}?error={quote(str(exc)[:200])}", 303)
+        return _failed(back, str(exc))
     return RedirectResponse(f"{back}?done=assign", 303)
 
 
@@ -287,7 +315,7 @@ def act(
     check_csrf(request, csrf)
     back = f"/leads/{quote(lead_id)}"
     if action in NEEDS_REASON and not (reason and reason.strip()):
-        return RedirectResponse(f"{back}?error={quote(action.value + ' needs a reason')}", 303)
+        return _failed(back, f"{action.value} needs a reason")
     props: dict[str, Any] = {
         "reason": reason or None,
         "note": note or None,
@@ -302,10 +330,8 @@ def act(
         app.db.run(
             lambda store: take_action(store, lead_id, action, props, app.context(who.actor, "web"))
         )
-    except (ActionNotAllowedError, LeadNotFoundError) as exc:
-        return RedirectResponse(f"{back}?error={quote(str(exc))}", 303)
     except LeadflowError as exc:
-        return RedirectResponse(f"{back}?error={quote(str(exc)[:200])}", 303)
+        return _failed(back, str(exc))
     return RedirectResponse(f"{back}?done={action.value}", 303)
 
 
@@ -339,7 +365,9 @@ def queue(
             ]
         else:
             rows = work_queue(session, queue=queue or None)
+    shown = app.redactor(who.raw_text)
     for row in rows:
+        row["status"] = shown.text(row.get("status"))
         row["waiting"] = _ago(row["since"], now)
         due = row["sla_due_at"]
         row["overdue"] = bool(due and due < now)
@@ -426,7 +454,7 @@ def reports(
     dimension = by if by in DIMENSIONS else "channel"
     filters = ReportFilters(playbook=playbook or None)
     with app.db.read() as session:
-        facts = read_report_facts(session, filters, app.clock())
+        facts = read_report_facts(session, filters, app.clock(), app.redactor(raw=False))
     built = build_report(name, facts, dimension if name == "funnel" else None)
     csv_query = f"format=csv&by={dimension}" if name == "funnel" else "format=csv"
     if playbook:

@@ -122,10 +122,15 @@ def csrf_token(request: Request) -> str:
     return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
 
 
+def same_token(a: str, b: str) -> bool:
+    """Constant-time equality of two tokens, whatever characters they hold."""
+    return secrets.compare_digest(a.encode(), b.encode())
+
+
 def check_csrf(request: Request, submitted: str | None) -> None:
     """A form's token must match its cookie (a cross-site form cannot read the cookie)."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not submitted or not secrets.compare_digest(submitted, cookie):
+    if not cookie or not submitted or not same_token(submitted, cookie):
         raise PageError(
             403,
             "The form expired",
@@ -134,7 +139,11 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 
 def secure_cookies(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Secure cookies over HTTPS — or behind a proxy that ends TLS, when the public URL is
+    an https one."""
+    app = request.app.state.leadflow
+    public: str = app.settings.public_url
+    return request.url.scheme == "https" or public.startswith("https://")
 
 
 def render(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -155,6 +156,17 @@ def record_stage_change(
 
 
 STAGE_CHANGED = "lead.stage_changed"
+_REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def public_status(decision: Decision) -> str:
+    """The status without words a person typed: a lost or disqualified lead's reason is
+    kept only when it is a reason code (``no_budget``), else the status is the stage's
+    word ("Lost"), as webhooks carry no free text."""
+    reason = decision.disqualification_reason
+    if reason is None or _REASON_CODE.fullmatch(reason):
+        return decision.status
+    return decision.status.split(" – ", 1)[0]
 
 
 def stage_changed_payload(
@@ -168,7 +180,7 @@ def stage_changed_payload(
             "lead_id": decision.lead_id,
             "from_stage": before,
             "to_stage": decision.stage.value,
-            "status": decision.status,
+            "status": public_status(decision),
             "playbook": {"id": decision.playbook_id, "version": decision.playbook_version},
             "reasons": [str(reason["rule"]) for reason in reasons],
         },
