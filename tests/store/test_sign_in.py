@@ -196,6 +196,7 @@ def test_disabling_a_user_or_changing_their_role_ends_their_session_at_once(
         ({"email": EMAIL, "password": PASSWORD, "csrf": "fälschung"}, 403, "The form expired"),
         ({"email": "", "password": ""}, 422, "Enter your email and password."),
         ({"email": "x" * 400, "password": "y"}, 422, "at most 320 characters"),
+        ({"email": "ana\x00@northwind.example", "password": "y"}, 422, "email"),
     ],
 )
 def test_bad_sign_in_input_gets_a_clear_answer_and_never_a_500(
@@ -204,7 +205,7 @@ def test_bad_sign_in_input_gets_a_clear_answer_and_never_a_500(
     client.get("/login")
     if "csrf" not in data and data.get("email") == "":
         data = {**data, "csrf": client.cookies["leadflow_csrf"]}
-    if len(data.get("email", "")) > 320:
+    if len(data.get("email", "")) > 320 or "\x00" in data.get("email", ""):
         data = {**data, "csrf": client.cookies["leadflow_csrf"]}
     answer = client.post("/login", data=data, follow_redirects=False)
     assert answer.status_code == status, answer.text

@@ -114,3 +114,18 @@ def test_the_reports_page_draws_every_report_and_links_its_csv(client: TestClien
     by_source = client.get("/reports", params={"report": "funnel", "by": "source"})
     assert "Funnel by source" in by_source.text
     assert "google" in by_source.text
+
+
+def test_a_nul_in_a_dashboard_id_or_filter_is_a_clear_422_on_both_databases(
+    client: TestClient,
+) -> None:
+    _mql(client)
+    for path, params in (
+        ("/leads/SC%00-001", {}),
+        ("/leads", {"playbook": "a\x00b"}),
+        ("/leads", {"source": "\x00"}),
+        ("/queue", {"queue": "x\x00"}),
+        ("/", {"playbook": "\x00"}),
+    ):
+        answer = client.get(path, params=params)
+        assert answer.status_code == 422, (path, params, answer.text)

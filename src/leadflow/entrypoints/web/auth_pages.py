@@ -89,7 +89,7 @@ def login_form(request: Request, app: AppDep, next: str = "/") -> Response:  # n
 def login(
     request: Request,
     app: AppDep,
-    email: Annotated[str, Form(max_length=320)] = "",
+    email: Annotated[str, Form(max_length=320, pattern=r"^[^\x00]*$")] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     csrf: Annotated[str | None, Form(max_length=200)] = None,
     next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002 (the form field's name)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 
@@ -51,6 +51,10 @@ REJECT_REASONS = ("no_active_need", "not_ready", "wrong_contact", "duplicate", "
 DISQUALIFY_REASONS = ("out_of_area", "not_a_fit", "no_insurance", "wrong_org_type", "other")
 LOSS_REASONS = ("chose_competitor", "no_budget", "no_response", "timing", "other")
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+# No NUL in ids and filters (PostgreSQL cannot compare one): a 422 names the field.
+LeadId = Annotated[str, Path(max_length=100, pattern=r"^[^\x00]*$")]
+Filter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
 ReadLeads = Annotated[Principal, Depends(page(Permission.LEADS_READ))]
 Act = Annotated[Principal, Depends(page(Permission.LEADS_ACT))]
@@ -124,9 +128,7 @@ def _flash(request: Request) -> dict[str, str] | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def pipeline(
-    request: Request, app: AppDep, who: ReadReports, playbook: str | None = None
-) -> Response:
+def pipeline(request: Request, app: AppDep, who: ReadReports, playbook: Filter = None) -> Response:
     if not who.may(Permission.LEADS_READ):  # analysts land on the reports
         return RedirectResponse("/reports", 303)
     shown = app.redactor(who.raw_text)
@@ -166,11 +168,11 @@ def leads(
     request: Request,
     app: AppDep,
     who: ReadLeads,
-    stage: str | None = None,
-    playbook: str | None = None,
-    band: str | None = None,
-    source: str | None = None,
-    cursor: str | None = None,
+    stage: Filter = None,
+    playbook: Filter = None,
+    band: Filter = None,
+    source: Filter = None,
+    cursor: Filter = None,
 ) -> HTMLResponse:
     stage = stage if stage in {s.value for s in Stage} else None
     filters = LeadFilters(
@@ -222,7 +224,7 @@ def _sla(view: dict[str, Any], now: datetime) -> dict[str, Any] | None:
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
-def lead(request: Request, app: AppDep, who: ReadLeads, lead_id: str) -> HTMLResponse:
+def lead(request: Request, app: AppDep, who: ReadLeads, lead_id: LeadId) -> HTMLResponse:
     view = read_lead_record(app, who, lead_id, "dashboard", "lead page")
     if view is None:
         return message_page(request, 404, "No such lead", f"No lead has the id {lead_id}.", who)
@@ -272,7 +274,7 @@ def assign(
     request: Request,
     app: AppDep,
     who: Assign,
-    lead_id: str,
+    lead_id: LeadId,
     owner: Annotated[str, Form(max_length=64)],
     csrf: Annotated[str | None, Form(max_length=200)] = None,
     reason: Annotated[str | None, Form(max_length=500)] = None,
@@ -300,7 +302,7 @@ def act(
     request: Request,
     app: AppDep,
     who: Act,
-    lead_id: str,
+    lead_id: LeadId,
     action: SalesAction,
     csrf: Annotated[str | None, Form(max_length=200)] = None,
     reason: Annotated[str | None, Form(max_length=500)] = None,
@@ -351,7 +353,7 @@ def queue(
     request: Request,
     app: AppDep,
     who: ReadLeads,
-    queue: str | None = None,
+    queue: Filter = None,
     mine: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
     now = app.clock()
@@ -391,7 +393,9 @@ def playbooks(request: Request, app: AppDep, who: ReadPlaybooks) -> HTMLResponse
 
 
 @router.get("/playbooks/{name}", response_class=HTMLResponse)
-def playbook(request: Request, app: AppDep, who: ReadPlaybooks, name: str) -> HTMLResponse:
+def playbook(
+    request: Request, app: AppDep, who: ReadPlaybooks, name: Annotated[str, Path(max_length=100)]
+) -> HTMLResponse:
     if name not in shipped_playbooks():
         return message_page(
             request, 404, "No such playbook", f"No shipped playbook is named {name}.", who
@@ -448,7 +452,7 @@ def reports(
     who: ReadReports,
     report: str = "funnel",
     by: str = "channel",
-    playbook: str | None = None,
+    playbook: Filter = None,
 ) -> HTMLResponse:
     name = report if report in REPORTS else "funnel"
     dimension = by if by in DIMENSIONS else "channel"
