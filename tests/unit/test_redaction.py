@@ -103,15 +103,20 @@ def test_free_text_is_any_property_that_is_not_structured() -> None:
     assert not is_free_profile_field("service_line")
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout", "test"])
-def test_recall_of_clinical_terms_is_at_least_095_on_each_labelled_set(
+# The sets the vocabulary was tuned on keep recall of 0.95 or more; final.jsonl was written
+# unseen and measured 0.874 before the last tuning round, 0.914 after (see its README); it
+# guards against a regression. unseen.jsonl is measured by bench/redaction.py only.
+FLOORS = {"dev": 0.95, "heldout": 0.95, "test": 0.95, "final": 0.90}
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_recall_of_clinical_terms_holds_on_each_labelled_set(
     scanner: ClinicalScanner, name: str
 ) -> None:
-    path = DATA / f"{name}.jsonl"
-    records = load_labelled(path)
+    records = load_labelled(DATA / f"{name}.jsonl")
     assert len(records) >= 100
     groups = evaluate(scanner, records)
     clinical, personal = groups["clinical"], groups["personal"]
-    assert clinical.recall >= 0.95, (clinical.recall, clinical.missed.most_common(20))
+    assert clinical.recall >= FLOORS[name], (clinical.recall, clinical.missed.most_common(20))
     assert clinical.precision >= 0.9, (clinical.precision, clinical.wrong.most_common(20))
     assert personal.recall == 1.0, personal.missed

@@ -37,10 +37,10 @@ from typing import Any
 import yaml
 from spellchecker import SpellChecker
 
-from leadflow.adapters.redaction.tokens import words
+from leadflow.adapters.redaction.tokens import singular, words
 from leadflow.domain.free_text import Marker
 
-BUILDER_VERSION = "5"
+BUILDER_VERSION = "6"
 MAX_WORDS = 6
 TYPO_MIN = 5  # our own words of this length or more are also found with one typo
 _ICD_CHAPTERS = re.compile(r"^[A-T]")  # diseases, symptoms, injuries (not causes, encounters)
@@ -104,18 +104,22 @@ def _curated() -> dict[str, Any]:
     return data
 
 
-def _medications() -> Iterator[str]:
-    """Names of medicines people take: every name and synonym of a drug that MedlinePlus
-    describes (the dictionary also holds lab reagents, enzymes and research compounds,
-    whose names collide with everyday words such as "buffers" or "caps")."""
+def _medications() -> Iterator[tuple[str, bool]]:
+    """Names of medicines: every name and synonym of a drug that MedlinePlus describes
+    (``True``: kept as they are), and of the other drugs DrugBank lists (``False``: kept
+    only when not everyday English, since the dictionary also holds reagents and compounds
+    whose names collide with words such as "buffers" or "caps")."""
     found = resources.files("drug_named_entity_recognition").joinpath("drug_ner_dictionary.pkl.bz2")
     with found.open("rb") as raw, bz2.open(raw) as handle:
         # The registry package's own dictionary, shipped in its wheel (never user data).
         data = pickle.load(handle)  # noqa: S301
     drugs = data["drug_canonical_to_data"]
     for variant, canonicals in data["drug_variant_to_canonical"].items():
-        if any("medline_plus_id" in drugs.get(name, {}) for name in canonicals):
-            yield variant
+        known = [drugs.get(name, {}) for name in canonicals]
+        if any("medline_plus_id" in d for d in known):
+            yield variant, True
+        elif any("drugbank_id" in d for d in known):
+            yield variant, False
 
 
 def _icd_file() -> Path:
@@ -127,9 +131,17 @@ def _icd_file() -> Path:
 
 
 def condition_phrases(description: str) -> set[str]:
-    """The phrases a person would write for an ICD-10-CM description."""
+    """The phrases a person would write for an ICD-10-CM description: its head, and what
+    follows "with" ("Narcolepsy with cataplexy" → ``narcolepsy``, ``cataplexy``)."""
     text = re.sub(r"\([^)]*\)", " ", description.casefold())
     text = re.sub(r"\[[^]]*\]", " ", text)
+    found = _head_phrases(text)
+    for tail in re.split(r" with | due to ", f" {text} ")[1:]:
+        found |= {p for p in _head_phrases(tail) if " " in p or _DISEASE_FORM.search(p)}
+    return found
+
+
+def _head_phrases(text: str) -> set[str]:
     head = _CUT.split(f" {text} ")[0].strip().removeprefix("the ")
     found = set()
     parts = head.split()
@@ -194,9 +206,11 @@ def build_vocabulary() -> Vocabulary:
     never = {words(p) for p in curated.get("never", [])}
     plain = {p[0] for p in never if len(p) == 1} | _DROP_LEADING
     terms: dict[tuple[str, ...], Marker | None] = {}
-    for phrase in _medications():
+    english = SpellChecker(language="en", distance=1).word_frequency
+    for phrase, medline in _medications():
         key = words(phrase)
-        if _keep(key, never, plain):
+        unusual = all(w.isalpha() and len(w) >= 5 and english[w] == 0 for w in key)
+        if _keep(key, never, plain) and (medline or (len(key) <= 2 and unusual)):
             terms[key] = Marker.MEDICATION
     for phrase in _conditions():
         key = words(phrase)
@@ -207,6 +221,9 @@ def build_vocabulary() -> Vocabulary:
             key = words(phrase)
             if key:  # our own list may hold short abbreviations (copd, osa, mri)
                 terms[key] = kind
+                one = singular(key[-1])
+                if one is not None and len(key) > 1:  # "kidney stones" → "kidney stone"
+                    terms.setdefault((*key[:-1], one), kind)
     for known in never:
         if len(known) > 1:
             terms[known] = None
