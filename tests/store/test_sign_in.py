@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from leadflow.adapters.db.prune import prune_sign_ins
 from leadflow.adapters.db.tables import AuditRow
 from leadflow.adapters.db.tables_people import SignInFailureRow, UserSessionRow
 from leadflow.entrypoints.api.app import create_app
@@ -238,3 +240,23 @@ def test_a_signed_in_session_reads_the_api_but_changes_need_a_key(
     refused = client.post("/v1/leads", json={"lead_id": "X"})
     assert refused.status_code == 401
     assert "reads the API only" in refused.json()["error"]["message"]
+
+
+def test_pruning_deletes_ended_sessions_and_stale_failure_counts_but_not_live_ones(
+    client: TestClient, ana: User, app: App, clock: FakeClock
+) -> None:
+    _login(client, password="not the password at all")
+    _login(client)  # a live session; the fixture's own one ended at its sign-out
+
+    def count(table: type[UserSessionRow] | type[SignInFailureRow]) -> int:
+        with app.db.read() as session:
+            return len(session.scalars(select(table)).all())
+
+    assert (count(UserSessionRow), count(SignInFailureRow)) == (2, 1)
+    now = clock.now
+    assert app.db.run(lambda store: prune_sign_ins(store.session, now)) == (0, 0)
+    later = now + timedelta(days=1, hours=1)  # the ended one a day ago; the live one idle
+    assert app.db.run(lambda store: prune_sign_ins(store.session, later)) == (1, 1)
+    assert count(UserSessionRow) == 1
+    much_later = now + timedelta(days=2)  # past its 12-hour lifetime a day ago
+    assert app.db.run(lambda store: prune_sign_ins(store.session, much_later)) == (1, 0)

@@ -16,7 +16,7 @@ from leadflow.adapters.db.accounts import open_mode
 from leadflow.adapters.db.apikeys import ROLES, ApiKey, create_key, list_keys, revoke_key
 from leadflow.adapters.db.audit_log import audit_chain
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
-from leadflow.adapters.db.prune import prune
+from leadflow.adapters.db.prune import prune, prune_sign_ins
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
@@ -124,15 +124,19 @@ def db_prune(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Delete idempotency keys and webhook delivery ids past their retention (at least 24 h
-    and 7 days); a lead's history is never pruned."""
+    and 7 days), and sessions and failed sign-in counts a day after they ended; a lead's
+    history, the audit log and the access log are never pruned."""
     now = datetime.now(UTC)
-    keys, deliveries = write_store(
-        database_url,
-        lambda store: prune(
+
+    def work(store: SqlLeadStore) -> tuple[int, int, int, int]:
+        keys, deliveries = prune(
             store.session, now, timedelta(days=key_days), timedelta(days=delivery_days)
-        ),
-    )
+        )
+        return keys, deliveries, *prune_sign_ins(store.session, now)
+
+    keys, deliveries, sessions, counts = write_store(database_url, work)
     typer.echo(f"deleted {keys} idempotency keys and {deliveries} webhook delivery ids")
+    typer.echo(f"deleted {sessions} ended sessions and {counts} failed sign-in counts")
 
 
 @db_app.command("status")

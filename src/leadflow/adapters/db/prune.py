@@ -1,5 +1,7 @@
 """Pruning what is kept only for a while: idempotency keys (≥ 24 h) and inbound webhook
-delivery ids (≥ 7 days), per COMPLIANCE.md. Nothing of a lead's history is ever pruned."""
+delivery ids (≥ 7 days), per COMPLIANCE.md, and sessions and failed sign-in counts that no
+longer matter (a day after they ended). Nothing of a lead's history, and no audit record or
+read of a record, is ever pruned."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.tables import IdempotencyRow, WebhookDeliveryRow
+from leadflow.adapters.db.tables_people import SignInFailureRow, UserSessionRow
 
 MIN_KEY_AGE = timedelta(hours=24)
 MIN_DELIVERY_AGE = timedelta(days=7)
@@ -30,3 +33,25 @@ def prune(
         delete(WebhookDeliveryRow).where(WebhookDeliveryRow.received_at < now - delivery_age)
     )
     return int(cast(Any, keys).rowcount or 0), int(cast(Any, deliveries).rowcount or 0)
+
+
+ENDED_AGE = timedelta(days=1)
+
+
+def prune_sign_ins(session: Session, now: datetime) -> tuple[int, int]:
+    """Delete sessions that ended (revoked, or past their lifetime) more than a day ago, and
+    failed sign-in counts whose window and lock passed more than a day ago; (sessions,
+    counts) deleted. Sign-ins and their failures stay in the audit log."""
+    cutoff = now - ENDED_AGE
+    sessions = session.execute(
+        delete(UserSessionRow).where(
+            (UserSessionRow.revoked_at < cutoff) | (UserSessionRow.expires_at < cutoff)
+        )
+    )
+    counts = session.execute(
+        delete(SignInFailureRow).where(
+            SignInFailureRow.first_at < cutoff,
+            (SignInFailureRow.locked_until.is_(None)) | (SignInFailureRow.locked_until < cutoff),
+        )
+    )
+    return int(cast(Any, sessions).rowcount or 0), int(cast(Any, counts).rowcount or 0)
