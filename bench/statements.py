@@ -72,7 +72,8 @@ def main() -> None:
         def measure(name: str, call: Callable[[], Any]) -> None:
             counts.clear()
             answer = call()
-            assert answer.status_code < 300, answer.text
+            if answer.status_code >= 300:
+                raise SystemExit(f"{name}: {answer.status_code} {answer.text}")
             print(f"{name:28} {counts['read']:5} {counts['write']:6} {sum(counts.values()):6}")
 
         with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
