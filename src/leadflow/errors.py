@@ -1,16 +1,85 @@
-"""The one error tree of leadflow.
+"""The one error tree of leadflow, and how each error is answered over HTTP.
 
 Every error leadflow raises on purpose derives from :class:`LeadflowError`. Messages name
-files, rows, fields and rule ids, never a patient's or contact's values.
+files, rows, fields and rule ids, never a patient's or contact's values. Each class carries
+its HTTP ``status`` and ``code``; the API's one handler answers any of them with the shared
+shape ``{"error": {"code", "message", "problems", "allowed"?}}``, so a new error is answered
+right by declaring its status here — nowhere else::
+
+    LeadflowError                        500 internal_error
+    ├── HttpError                        (its own status and code: a refused request)
+    ├── PlaybookError, PlaybookNotFoundError, RecordError, InputFileError, ModelDataError
+    ├── WebhookSignatureError            401 webhook_<why>
+    ├── UnsubscribeTokenError            (answered as a page: 400 bad_token, 410 expired)
+    ├── AccountError, SsoError           (a person's account or sign-in; answered as pages)
+    ├── BacktestInputError, DemoRetryError (command-line usage)
+    ├── InvalidRecordError               422 invalid_record (every bad field a problem)
+    └── StoreError                       409 store_error
+        ├── LeadNotFoundError            404 lead_not_found
+        ├── EventConflictError           409 event_conflict
+        ├── ActionNotAllowedError        409 action_not_allowed (with ``allowed``)
+        ├── NotRoutedError               409 not_routed
+        ├── UnknownMemberError           422 unknown_member (the field a problem)
+        └── ConcurrentUpdateError        409 concurrent_update (``Retry-After: 1``)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class LeadflowError(Exception):
     """Base class of every error leadflow raises on purpose."""
+
+    status: int = 500
+    code: str = "internal_error"
+    headers: dict[str, str] | None = None
+    allowed: list[str] | None = None
+
+    def http_problems(self) -> list[dict[str, Any]]:
+        """The located problems an HTTP answer lists (none by default)."""
+        return []
+
+    def http_message(self) -> str:
+        """The message an HTTP answer carries."""
+        return str(self)
+
+    def http_code(self) -> str:
+        """The ``code`` an HTTP answer carries."""
+        return self.code
+
+
+class HttpError(LeadflowError):
+    """A request refused with a status and code of its own (401, 403, 429 …)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: list[dict[str, Any]] | None = None,
+        *,
+        allowed: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.problems = problems or []
+        self.allowed, self.headers = allowed, headers
+
+    def http_problems(self) -> list[dict[str, Any]]:
+        return self.problems
+
+    def http_message(self) -> str:
+        return self.message
+
+
+def invalid_field(field: str, message: str, code: str = "invalid_request") -> HttpError:
+    """A 422 naming one bad field of a request."""
+    return HttpError(
+        422, code, "1 invalid field(s)", [{"field": field, "row": None, "message": message}]
+    )
 
 
 @dataclass(frozen=True)
@@ -83,11 +152,16 @@ class ModelDataError(LeadflowError):
 
 class WebhookSignatureError(LeadflowError):
     """An inbound webhook failed verification; ``code`` says why (no secret or signature is
-    quoted)."""
+    quoted); the HTTP answer's code is ``webhook_<code>``."""
+
+    status = 401
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+    def http_code(self) -> str:
+        return f"webhook_{self.code}"
 
 
 class UnsubscribeTokenError(LeadflowError):
@@ -102,12 +176,14 @@ class UnsubscribeTokenError(LeadflowError):
 class StoreError(LeadflowError):
     """The lead store refused a change; ``code`` names the kind, the message the record."""
 
+    status = 409
     code = "store_error"
 
 
 class LeadNotFoundError(StoreError):
     """No lead has that id (nor was merged under it)."""
 
+    status = 404
     code = "lead_not_found"
 
     def __init__(self, lead_id: str) -> None:
@@ -118,6 +194,7 @@ class LeadNotFoundError(StoreError):
 class EventConflictError(StoreError):
     """An event id is already stored with different content."""
 
+    status = 409
     code = "event_conflict"
 
     def __init__(self, event_id: str) -> None:
@@ -131,6 +208,7 @@ class EventConflictError(StoreError):
 class ActionNotAllowedError(StoreError):
     """A sales action the lead's current stage does not allow."""
 
+    status = 409
     code = "action_not_allowed"
 
     def __init__(self, lead_id: str, stage: str, action: str, allowed: list[str]) -> None:
@@ -148,28 +226,61 @@ class ActionNotAllowedError(StoreError):
 class NotRoutedError(StoreError):
     """The lead is not in a routed stage (or its queue has no team), so it has no owner."""
 
+    status = 409
     code = "not_routed"
 
 
 class UnknownMemberError(StoreError):
     """An owner or absence names nobody on the team (or in the playbooks)."""
 
+    status = 422
     code = "unknown_member"
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(message)
 
+    def http_problems(self) -> list[dict[str, Any]]:
+        return [{"field": self.field, "row": None, "message": str(self)}]
+
 
 class ConcurrentUpdateError(StoreError):
     """Another transaction changed the same rows first; the work can be retried."""
 
+    status = 409
     code = "concurrent_update"
+    headers = {"Retry-After": "1"}  # noqa: RUF012 (read only)
 
 
 class InvalidRecordError(LeadflowError):
     """A request or file record has bad fields; ``problems`` names every one."""
 
+    status = 422
+    code = "invalid_record"
+
     def __init__(self, problems: list[RecordProblem]) -> None:
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
+
+    def http_problems(self) -> list[dict[str, Any]]:
+        """The problems as the API lists them (``row`` is the item's number in a batch)."""
+        return [{"field": p.field, "row": p.row, "message": p.message} for p in self.problems]
+
+    def http_message(self) -> str:
+        return f"{len(self.problems)} invalid field(s)"
+
+
+class AccountError(LeadflowError):
+    """An account command that cannot be done (unknown user, bad role, weak password)."""
+
+
+class BacktestInputError(LeadflowError):
+    """A backtest option that cannot be used (outcome, sweep or capacity); a usage error."""
+
+
+class DemoRetryError(LeadflowError):
+    """A unit of work of the demo fill was retried (another writer raced it)."""
+
+
+class SsoError(LeadflowError):
+    """Single sign-on failed; the message says at which step (never a token's content)."""

@@ -206,20 +206,7 @@ def _run(app: App, model: Model, ops: list[tuple[Any, ...]]) -> None:
         model.now += timedelta(seconds=1)
         match op:
             case ("grant" | "revoke" | "unsubscribe") as verb, str(channel):
-                kind = {
-                    "grant": EventType.CONSENT_GRANTED,
-                    "revoke": EventType.CONSENT_REVOKED,
-                    "unsubscribe": EventType.UNSUBSCRIBED,
-                }[verb]
-                _event(app, kind, {"channel": channel})
-                point = model.point(channel)
-                model.status[(channel, point)] = "granted" if verb == "grant" else "revoked"
-                for body, (queued_channel, _) in model.queue.items():
-                    if queued_channel == channel and model.point(channel) == point:
-                        if verb == "grant":
-                            model.revoked_since_enqueue.discard(body)
-                        else:
-                            model.revoked_since_enqueue.add(body)
+                _consent(app, model, verb, channel)
             case ("change", str(kind)):
                 model.current[kind] = 1 - model.current[kind]
                 field_name = "email" if kind == "email" else "phone"
@@ -232,22 +219,45 @@ def _run(app: App, model: Model, ops: list[tuple[Any, ...]]) -> None:
                 model.queue[body] = (channel, model.now)
                 assert len(sink.sent) == before  # intent only
             case ("send",):
-                before = len(sink.sent)
-                report = send_due(app.db, model.now, sink, 100)
-                got = sink.sent[before:]
-                expected = model.expected()
-                assert sorted(got) == sorted(expected)
-                assert report.sent == len(expected)
-                for channel, to, body in got:
-                    assert model.status[(channel, to)] == "granted"
-                    assert to == model.point(channel)
-                    assert channel == "email" or model.in_hours()
-                    assert body not in model.revoked_since_enqueue
-                _check_rows(app, model)
+                _send(app, model, sink)
             case ("advance", int(minutes)):
                 model.now += timedelta(minutes=minutes)
             case _:  # pragma: no cover
                 raise AssertionError(op)
+
+
+def _consent(app: App, model: Model, verb: str, channel: str) -> None:
+    """A grant, revocation or unsubscribe, in the store and in the model."""
+    kind = {
+        "grant": EventType.CONSENT_GRANTED,
+        "revoke": EventType.CONSENT_REVOKED,
+        "unsubscribe": EventType.UNSUBSCRIBED,
+    }[verb]
+    _event(app, kind, {"channel": channel})
+    point = model.point(channel)
+    model.status[(channel, point)] = "granted" if verb == "grant" else "revoked"
+    for body, (queued_channel, _) in model.queue.items():
+        if queued_channel == channel and model.point(channel) == point:
+            if verb == "grant":
+                model.revoked_since_enqueue.discard(body)
+            else:
+                model.revoked_since_enqueue.add(body)
+
+
+def _send(app: App, model: Model, sink: Recorder) -> None:
+    """A send pass: exactly what the model expects goes out, never without consent."""
+    before = len(sink.sent)
+    report = send_due(app.db, model.now, sink, 100)
+    got = sink.sent[before:]
+    expected = model.expected()
+    assert sorted(got) == sorted(expected)
+    assert report.sent == len(expected)
+    for channel, to, body in got:
+        assert model.status[(channel, to)] == "granted"
+        assert to == model.point(channel)
+        assert channel == "email" or model.in_hours()
+        assert body not in model.revoked_since_enqueue
+    _check_rows(app, model)
 
 
 def _check_rows(app: App, model: Model) -> None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -26,28 +25,16 @@ from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.settings import Settings
 from leadflow.services.accounts import User, add_user
+from tests.fakes import FakeClock
+from tests.store.receiver import Receiver, serve_receiver
 
 LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
 
 PG_URL = os.environ.get(
     "LEADFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-START = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    now: datetime = field(default=START)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def _postgres_available() -> str | None:
@@ -175,3 +162,16 @@ def sign_in(app: App) -> Callable[..., User]:
 def client(app: App) -> Iterator[TestClient]:
     with TestClient(create_app(app), base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that answers from a script."""
+    with serve_receiver() as state:
+        yield state
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(follow_redirects=False) as client:
+        yield client

@@ -8,21 +8,7 @@ from typer.testing import CliRunner
 
 from leadflow.adapters.db.engine import make_engine
 from leadflow.entrypoints.cli import app as cli
-from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
-
-
-def _create(url: str, name: str, role: str) -> str:
-    result = CliRunner().invoke(
-        cli, ["apikey", "create", name, "--role", role, "--database-url", url]
-    )
-    assert result.exit_code == 0, result.output
-    key = result.stdout.strip().splitlines()[-1]
-    assert key.startswith("lf_")
-    return key
-
-
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+from tests.factories import CAREGIVER, CAREGIVER_EVENTS, bearer, create_key
 
 
 def test_without_keys_the_api_is_open_and_x_actor_names_the_person(client: TestClient) -> None:
@@ -38,52 +24,52 @@ def test_without_keys_the_api_is_open_and_x_actor_names_the_person(client: TestC
 def test_once_a_key_exists_every_request_needs_one_and_the_key_is_the_actor(
     client: TestClient, database_url: str
 ) -> None:
-    key = _create(database_url, "intake-desk", "intake")
+    key = create_key(database_url, "intake-desk", "intake")
     refused = client.post("/v1/leads", json=CAREGIVER)
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "unauthorized"
     assert refused.headers["WWW-Authenticate"] == "Bearer"
-    wrong = client.post("/v1/leads", json=CAREGIVER, headers=_bearer(key[:-2] + "xx"))
+    wrong = client.post("/v1/leads", json=CAREGIVER, headers=bearer(key[:-2] + "xx"))
     assert wrong.status_code == 401
-    assert client.post("/v1/leads", json=CAREGIVER, headers=_bearer(key)).status_code == 201
+    assert client.post("/v1/leads", json=CAREGIVER, headers=bearer(key)).status_code == 201
     for event in CAREGIVER_EVENTS:
-        assert client.post("/v1/events", json=event, headers=_bearer(key)).status_code == 201
+        assert client.post("/v1/events", json=event, headers=bearer(key)).status_code == 201
     accepted = client.post(
-        "/v1/leads/SC-001/actions/accept", json={}, headers={**_bearer(key), "X-Actor": "ana"}
+        "/v1/leads/SC-001/actions/accept", json={}, headers={**bearer(key), "X-Actor": "ana"}
     )
     assert accepted.status_code == 200
-    history = client.get("/v1/leads/SC-001", headers=_bearer(key)).json()["stage_history"]
+    history = client.get("/v1/leads/SC-001", headers=bearer(key)).json()["stage_history"]
     assert history[-1]["actor"] == "key:intake-desk/user:ana"
     assert client.get("/healthz").status_code == 200  # health checks need no key
 
 
 def test_roles_limit_what_a_key_may_do(client: TestClient, database_url: str) -> None:
-    marketing = _create(database_url, "forms", "marketing")
-    analyst = _create(database_url, "reports", "analyst")
-    assert client.post("/v1/leads", json=CAREGIVER, headers=_bearer(marketing)).status_code == 201
+    marketing = create_key(database_url, "forms", "marketing")
+    analyst = create_key(database_url, "reports", "analyst")
+    assert client.post("/v1/leads", json=CAREGIVER, headers=bearer(marketing)).status_code == 201
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event, headers=_bearer(marketing))
-    act = client.post("/v1/leads/SC-001/actions/accept", json={}, headers=_bearer(marketing))
+        client.post("/v1/events", json=event, headers=bearer(marketing))
+    act = client.post("/v1/leads/SC-001/actions/accept", json={}, headers=bearer(marketing))
     assert act.status_code == 403
     assert act.json()["error"]["code"] == "forbidden"
-    assert client.get("/v1/leads/SC-001", headers=_bearer(analyst)).status_code == 403
-    assert client.post("/v1/leads", json=CAREGIVER, headers=_bearer(analyst)).status_code == 403
-    assert client.get("/v1/playbooks", headers=_bearer(analyst)).status_code == 200
+    assert client.get("/v1/leads/SC-001", headers=bearer(analyst)).status_code == 403
+    assert client.post("/v1/leads", json=CAREGIVER, headers=bearer(analyst)).status_code == 403
+    assert client.get("/v1/playbooks", headers=bearer(analyst)).status_code == 200
 
 
 def test_a_revoked_key_stops_working_and_only_a_hash_is_stored(
     client: TestClient, database_url: str
 ) -> None:
-    old = _create(database_url, "crm", "sales")
-    new = _create(database_url, "crm-2", "sales")
+    old = create_key(database_url, "crm", "sales")
+    new = create_key(database_url, "crm-2", "sales")
     listed = CliRunner().invoke(cli, ["apikey", "list", "--database-url", database_url])
     key_id = old.removeprefix("lf_").split("_")[0]
     assert key_id in listed.stdout
     assert old not in listed.stdout
     revoked = CliRunner().invoke(cli, ["apikey", "revoke", key_id, "--database-url", database_url])
     assert revoked.exit_code == 0, revoked.output
-    assert client.get("/v1/leads", headers=_bearer(old)).status_code == 401
-    assert client.get("/v1/leads", headers=_bearer(new)).status_code == 200
+    assert client.get("/v1/leads", headers=bearer(old)).status_code == 401
+    assert client.get("/v1/leads", headers=bearer(new)).status_code == 200
     engine = make_engine(database_url)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT secret_hash FROM api_keys")).scalars().all()

@@ -6,47 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.store.conftest import FakeClock
-
-CAREGIVER: dict[str, Any] = {
-    "lead_id": "SC-001",
-    "lead_type": "patient",
-    "first_name": "Dana",
-    "last_name": "Example",
-    "email": "dana.caregiver@example.com",
-    "phone": "(617) 555-0142",
-    "service_line": "dermatology",
-    "postal_code": "02139",
-    "state": "MA",
-    "country": "US",
-    "source": "google",
-    "channel": "web_form",
-    "consent_email": True,
-    "consent_phone": True,
-}
-CAREGIVER_EVENTS = [
-    {
-        "event_id": "sc1-1",
-        "lead_id": "SC-001",
-        "type": "form_submitted",
-        "occurred_at": "2026-03-05T10:00:00Z",
-        "properties": {"form": "specialty-enquiry", "service_line": "dermatology"},
-    },
-    {
-        "event_id": "sc1-2",
-        "lead_id": "SC-001",
-        "type": "content_downloaded",
-        "occurred_at": "2026-03-05T11:00:00Z",
-        "properties": {"asset": "dermatology-patient-guide", "topic": "dermatology"},
-    },
-    {
-        "event_id": "sc1-3",
-        "lead_id": "SC-001",
-        "type": "page_viewed",
-        "occurred_at": "2026-03-06T09:10:00Z",
-        "properties": {"url": "https://northwind.example/schedule/dermatology"},
-    },
-]
+from tests.factories import CAREGIVER, CAREGIVER_EVENTS
+from tests.fakes import FakeClock
 
 
 def _caregiver_mql(client: TestClient) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from leadflow.entrypoints.bootstrap import App
 from leadflow.services.routing.assign import route_decision
 from leadflow.services.routing.sla import SlaReport, run_due
 from leadflow.services.store.ports import StoredLead
-from tests.store.conftest import START
+from tests.fakes import START
 
 WORKERS = 4
 PER_WORKER = 15

@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 from leadflow.adapters.db.tables import EventRow, IdentityRow, LeadRow, StageChangeRow
 from leadflow.adapters.webhooks.signature import sign_webhook
 from leadflow.entrypoints.bootstrap import App
+from tests.factories import CAREGIVER
 from tests.store.conftest import WEBHOOK_SECRET, FakeClock
 from tests.store.live import serve
-from tests.store.test_api_lifecycle import CAREGIVER
 
 Call = dict[str, Any]  # keyword arguments of one ``httpx.AsyncClient.request``
 

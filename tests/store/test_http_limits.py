@@ -17,7 +17,7 @@ from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
 from leadflow.services.accounts import User
-from tests.store.test_api_keys import _bearer, _create
+from tests.factories import bearer, create_key
 
 LOCAL = "http://127.0.0.1"
 REDIS_URL = os.environ.get("LEADFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -31,14 +31,17 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after_and_others_go_on(
     make_app: Callable[..., App], database_url: str
 ) -> None:
     app = make_app(rate_limit="3/minute")
-    first, second = _create(database_url, "a", "analyst"), _create(database_url, "b", "analyst")
+    first, second = (
+        create_key(database_url, "a", "analyst"),
+        create_key(database_url, "b", "analyst"),
+    )
     with _client(app) as client:
-        answers = [client.get("/v1/playbooks", headers=_bearer(first)) for _ in range(4)]
+        answers = [client.get("/v1/playbooks", headers=bearer(first)) for _ in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
         refused = answers[-1]
         assert refused.json()["error"]["code"] == "rate_limited"
         assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert client.get("/v1/playbooks", headers=_bearer(second)).status_code == 200
+        assert client.get("/v1/playbooks", headers=bearer(second)).status_code == 200
 
 
 def test_a_signed_in_person_has_a_rate_limit_of_their_own(
@@ -86,15 +89,15 @@ def test_with_redis_two_api_processes_share_one_count(
     make_app: Callable[..., App], database_url: str, redis_storage: str
 ) -> None:
     limit = f"3/minute;{uuid.uuid4().int % 1000 + 1000}/day"  # a limit no other run shares
-    key = _create(database_url, "shared", "analyst")
+    key = create_key(database_url, "shared", "analyst")
     one = make_app(rate_limit=limit, rate_limit_storage=redis_storage)
     two = make_app(rate_limit=limit, rate_limit_storage=redis_storage)
     with _client(one) as first, _client(two) as second:
         codes = [
-            first.get("/v1/playbooks", headers=_bearer(key)).status_code,
-            second.get("/v1/playbooks", headers=_bearer(key)).status_code,
-            first.get("/v1/playbooks", headers=_bearer(key)).status_code,
-            second.get("/v1/playbooks", headers=_bearer(key)).status_code,
+            first.get("/v1/playbooks", headers=bearer(key)).status_code,
+            second.get("/v1/playbooks", headers=bearer(key)).status_code,
+            first.get("/v1/playbooks", headers=bearer(key)).status_code,
+            second.get("/v1/playbooks", headers=bearer(key)).status_code,
         ]
     assert codes == [200, 200, 200, 429]
 
@@ -102,7 +105,7 @@ def test_with_redis_two_api_processes_share_one_count(
 def test_a_body_over_the_limit_gets_413_before_the_key_is_checked(
     make_app: Callable[..., App], database_url: str
 ) -> None:
-    _create(database_url, "crm", "marketing")
+    create_key(database_url, "crm", "marketing")
     app = make_app(max_body_bytes=2048)
     with _client(app) as client:
         declared = client.post(
@@ -158,7 +161,7 @@ def test_open_local_mode_answers_only_requests_addressed_to_this_machine(app: Ap
 def test_revoking_the_last_key_does_not_reopen_open_local_mode(
     client: TestClient, database_url: str
 ) -> None:
-    key = _create(database_url, "only", "admin")
+    key = create_key(database_url, "only", "admin")
     key_id = key.removeprefix("lf_").split("_")[0]
     revoked = CliRunner().invoke(cli, ["apikey", "revoke", key_id, "--database-url", database_url])
     assert revoked.exit_code == 0
@@ -169,9 +172,9 @@ def test_revoking_the_last_key_does_not_reopen_open_local_mode(
 def test_once_secured_any_host_name_works_with_credentials(
     make_app: Callable[..., App], database_url: str
 ) -> None:
-    key = _create(database_url, "crm", "analyst")
+    key = create_key(database_url, "crm", "analyst")
     with TestClient(create_app(make_app()), base_url="https://leadflow.clinic.example") as c:
-        assert c.get("/v1/playbooks", headers=_bearer(key)).status_code == 200
+        assert c.get("/v1/playbooks", headers=bearer(key)).status_code == 200
         assert c.get("/v1/playbooks").status_code == 401
 
 

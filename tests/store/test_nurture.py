@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -28,46 +26,15 @@ from leadflow.entrypoints.cli import app as cli
 from leadflow.entrypoints.webhook_cli import run_messages
 from leadflow.services.nurture_ports import Enrollment
 from leadflow.services.routing.ports import Notice
-from tests.store.conftest import FakeClock
-from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
-
-LEAD = {**CAREGIVER, "consent_sms": True}
-PHONE = "+16175550142"
-EMAIL = "dana.caregiver@example.com"
-
-
-@dataclass
-class RecordingSink:
-    sent: list[tuple[str, str, str, str | None]] = field(default_factory=list)
-    headers: list[Mapping[str, str] | None] = field(default_factory=list)
-    fail_times: int = 0
-    delay_s: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def send(
-        self,
-        channel: str,
-        to: str,
-        body: str,
-        subject: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        with self.lock:
-            if self.fail_times:
-                self.fail_times -= 1
-                raise ConnectionError("provider down")
-            self.sent.append((channel, to, body, subject))
-            self.headers.append(headers)
-
-
-def _nurture_lead(client: TestClient) -> None:
-    """The caregiver after her first form: below MQL, so in nurture."""
-    assert client.post("/v1/leads", json=LEAD).status_code == 201
-    response = client.post("/v1/events", json=CAREGIVER_EVENTS[0])
-    assert response.status_code == 201, response.text
-    assert response.json()["leads"][0]["stage"] == "nurture"
+from tests.factories import (
+    CAREGIVER,
+    CAREGIVER_EVENTS,
+    EMAIL,
+    NURTURE_LEAD,
+    PHONE,
+    nurture_lead,
+)
+from tests.fakes import FakeClock, RecordingSink
 
 
 def _enrollments(app: App, lead_id: str = "SC-001") -> list[Enrollment]:
@@ -100,7 +67,7 @@ def _event(client: TestClient, event_id: str, kind: str, **props: Any) -> None:
 def test_a_lead_below_mql_enters_patient_education_and_gets_each_step_on_time(
     client: TestClient, app: App, clock: FakeClock, tmp_path: Path
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     [enrollment] = _enrollments(app)
     assert (enrollment.track, enrollment.entry, enrollment.next_step) == (
         "patient_education",
@@ -155,7 +122,7 @@ def test_a_text_due_at_22_local_waits_until_08_local(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)  # 21:00 in Boston on 15 March
-    _nurture_lead(client)
+    nurture_lead(client)
     sink = RecordingSink()
     clock.now = datetime(2026, 3, 23, 2, 0, tzinfo=UTC)  # the text's step: 22:00 in Boston
     report = _work(app, sink)
@@ -174,7 +141,7 @@ def test_a_text_due_at_22_local_waits_until_08_local(
 def test_a_lead_that_becomes_mql_leaves_its_track_and_queued_steps_are_not_sent(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.advance(hours=1)
     assert step_due(app.db, app.playbooks, clock.now) == 1  # queued, not yet sent
     for event in CAREGIVER_EVENTS[1:]:
@@ -192,7 +159,7 @@ def test_a_lead_that_becomes_mql_leaves_its_track_and_queued_steps_are_not_sent(
 def test_unsubscribing_ends_the_track_and_it_does_not_start_again(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.advance(minutes=5)
     _event(client, "unsub-1", "unsubscribed", channel="email")
     [enrollment] = _enrollments(app)
@@ -205,7 +172,7 @@ def test_unsubscribing_ends_the_track_and_it_does_not_start_again(
 
 
 def test_a_revoked_consent_ends_the_track(client: TestClient, app: App, clock: FakeClock) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.advance(minutes=5)
     _event(client, "revoke-1", "consent_revoked", channel="sms")
     assert [e.end_reason for e in _enrollments(app)] == ["consent_revoked"]
@@ -214,7 +181,7 @@ def test_a_revoked_consent_ends_the_track(client: TestClient, app: App, clock: F
 def test_a_lead_recycled_by_sales_enters_recycled_patients(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    assert client.post("/v1/leads", json=LEAD).status_code == 201
+    assert client.post("/v1/leads", json=NURTURE_LEAD).status_code == 201
     for event in CAREGIVER_EVENTS:
         assert client.post("/v1/events", json=event).status_code == 201
     clock.advance(hours=2)
@@ -258,7 +225,7 @@ def test_staff_notices_go_to_their_address_without_the_lead_consent_gate(
 def test_a_stop_reply_revokes_sms_consent_at_once_and_the_queued_text_is_skipped(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.now = datetime(2026, 3, 13, 14, 0, tzinfo=UTC)  # every step due, 10:00 in Boston
     assert step_due(app.db, app.playbooks, clock.now) == 3
     stop = {"from": "(617) 555-0142", "body": " Stop. "}
@@ -289,7 +256,7 @@ def test_an_unknown_number_is_404_and_free_text_pauses_sending(
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "lead_not_found"
     assert set(unknown.json()["error"]) >= {"code", "message", "problems"}
-    _nurture_lead(client)
+    nurture_lead(client)
     reply = client.post("/v1/sms/inbound", json={"from": PHONE, "body": "stop texting me"})
     assert reply.json() == {"lead_id": "SC-001", "action": "flagged_for_review"}
     clock.advance(hours=1)
@@ -304,7 +271,7 @@ def test_an_unknown_number_is_404_and_free_text_pauses_sending(
 def test_two_workers_racing_never_send_the_same_message_twice(
     client: TestClient, make_app: Any, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
 
     def add(store: Any) -> None:
         for n in range(24):
@@ -346,7 +313,7 @@ def test_two_workers_racing_never_send_the_same_message_twice(
 def test_a_failing_sink_is_retried_with_backoff_then_marked_failed(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.advance(hours=1)
     sink = RecordingSink(fail_times=2)
     assert _work(app, sink).sent.retrying == 1
@@ -373,7 +340,7 @@ def test_a_failing_sink_is_retried_with_backoff_then_marked_failed(
 def test_a_worker_killed_mid_send_loses_nothing(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.advance(hours=1)
     step_due(app.db, app.playbooks, clock.now)
 

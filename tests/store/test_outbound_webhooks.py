@@ -11,10 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
-from leadflow.adapters.db.database import Database
-from leadflow.adapters.db.outbox import add_endpoint
 from leadflow.adapters.db.tables import WebhookEndpointRow, WebhookOutboxRow
 from leadflow.adapters.webhooks import verify_webhook
 from leadflow.adapters.webhooks.outbound import (
@@ -39,126 +35,25 @@ from leadflow.adapters.webhooks.outbound import (
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
 from leadflow.services.store.lifecycle import requalify_lead
-from tests.store.conftest import START, FakeClock
-from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
-
-TIMEOUT_S = 0.3  # the receiver's "timeout" answer holds the request longer than this
-
-
-class Half:
-    """The backoff's RNG, made exact: always the middle of the range."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return (a + b) / 2
-
-
-class Top:
-    """Always the top of the range (the slowest schedule)."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
-
-
-@dataclass
-class Receiver:
-    """A tiny threaded HTTP receiver: answers from a script, records every request."""
-
-    url: str = ""
-    script: list[tuple[Any, ...]] = field(default_factory=list)
-    default: tuple[Any, ...] = (200, {})
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    delay_s: float = 0.0
-
-    def answer(self) -> tuple[Any, ...]:
-        with self.lock:
-            return self.script.pop(0) if self.script else self.default
-
-    def ids(self) -> list[str]:
-        return [headers["webhook-id"] for headers, _ in self.received]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
-            return
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            with state.lock:
-                state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            answer = state.answer()
-            if state.delay_s:
-                state.release.wait(state.delay_s)
-            try:
-                if answer[0] == "timeout":
-                    state.release.wait(5)
-                    return
-                status, headers = answer
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", "0")
-                self.end_headers()
-            except OSError:  # the client gave up first
-                return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.handle_error = lambda request, address: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    try:
-        yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(follow_redirects=False) as client:
-        yield client
-
-
-def _endpoint(app: App, url: str, at: datetime = START) -> tuple[str, str]:
-    def work(store: Any) -> tuple[str, str]:
-        endpoint, secret = add_endpoint(store.session, url, ["lead.stage_changed"], at)
-        return endpoint.endpoint_id, secret
-
-    return app.db.run(work)
-
-
-def _outbox(db: Database) -> list[Any]:
-    with db.read() as session:
-        table = WebhookOutboxRow.__table__
-        return list(session.execute(select(table).order_by(table.c.id)).all())
-
-
-def _new_lead(client: TestClient) -> None:
-    assert client.post("/v1/leads", json=CAREGIVER).status_code == 201
-
-
-def _deliver(app: App, now: datetime, http: httpx.Client, **options: Any) -> Any:
-    options.setdefault("rng", Half())
-    options.setdefault("allow_private", True)
-    options.setdefault("timeout_s", TIMEOUT_S)
-    return deliver_due(app.db, now, http, 10, **options)
+from tests.factories import (
+    CAREGIVER,
+    CAREGIVER_EVENTS,
+    TIMEOUT_S,
+    deliver,
+    new_lead,
+    outbox,
+    webhook_endpoint,
+)
+from tests.fakes import START, FakeClock, Half, Top
+from tests.store.receiver import Receiver
 
 
 # -- enqueue ------------------------------------------------------------------------------
 def test_a_stage_change_queues_one_message_per_subscribed_enabled_endpoint(
     app: App, client: TestClient
 ) -> None:
-    first, _ = _endpoint(app, "https://hooks.example.com/a")
-    second, _ = _endpoint(app, "https://hooks.example.com/b")
+    first, _ = webhook_endpoint(app, "https://hooks.example.com/a")
+    second, _ = webhook_endpoint(app, "https://hooks.example.com/b")
     with app.db.unit_of_work() as store:
         store.session.execute(
             insert(WebhookEndpointRow),
@@ -183,8 +78,8 @@ def test_a_stage_change_queues_one_message_per_subscribed_enabled_endpoint(
         )
         store.commit()
 
-    _new_lead(client)  # none → new: one stage change
-    rows = _outbox(app.db)
+    new_lead(client)  # none → new: one stage change
+    rows = outbox(app.db)
     assert sorted(r.endpoint_id for r in rows) == sorted([first, second])
     assert len({r.msg_id for r in rows}) == 2
     assert all(r.msg_id.startswith("msg_") for r in rows)
@@ -211,17 +106,17 @@ def test_a_stage_change_queues_one_message_per_subscribed_enabled_endpoint(
 
     for event in CAREGIVER_EVENTS:
         client.post("/v1/events", json=event)
-    changes = [r.payload["data"] for r in _outbox(app.db) if r.endpoint_id == first]
+    changes = [r.payload["data"] for r in outbox(app.db) if r.endpoint_id == first]
     assert changes[-1]["to_stage"] == "mql"
     assert [c["from_stage"] for c in changes[1:]] == [c["to_stage"] for c in changes[:-1]]
 
 
 def test_a_rolled_back_stage_change_queues_nothing(app: App, client: TestClient) -> None:
-    _endpoint(app, "https://hooks.example.com/a")
-    _new_lead(client)
+    webhook_endpoint(app, "https://hooks.example.com/a")
+    new_lead(client)
     for event in CAREGIVER_EVENTS:
         client.post("/v1/events", json=event)
-    before = len(_outbox(app.db))
+    before = len(outbox(app.db))
     later = START + timedelta(days=180)  # months without engagement: the MQL decays
     with app.db.unit_of_work() as store:
         lead = store.get_lead("SC-001")
@@ -231,48 +126,48 @@ def test_a_rolled_back_stage_change_queues_nothing(app: App, client: TestClient)
         inside = store.session.scalar(select(func.count()).select_from(WebhookOutboxRow))
         assert inside == before + 1  # queued in the same transaction...
         store.rollback()  # ...and gone with it
-    assert len(_outbox(app.db)) == before
+    assert len(outbox(app.db)) == before
 
 
 def test_no_endpoint_means_no_message(app: App, client: TestClient) -> None:
-    _new_lead(client)
-    assert _outbox(app.db) == []
+    new_lead(client)
+    assert outbox(app.db) == []
 
 
 # -- delivery -----------------------------------------------------------------------------
 def test_retries_follow_the_backoff_and_retry_after_then_deliver_signed(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client
 ) -> None:
-    endpoint_id, secret = _endpoint(app, receiver.url)
-    _new_lead(client)
+    endpoint_id, secret = webhook_endpoint(app, receiver.url)
+    new_lead(client)
     receiver.script = [(500, {}), ("timeout",), (429, {"Retry-After": "120"}), (204, {})]
     t0 = START
 
-    report = _deliver(app, t0, http)
+    report = deliver(app, t0, http)
     assert (report.claimed, report.retrying) == (1, 1)
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert row.next_attempt_at == t0 + timedelta(seconds=15)  # uniform(0, 30) → 15
     assert (row.attempts, row.last_status, row.last_error) == (1, 500, "HTTP 500")
 
-    assert _deliver(app, t0 + timedelta(seconds=14), http).claimed == 0  # not due yet
-    _deliver(app, t0 + timedelta(seconds=15), http)  # the receiver holds it: a timeout
-    (row,) = _outbox(app.db)
+    assert deliver(app, t0 + timedelta(seconds=14), http).claimed == 0  # not due yet
+    deliver(app, t0 + timedelta(seconds=15), http)  # the receiver holds it: a timeout
+    (row,) = outbox(app.db)
     assert row.next_attempt_at == t0 + timedelta(seconds=45)  # uniform(0, 60) → 30
     assert row.last_status is None
     assert row.last_error is not None
     assert row.last_error.startswith("timeout")
 
-    _deliver(app, t0 + timedelta(seconds=45), http)  # 429, Retry-After 120 > uniform(0,120)=60
-    (row,) = _outbox(app.db)
+    deliver(app, t0 + timedelta(seconds=45), http)  # 429, Retry-After 120 > uniform(0,120)=60
+    (row,) = outbox(app.db)
     assert row.next_attempt_at == t0 + timedelta(seconds=165)
     assert row.last_status == 429
 
-    report = _deliver(app, t0 + timedelta(seconds=165), http)
+    report = deliver(app, t0 + timedelta(seconds=165), http)
     assert report.delivered == 1
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert row.delivered_at == t0 + timedelta(seconds=165)
     assert (row.attempts, row.last_status, row.dead) == (4, 204, False)
-    assert _deliver(app, t0 + timedelta(days=1), http).claimed == 0  # delivered: never again
+    assert deliver(app, t0 + timedelta(days=1), http).claimed == 0  # delivered: never again
 
     assert len(receiver.received) == 4
     assert set(receiver.ids()) == {row.msg_id}  # the same webhook-id on every attempt
@@ -289,13 +184,13 @@ def test_retries_follow_the_backoff_and_retry_after_then_deliver_signed(
 def test_retries_end_in_a_dead_letter_after_three_days_then_replay_delivers(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client, database_url: str
 ) -> None:
-    _endpoint(app, receiver.url)
-    _new_lead(client)
+    webhook_endpoint(app, receiver.url)
+    new_lead(client)
     receiver.default = (503, {})
     now, schedule = START, []
     while True:
-        _deliver(app, now, http, rng=Top())
-        (row,) = _outbox(app.db)
+        deliver(app, now, http, rng=Top())
+        (row,) = outbox(app.db)
         if row.dead:
             break
         schedule.append((row.next_attempt_at - now).total_seconds())
@@ -319,33 +214,33 @@ def test_retries_end_in_a_dead_letter_after_three_days_then_replay_delivers(
     assert replayed.exit_code == 0, replayed.output
     assert "replayed 1 message" in replayed.output
     # replay takes the CLI's real clock; deliver at a time after it
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert (row.dead, row.attempts) == (False, 0)
-    assert _deliver(app, row.next_attempt_at, http).delivered == 1
+    assert deliver(app, row.next_attempt_at, http).delivered == 1
     assert receiver.ids()[-1] == row.msg_id
-    assert _outbox(app.db)[0].delivered_at is not None
+    assert outbox(app.db)[0].delivered_at is not None
 
 
 def test_a_4xx_other_than_410_and_429_is_dead_at_once(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client
 ) -> None:
-    _endpoint(app, receiver.url)
-    _new_lead(client)
+    webhook_endpoint(app, receiver.url)
+    new_lead(client)
     receiver.script = [(400, {})]
-    report = _deliver(app, START, http)
+    report = deliver(app, START, http)
     assert report.dead == 1
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert (row.dead, row.dead_at, row.last_status) == (True, START, 400)
 
 
 def test_410_disables_the_endpoint(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client, clock: FakeClock
 ) -> None:
-    endpoint_id, _ = _endpoint(app, receiver.url)
-    _new_lead(client)
+    endpoint_id, _ = webhook_endpoint(app, receiver.url)
+    new_lead(client)
     receiver.script = [(410, {})]
-    assert _deliver(app, START, http).dead == 1
-    (row,) = _outbox(app.db)
+    assert deliver(app, START, http).dead == 1
+    (row,) = outbox(app.db)
     assert (row.dead, row.last_status) == (True, 410)
     with app.db.read() as session:
         endpoint = session.get(WebhookEndpointRow, endpoint_id)
@@ -355,7 +250,7 @@ def test_410_disables_the_endpoint(
         assert "410" in endpoint.disabled_reason
     for event in CAREGIVER_EVENTS:  # later stage changes queue nothing for it
         client.post("/v1/events", json=event)
-    assert len(_outbox(app.db)) == 1
+    assert len(outbox(app.db)) == 1
     listed = CliRunner().invoke(
         cli, ["webhook", "list", "--database-url", app.settings.database_url]
     )
@@ -368,35 +263,35 @@ def test_410_disables_the_endpoint(
     assert enabled.exit_code == 0, enabled.output
     other = {**CAREGIVER, "lead_id": "SC-002", "email": "other@example.com", "phone": None}
     assert client.post("/v1/leads", json=other).status_code == 201
-    assert len(_outbox(app.db)) == 2  # an enabled endpoint gets stage changes again
+    assert len(outbox(app.db)) == 2  # an enabled endpoint gets stage changes again
     receiver.script = [(200, {})]
-    assert _deliver(app, START, http).delivered == 1
+    assert deliver(app, START, http).delivered == 1
 
 
 def test_after_a_410_the_rest_of_the_pass_sends_nothing_to_that_endpoint(
     app: App, receiver: Receiver, http: httpx.Client
 ) -> None:
-    _endpoint(app, receiver.url)
+    webhook_endpoint(app, receiver.url)
     with app.db.unit_of_work() as store:
         for n in range(3):
             store.enqueue_webhooks("lead.stage_changed", {"type": "test", "n": n}, START)
         store.commit()
     receiver.script = [(410, {}), (200, {}), (200, {})]
-    report = _deliver(app, START, http)
+    report = deliver(app, START, http)
     assert (report.claimed, report.delivered, report.dead) == (3, 0, 3)
     assert len(receiver.received) == 1  # only the request answered 410 was made
-    rows = _outbox(app.db)
+    rows = outbox(app.db)
     assert all(r.dead and r.delivered_at is None for r in rows)
 
 
 def test_private_targets_are_refused_without_the_setting(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client
 ) -> None:
-    _endpoint(app, receiver.url)
-    _new_lead(client)
-    report = _deliver(app, START, http, allow_private=False)
+    webhook_endpoint(app, receiver.url)
+    new_lead(client)
+    report = deliver(app, START, http, allow_private=False)
     assert report.dead == 1
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert row.last_error is not None
     assert "non-public address (127.0.0.1)" in row.last_error
     assert receiver.received == []
@@ -440,8 +335,8 @@ def test_retry_after_as_seconds_or_an_http_date() -> None:
 def test_the_worker_delivers_with_the_private_setting(
     app: App, client: TestClient, receiver: Receiver, database_url: str
 ) -> None:
-    _endpoint(app, receiver.url)
-    _new_lead(client)  # queued at START, long before the worker's real clock
+    webhook_endpoint(app, receiver.url)
+    new_lead(client)  # queued at START, long before the worker's real clock
     runner = CliRunner()
     refused = runner.invoke(cli, ["worker", "--once", "--database-url", database_url])
     assert refused.exit_code == 0, refused.output
@@ -477,10 +372,10 @@ def test_cli_add_prints_the_secret_once_and_disable_dead_letters_pending_message
     bad = runner.invoke(cli, ["webhook", "add", "ftp://x", "--database-url", database_url])
     assert bad.exit_code == 2
 
-    _new_lead(client)
+    new_lead(client)
     off = runner.invoke(cli, ["webhook", "disable", endpoint_id, "--database-url", database_url])
     assert off.exit_code == 0, off.output
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert (row.dead, row.last_error) == (True, "endpoint disabled")
     assert runner.invoke(cli, ["webhook", "disable", "ep_nope", "--database-url", database_url])
     again = runner.invoke(cli, ["webhook", "replay", row.msg_id, "--database-url", database_url])
@@ -492,7 +387,7 @@ def test_two_workers_racing_never_send_the_same_message_twice(
     make_app: Callable[..., App], receiver: Receiver, database_url: str
 ) -> None:
     app = make_app()
-    endpoint_id, _ = _endpoint(app, receiver.url)
+    endpoint_id, _ = webhook_endpoint(app, receiver.url)
     with app.db.unit_of_work() as store:
         for n in range(40):
             store.enqueue_webhooks("lead.stage_changed", {"type": "test", "n": n}, START)
@@ -522,7 +417,7 @@ def test_two_workers_racing_never_send_the_same_message_twice(
     ids = receiver.ids()
     assert len(ids) == 40
     assert len(set(ids)) == 40
-    rows = _outbox(app.db)
+    rows = outbox(app.db)
     assert all(r.delivered_at == START and r.attempts == 1 for r in rows)
     assert {r.endpoint_id for r in rows} == {endpoint_id}
 
@@ -538,16 +433,16 @@ class KilledAfterSending(httpx.Client):
 def test_a_worker_killed_after_sending_redelivers_with_the_same_id(
     app: App, client: TestClient, receiver: Receiver, http: httpx.Client
 ) -> None:
-    _endpoint(app, receiver.url)
-    _new_lead(client)
+    webhook_endpoint(app, receiver.url)
+    new_lead(client)
     with KilledAfterSending() as dying, pytest.raises(KeyboardInterrupt):
         deliver_due(app.db, START, dying, 1, allow_private=True, timeout_s=TIMEOUT_S)
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert row.delivered_at is None  # sent, but never marked
     lease_end = START + lease_for(1, TIMEOUT_S)
     assert row.next_attempt_at == lease_end  # leased: no other worker sends it meanwhile
-    assert _deliver(app, lease_end - timedelta(seconds=1), http).claimed == 0
-    assert _deliver(app, lease_end, http).delivered == 1
+    assert deliver(app, lease_end - timedelta(seconds=1), http).claimed == 0
+    assert deliver(app, lease_end, http).delivered == 1
     assert receiver.ids() == [row.msg_id, row.msg_id]  # at least once, same webhook-id
 
 

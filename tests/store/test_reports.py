@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.tables import SlaClockRow
 from leadflow.entrypoints.cli import app as cli
-from tests.store.conftest import FakeClock
-from tests.store.test_api_keys import _bearer, _create
+from tests.factories import bearer, create_key
+from tests.fakes import FakeClock
+from tests.store.report_queries import ACCEPTANCE_SQL, FUNNEL_SQL, REASONS_SQL
 
 REPORTS = (
     "funnel",
@@ -365,36 +366,6 @@ def test_nurture_engagement_counts_opens_clicks_and_return_to_mql_after_entry(
     }
 
 
-FUNNEL_SQL = """
-WITH reached AS (
-  SELECT h.lead_id,
-         MAX(CASE h.to_stage WHEN 'mql' THEN 1 WHEN 'sales_accepted' THEN 2 WHEN 'sql' THEN 3
-                             WHEN 'opportunity' THEN 4 WHEN 'won' THEN 5 ELSE 0 END) AS top
-  FROM stage_history h GROUP BY h.lead_id)
-SELECT {channel} AS channel, COUNT(*) AS leads,
-       SUM(CASE WHEN r.top >= 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.top >= 2 THEN 1 ELSE 0 END),
-       SUM(CASE WHEN r.top >= 3 THEN 1 ELSE 0 END), SUM(CASE WHEN r.top >= 4 THEN 1 ELSE 0 END),
-       SUM(CASE WHEN r.top >= 5 THEN 1 ELSE 0 END)
-FROM leads l LEFT JOIN reached r ON r.lead_id = l.id
-WHERE l.merged_into IS NULL
-GROUP BY {channel}
-"""
-ACCEPTANCE_SQL = """
-WITH reviews AS (
-  SELECT e.lead_id, e.type,
-         ROW_NUMBER() OVER (PARTITION BY e.lead_id ORDER BY e.occurred_at, e.seq) AS n
-  FROM events e JOIN leads l ON l.id = e.lead_id
-  WHERE l.merged_into IS NULL AND e.type IN ('sales_accepted', 'sales_rejected'))
-SELECT SUM(CASE WHEN type = 'sales_accepted' THEN 1 ELSE 0 END),
-       SUM(CASE WHEN type = 'sales_rejected' THEN 1 ELSE 0 END)
-FROM reviews WHERE n = 1
-"""
-REASONS_SQL = """
-SELECT {reason} AS reason, COUNT(*) FROM events e JOIN leads l ON l.id = e.lead_id
-WHERE l.merged_into IS NULL AND e.type = 'sales_rejected' GROUP BY {reason}
-"""
-
-
 def test_funnel_and_acceptance_equal_hand_written_sql(
     client: TestClient, clock: FakeClock, database_url: str
 ) -> None:
@@ -440,11 +411,11 @@ def test_an_analyst_key_reads_every_report_but_not_leads(
     client: TestClient, clock: FakeClock, database_url: str
 ) -> None:
     build(client, clock)
-    analyst = _create(database_url, "kpis", "analyst")
+    analyst = create_key(database_url, "kpis", "analyst")
     for name in REPORTS:
-        assert client.get(f"/v1/reports/{name}", headers=_bearer(analyst)).status_code == 200
+        assert client.get(f"/v1/reports/{name}", headers=bearer(analyst)).status_code == 200
     assert client.get("/v1/reports/funnel").status_code == 401
-    assert client.get("/v1/leads/A1", headers=_bearer(analyst)).status_code == 403
+    assert client.get("/v1/leads/A1", headers=bearer(analyst)).status_code == 403
 
 
 def test_report_command_prints_a_table_csv_or_json(

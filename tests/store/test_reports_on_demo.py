@@ -12,7 +12,7 @@ from leadflow.adapters.db.engine import make_engine
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.demo_cli import fill_demo
-from tests.store.test_reports import ACCEPTANCE_SQL, FUNNEL_SQL, REASONS_SQL
+from tests.store.report_queries import ACCEPTANCE_SQL, FUNNEL_SQL, REASONS_SQL
 
 LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
 

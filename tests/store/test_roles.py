@@ -26,8 +26,8 @@ from leadflow.entrypoints.security_reference import (
 )
 from leadflow.errors import PlaybookError
 from leadflow.services.accounts import User
-from tests.store.conftest import START
-from tests.store.test_api_keys import _bearer, _create
+from tests.factories import bearer, create_key
+from tests.fakes import START
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTE = (
@@ -78,7 +78,7 @@ def test_docs_security_md_prints_the_policy_and_the_routes_as_enforced(app: App)
 def test_each_roles_key_is_refused_exactly_where_the_table_says(
     client: TestClient, database_url: str, app: App
 ) -> None:
-    keys = {role: _create(database_url, f"k-{role.value}", role.value) for role in Role}
+    keys = {role: create_key(database_url, f"k-{role.value}", role.value) for role in Role}
     checked = 0
     for method, path, permission in route_permissions(create_app(app)):
         if permission is None or not path.startswith("/v1/"):
@@ -86,7 +86,7 @@ def test_each_roles_key_is_refused_exactly_where_the_table_says(
         url = path.replace("{lead_id}", "nobody").replace("{member_id}", "nobody")
         url = url.replace("{action}", "accept")
         for role, key in keys.items():
-            answer = client.request(method, url, headers=_bearer(key))
+            answer = client.request(method, url, headers=bearer(key))
             allowed = role in PERMISSIONS[permission]
             assert (answer.status_code == 403) != allowed, (role, method, path, answer.text)
             assert answer.status_code < 500
@@ -98,10 +98,10 @@ def test_marketing_and_sales_see_markers_where_intake_and_admin_see_the_words(
     client: TestClient, database_url: str
 ) -> None:
     _patient(client)
-    keys = {role: _create(database_url, role, role) for role in ("marketing", "sales", "intake")}
-    keys["admin"] = _create(database_url, "root", "admin")
+    keys = {role: create_key(database_url, role, role) for role in ("marketing", "sales", "intake")}
+    keys["admin"] = create_key(database_url, "root", "admin")
     for role, key in keys.items():
-        lead = client.get("/v1/leads/P-1", headers=_bearer(key)).json()
+        lead = client.get("/v1/leads/P-1", headers=bearer(key)).json()
         notes = lead["profile"]["notes"]
         (form,) = [e for e in lead["timeline"] if e["type"] == "form_submitted"]
         raw = role in ("intake", "admin")
@@ -119,9 +119,9 @@ def test_marketing_and_sales_see_markers_where_intake_and_admin_see_the_words(
             )
             assert form["properties"]["message"] == notes
             assert not any(word in str(lead["profile"]) for word in CLINICAL)
-    analyst = _create(database_url, "bi", "analyst")
-    assert client.get("/v1/leads/P-1", headers=_bearer(analyst)).status_code == 403
-    assert client.get("/v1/reports/funnel", headers=_bearer(analyst)).status_code == 200
+    analyst = create_key(database_url, "bi", "analyst")
+    assert client.get("/v1/leads/P-1", headers=bearer(analyst)).status_code == 403
+    assert client.get("/v1/reports/funnel", headers=bearer(analyst)).status_code == 200
 
 
 def test_free_text_is_scanned_at_ingest_and_the_redacted_copy_kept_beside_it(
@@ -144,9 +144,9 @@ def test_every_read_of_a_record_is_logged_and_admins_can_list_who_read_it(
     client: TestClient, database_url: str, sign_in: Callable[..., User], tmp_path: Path
 ) -> None:
     _patient(client)
-    marketing = _create(database_url, "mkt", "marketing")
-    admin = _create(database_url, "root", "admin")
-    assert client.get("/v1/leads/P-1", headers=_bearer(marketing)).status_code == 200
+    marketing = create_key(database_url, "mkt", "marketing")
+    admin = create_key(database_url, "root", "admin")
+    assert client.get("/v1/leads/P-1", headers=bearer(marketing)).status_code == 200
     sign_in(client, "priya@northwind.example", "intake")
     assert client.get("/leads/P-1").status_code == 200
     exported = CliRunner().invoke(
@@ -156,7 +156,7 @@ def test_every_read_of_a_record_is_logged_and_admins_can_list_who_read_it(
     rows = csv.DictReader((tmp_path / "x.csv").read_text().splitlines())
     assert [r["lead_id"] for r in rows] == ["P-1"]
 
-    log = client.get("/v1/leads/P-1/access", headers=_bearer(admin))
+    log = client.get("/v1/leads/P-1/access", headers=bearer(admin))
     assert log.status_code == 200
     items = log.json()["items"]
     seen = [(i["actor"], i["role"], i["channel"], i["free_text"]) for i in items]
@@ -165,8 +165,8 @@ def test_every_read_of_a_record_is_logged_and_admins_can_list_who_read_it(
         ("user:priya@northwind.example", "intake", "dashboard", "raw"),
         ("key:mkt", "marketing", "api", "redacted"),
     ]
-    assert client.get("/v1/leads/P-1/access", headers=_bearer(marketing)).status_code == 403
-    assert client.get("/v1/leads/nobody/access", headers=_bearer(admin)).status_code == 404
+    assert client.get("/v1/leads/P-1/access", headers=bearer(marketing)).status_code == 403
+    assert client.get("/v1/leads/nobody/access", headers=bearer(admin)).status_code == 404
 
 
 def test_an_admin_sees_the_access_log_on_the_lead_page_and_others_do_not(
@@ -258,24 +258,24 @@ def test_reasons_a_rep_typed_reach_no_one_below_intake_nor_reports_nor_webhooks(
         )
     )
     _patient(client)
-    intake = _create(database_url, "desk", "intake")
-    marketing = _create(database_url, "mkt", "marketing")
-    analyst = _create(database_url, "bi", "analyst")
+    intake = create_key(database_url, "desk", "intake")
+    marketing = create_key(database_url, "mkt", "marketing")
+    analyst = create_key(database_url, "bi", "analyst")
     typed = "newly diagnosed with lupus, on methotrexate"
     done = client.post(
-        "/v1/leads/P-1/actions/disqualify", json={"reason": typed}, headers=_bearer(intake)
+        "/v1/leads/P-1/actions/disqualify", json={"reason": typed}, headers=bearer(intake)
     )
     assert done.status_code == 200, done.text
     assert "lupus" in str(done.json())  # intake reads what intake typed
 
     words = ("lupus", "methotrexate")
-    lead = client.get("/v1/leads/P-1", headers=_bearer(marketing)).json()
+    lead = client.get("/v1/leads/P-1", headers=bearer(marketing)).json()
     for part in ("decision", "stage_history", "timeline"):
         assert not any(w in str(lead[part]) for w in words), part
     assert lead["decision"]["status"] == (
         "Disqualified – newly diagnosed with [condition], on [medication]"
     )
-    listed = client.get("/v1/leads", headers=_bearer(marketing)).json()["items"]
+    listed = client.get("/v1/leads", headers=bearer(marketing)).json()["items"]
     assert not any(w in str(listed) for w in words)
     again = client.post(
         "/v1/events",
@@ -285,12 +285,12 @@ def test_reasons_a_rep_typed_reach_no_one_below_intake_nor_reports_nor_webhooks(
             "type": "email_opened",
             "occurred_at": "2026-03-06T11:30:00Z",
         },
-        headers=_bearer(marketing),
+        headers=bearer(marketing),
     )
     assert again.status_code == 201
     assert not any(w in again.text for w in words)
     report = client.get(
-        "/v1/reports/disqualifications", params={"format": "csv"}, headers=_bearer(analyst)
+        "/v1/reports/disqualifications", params={"format": "csv"}, headers=bearer(analyst)
     )
     assert report.status_code == 200
     assert "[condition]" in report.text
@@ -319,8 +319,8 @@ def test_a_forms_question_used_as_a_field_name_is_free_text_too(
         "consent": {"page_url": "https://northwind.example/derm/psoriasis-biologics"},
     }
     assert client.post("/v1/leads", json=consented).status_code == 200
-    marketing = _create(database_url, "mkt", "marketing")
-    lead = client.get("/v1/leads/P-1", headers=_bearer(marketing)).json()
+    marketing = create_key(database_url, "mkt", "marketing")
+    lead = client.get("/v1/leads/P-1", headers=bearer(marketing)).json()
     (form,) = [e for e in lead["timeline"] if e["event_id"] == "E-3"]
     assert form["properties"] == {
         "Are you on [medication] for [condition]?": True,

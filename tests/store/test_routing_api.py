@@ -21,9 +21,8 @@ from leadflow.adapters.db.tables import AssignmentRow, AuditRow, WebhookOutboxRo
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
 from leadflow.services.accounts import User
-from tests.store.conftest import START, FakeClock
-from tests.store.test_api_keys import _bearer, _create
-from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
+from tests.factories import CAREGIVER, CAREGIVER_EVENTS, bearer, create_key
+from tests.fakes import START, FakeClock
 
 
 def _mql(client: TestClient, n: int = 1) -> dict[str, Any]:
@@ -273,23 +272,23 @@ def test_teams_show_hours_holidays_working_days_and_the_escalation_lead(
 def test_an_analyst_reads_teams_but_only_working_roles_route_leads(
     client: TestClient, database_url: str
 ) -> None:
-    sales = _create(database_url, "crm", "sales")
-    analyst = _create(database_url, "reports", "analyst")
-    assert client.post("/v1/leads", json=CAREGIVER, headers=_bearer(sales)).status_code == 201
+    sales = create_key(database_url, "crm", "sales")
+    analyst = create_key(database_url, "reports", "analyst")
+    assert client.post("/v1/leads", json=CAREGIVER, headers=bearer(sales)).status_code == 201
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event, headers=_bearer(sales))
-    assert _team(client, "patient_marketing", **_bearer(analyst))["members"]
+        client.post("/v1/events", json=event, headers=bearer(sales))
+    assert _team(client, "patient_marketing", **bearer(analyst))["members"]
     refused = client.post(
-        "/v1/leads/SC-001/assign", json={"owner": "erin"}, headers=_bearer(analyst)
+        "/v1/leads/SC-001/assign", json={"owner": "erin"}, headers=bearer(analyst)
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "forbidden"
     absence = {"starts_at": "2026-03-06T00:00:00Z", "ends_at": "2026-03-07T00:00:00Z"}
-    no_absence = client.post("/v1/members/erin/absences", json=absence, headers=_bearer(analyst))
+    no_absence = client.post("/v1/members/erin/absences", json=absence, headers=bearer(analyst))
     assert no_absence.status_code == 403
-    assert client.get("/v1/members/erin/absences", headers=_bearer(analyst)).status_code == 200
+    assert client.get("/v1/members/erin/absences", headers=bearer(analyst)).status_code == 200
     assert client.get("/v1/teams").status_code == 401
-    done = client.post("/v1/leads/SC-001/assign", json={"owner": "erin"}, headers=_bearer(sales))
+    done = client.post("/v1/leads/SC-001/assign", json={"owner": "erin"}, headers=bearer(sales))
     assert done.status_code == 200, done.text
     assert done.json()["route"]["owner"] == "erin"
 

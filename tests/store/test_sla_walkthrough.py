@@ -26,7 +26,7 @@ from leadflow.adapters.db.tables import (
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
 from leadflow.services.routing.sla import SlaReport, run_due
-from tests.store.conftest import FakeClock
+from tests.fakes import FakeClock
 
 FRIDAY_1700 = datetime(2026, 1, 16, 22, 0, tzinfo=UTC)  # 17:00 in Boston
 LEAD: dict[str, Any] = {

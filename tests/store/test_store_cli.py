@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from leadflow.adapters.db.engine import make_engine
 from leadflow.entrypoints.cli import app as cli
-from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
+from tests.factories import CAREGIVER, CAREGIVER_EVENTS
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.webhook_cli import run_messages
 from leadflow.services.routing.ports import Notice
-from tests.store.conftest import FakeClock
-from tests.store.test_nurture import EMAIL, PHONE, RecordingSink, _nurture_lead
+from tests.factories import EMAIL, PHONE, nurture_lead
+from tests.fakes import FakeClock, RecordingSink
 
 LOCAL = "http://127.0.0.1"  # open local mode answers requests addressed to this machine only
 
@@ -48,7 +48,7 @@ def _sent_lines(path: Path) -> list[dict[str, Any]]:
 
 def _first_email(client: TestClient, app: App, clock: FakeClock, out: Path) -> dict[str, Any]:
     """The caregiver in nurture, and her first nurture email sent to the file sink."""
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.advance(hours=1)
     report = run_messages(app, clock.now, make_sink(None, "care@northwind.example", out), 20)
     assert report.sent.sent == 1
@@ -200,7 +200,7 @@ def test_the_page_asks_with_one_button_and_reveals_nothing_about_the_lead(
 def test_staff_notices_get_no_unsubscribe_link(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     app.db.run(
         lambda store: store.add_notice(
             Notice(
@@ -217,7 +217,7 @@ def test_staff_notices_get_no_unsubscribe_link(
 def test_stop_sends_one_confirmation_despite_revoked_consent_and_not_again_within_a_day(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.now = datetime(2026, 3, 7, 2, 30, tzinfo=UTC)  # 21:30 in Boston: quiet hours
     stop = client.post("/v1/sms/inbound", json={"from": PHONE, "body": "STOP"})
     assert stop.json() == {"lead_id": "SC-001", "action": "revoked"}
@@ -248,7 +248,7 @@ def test_stop_sends_one_confirmation_despite_revoked_consent_and_not_again_withi
 def test_a_confirmation_that_cannot_go_within_5_minutes_is_skipped(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     client.post("/v1/sms/inbound", json={"from": PHONE, "body": "quit"})
     clock.advance(minutes=5, seconds=1)  # the worker was down
     sink = RecordingSink()
@@ -261,7 +261,7 @@ def test_a_confirmation_that_cannot_go_within_5_minutes_is_skipped(
 def test_the_sender_name_setting_names_the_confirmation(make_app: Any, clock: FakeClock) -> None:
     app = make_app(sms_sender_name="Northwind Care Line")
     with TestClient(create_app(app), base_url=LOCAL) as client:
-        _nurture_lead(client)
+        nurture_lead(client)
         client.post("/v1/sms/inbound", json={"from": PHONE, "body": "cancel"})
     sink = RecordingSink()
     send_due(app.db, clock.now, sink)
@@ -273,7 +273,7 @@ def test_the_sender_name_setting_names_the_confirmation(make_app: Any, clock: Fa
 def test_reviewing_replies_clears_the_pause_and_the_queued_text_goes(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     clock.now = datetime(2026, 3, 13, 14, 0, tzinfo=UTC)  # every step due, 10:00 in Boston
     assert step_due(app.db, app.playbooks, clock.now) == 3
     reply = client.post("/v1/sms/inbound", json={"from": PHONE, "body": "who is this?"})
@@ -310,7 +310,7 @@ def test_reviewing_replies_clears_the_pause_and_the_queued_text_goes(
 def test_only_admin_intake_and_marketing_may_clear_a_review(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
-    _nurture_lead(client)
+    nurture_lead(client)
     client.post("/v1/sms/inbound", json={"from": PHONE, "body": "maybe later"})
     keys = app.db.run(
         lambda store: {

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from leadflow.entrypoints.cli import app as cli
 from leadflow.services.accounts import User
-from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
+from tests.factories import CAREGIVER, CAREGIVER_EVENTS
 
 
 def _mql(client: TestClient) -> None:

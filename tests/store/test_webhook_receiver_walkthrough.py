@@ -31,13 +31,11 @@ from leadflow.adapters.webhooks.outbound import TIMEOUT_S as WORKER_TIMEOUT_S
 from leadflow.adapters.webhooks.outbound import deliver_due, lease_for
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
-from tests.store import test_outbound_webhooks as base
-from tests.store.conftest import START
-from tests.store.test_outbound_webhooks import Receiver, _deliver, _endpoint, _new_lead, _outbox
+from tests.factories import deliver, new_lead, outbox, webhook_endpoint
+from tests.fakes import START
+from tests.store.receiver import Receiver
 
 # The receiver and the HTTP client come from the outbound webhook tests.
-receiver = base.receiver
-http = base.http
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
@@ -101,9 +99,9 @@ def test_500_timeout_429_410_then_enable_replay_and_200_at_the_documented_times(
     assert [at for _, at, _ in example] == expected  # the doc's example follows its formula
     assert [n for n, _, _ in example] == [1, 2, 3, 4]
 
-    endpoint_id, secret = _endpoint(app, receiver.url)
-    _new_lead(client)  # one stage change, written at START
-    (row,) = _outbox(app.db)
+    endpoint_id, secret = webhook_endpoint(app, receiver.url)
+    new_lead(client)  # one stage change, written at START
+    (row,) = outbox(app.db)
     assert (row.created_at, row.next_attempt_at) == (START, START)
     msg_id = row.msg_id
     receiver.script = [
@@ -116,33 +114,33 @@ def test_500_timeout_429_410_then_enable_replay_and_200_at_the_documented_times(
     at = [START + timedelta(seconds=s) for s in expected]
 
     # 1: 500 → retried after uniform(0, 30 s)
-    assert _deliver(app, at[0], http, rng=rng).retrying == 1
-    (row,) = _outbox(app.db)
+    assert deliver(app, at[0], http, rng=rng).retrying == 1
+    (row,) = outbox(app.db)
     assert (row.attempts, row.last_status, row.last_error) == (1, 500, "HTTP 500")
     assert row.next_attempt_at == at[1]
 
     # 2: a timeout (no answer) → retried after uniform(0, 1 min)
-    assert _deliver(app, at[1] - timedelta(seconds=1), http, rng=rng).claimed == 0
-    assert _deliver(app, at[1], http, rng=rng).retrying == 1
-    (row,) = _outbox(app.db)
+    assert deliver(app, at[1] - timedelta(seconds=1), http, rng=rng).claimed == 0
+    assert deliver(app, at[1], http, rng=rng).retrying == 1
+    (row,) = outbox(app.db)
     assert (row.attempts, row.last_status) == (2, None)
     assert row.last_error is not None
     assert row.last_error.startswith("timeout")
     assert row.next_attempt_at == at[2]
 
     # 3: 429 with Retry-After: 90 → 90 s, longer than the draw uniform(0, 2 min) = 60 s
-    assert _deliver(app, at[2] - timedelta(seconds=1), http, rng=rng).claimed == 0
-    assert _deliver(app, at[2], http, rng=rng).retrying == 1
-    (row,) = _outbox(app.db)
+    assert deliver(app, at[2] - timedelta(seconds=1), http, rng=rng).claimed == 0
+    assert deliver(app, at[2], http, rng=rng).retrying == 1
+    (row,) = outbox(app.db)
     assert (row.attempts, row.last_status, row.last_error) == (3, 429, "HTTP 429")
     assert row.next_attempt_at == at[3]
     assert rng.ranges == [(0.0, 30.0), (0.0, 60.0), (0.0, 120.0)]  # the documented ceilings
 
     # 4: 410 → the endpoint is disabled and the message is a dead letter
-    assert _deliver(app, at[3] - timedelta(seconds=1), http, rng=rng).claimed == 0
-    report = _deliver(app, at[3], http, rng=rng)
+    assert deliver(app, at[3] - timedelta(seconds=1), http, rng=rng).claimed == 0
+    report = deliver(app, at[3], http, rng=rng)
     assert (report.claimed, report.dead, report.delivered) == (1, 1, 0)
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert (row.dead, row.dead_at, row.attempts, row.last_status) == (True, at[3], 4, 410)
     assert row.delivered_at is None
     assert rng.ranges == [(0.0, 30.0), (0.0, 60.0), (0.0, 120.0)]  # no backoff after a 410
@@ -151,7 +149,7 @@ def test_500_timeout_429_410_then_enable_replay_and_200_at_the_documented_times(
         assert endpoint is not None
         assert endpoint.enabled is False
         assert endpoint.disabled_reason == f"410 Gone at {at[3].isoformat()}"
-    assert _deliver(app, at[3] + timedelta(days=1), http, rng=rng).claimed == 0  # nothing more
+    assert deliver(app, at[3] + timedelta(days=1), http, rng=rng).claimed == 0  # nothing more
 
     # The attempts arrived exactly then: the same id, a fresh timestamp, valid signatures.
     assert len(receiver.received) == 4
@@ -177,14 +175,14 @@ def test_500_timeout_429_410_then_enable_replay_and_200_at_the_documented_times(
     assert "attempts=4  status=410" in dead
     refused = runner.invoke(cli, ["webhook", "replay", msg_id, "--database-url", database_url])
     assert refused.exit_code == 2  # a disabled endpoint's dead letter stays dead
-    assert _outbox(app.db)[0].dead is True
+    assert outbox(app.db)[0].dead is True
 
     assert run("webhook", "enable", endpoint_id).strip() == f"enabled {endpoint_id}"
     assert f"{endpoint_id}  enabled" in run("webhook", "list")
     before = datetime.now(UTC)
     assert "replayed 1 message" in run("webhook", "replay", msg_id)
     after = datetime.now(UTC)
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     replayed_at = row.next_attempt_at  # the CLI's real clock: due at once
     assert before <= replayed_at <= after
     assert (row.dead, row.dead_at, row.attempts) == (False, None, 0)
@@ -194,16 +192,16 @@ def test_500_timeout_429_410_then_enable_replay_and_200_at_the_documented_times(
 
     # The receiver answers 200 now: delivered once more, same webhook-id, signed.
     receiver.default = (200, {})
-    report = _deliver(app, replayed_at, http, rng=rng)
+    report = deliver(app, replayed_at, http, rng=rng)
     assert (report.claimed, report.delivered) == (1, 1)
-    (row,) = _outbox(app.db)
+    (row,) = outbox(app.db)
     assert (row.delivered_at, row.attempts, row.last_status, row.dead) == (
         replayed_at,
         1,
         200,
         False,
     )
-    assert _deliver(app, replayed_at + timedelta(days=4), http, rng=rng).claimed == 0
+    assert deliver(app, replayed_at + timedelta(days=4), http, rng=rng).claimed == 0
     assert len(receiver.received) == 5
     assert receiver.ids() == [msg_id] * 5
     headers, body = receiver.received[-1]
@@ -236,13 +234,13 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     make_app: Callable[..., App], receiver: Receiver, http: httpx.Client, database_url: str
 ) -> None:
     app = make_app()
-    endpoint_id, secret = _endpoint(app, receiver.url)
+    endpoint_id, secret = webhook_endpoint(app, receiver.url)
     queued_at = datetime.now(UTC)  # the worker runs on the real clock
     with app.db.unit_of_work() as store:
         for n in range(30):
             store.enqueue_webhooks("lead.stage_changed", {"type": "test", "n": n}, queued_at)
         store.commit()
-    all_ids = {r.msg_id for r in _outbox(app.db)}
+    all_ids = {r.msg_id for r in outbox(app.db)}
     assert len(all_ids) == 30
     batch = 10
     receiver.delay_s = 0.3  # a slow receiver: the worker is mid-delivery most of the time
@@ -267,7 +265,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     sent_before_kill = receiver.ids()
     assert len(sent_before_kill) == 4
 
-    rows = {r.msg_id: r for r in _outbox(app.db)}
+    rows = {r.msg_id: r for r in outbox(app.db)}
     delivered = {m for m, r in rows.items() if r.delivered_at is not None}
     in_flight = set(sent_before_kill) - delivered
     assert delivered == set(sent_before_kill[:3])  # answered and recorded before the kill
@@ -315,7 +313,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     assert {m for m, c in counts.items() if c > 1} == in_flight
     assert all(c <= 2 for c in counts.values())
     assert len(received) == 30 + len(in_flight)
-    rows = {r.msg_id: r for r in _outbox(app.db)}
+    rows = {r.msg_id: r for r in outbox(app.db)}
     assert all(r.delivered_at is not None and not r.dead for r in rows.values())
     assert {r.endpoint_id for r in rows.values()} == {endpoint_id}
     # A claim counts as an attempt: the killed worker's leased batch was claimed twice.

@@ -14,9 +14,9 @@ from playwright.sync_api import Page, expect
 
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.settings import Settings
-from tests.store.conftest import FakeClock
+from tests.factories import CAREGIVER, CAREGIVER_EVENTS
+from tests.fakes import FakeClock
 from tests.store.live import serve
-from tests.store.test_api_lifecycle import CAREGIVER, CAREGIVER_EVENTS
 from tests.web.signin import Account, api_key, demo_accounts, sign_in, unlabelled_fields
 
 

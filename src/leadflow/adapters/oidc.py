@@ -20,14 +20,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from leadflow.errors import LeadflowError
+from leadflow.errors import SsoError
 
 TIMEOUT_S = 10.0
 LEEWAY_S = 60
-
-
-class SsoError(LeadflowError):
-    """Single sign-on failed; the message says at which step (never a token's content)."""
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ def postal_code_matches(code: str, patterns: tuple[Scalar, ...]) -> bool:
 # several times as much, and ``_compare`` runs for every test of every lead.
 _EXISTS, _IN, _NOT_IN = Op.EXISTS, Op.IN, Op.NOT_IN
 _EQUALS, _NOT_EQUALS, _POSTAL_CODE_IN = Op.EQUALS, Op.NOT_EQUALS, Op.POSTAL_CODE_IN
-_AT_LEAST, _AT_MOST = Op.AT_LEAST, Op.AT_MOST
+_AT_LEAST, _AT_MOST, _BETWEEN = Op.AT_LEAST, Op.AT_MOST, Op.BETWEEN
 
 
 def _compare(test: FieldTest, value: object) -> bool:
@@ -141,6 +141,13 @@ def _compare(test: FieldTest, value: object) -> bool:
         return False  # not present
     if isinstance(value, datetime):
         value = value.isoformat()
+    if op is _AT_LEAST or op is _AT_MOST or op is _BETWEEN:
+        return _compare_number(test, value)
+    return _compare_text(test, value)
+
+
+def _compare_text(test: FieldTest, value: object) -> bool:
+    op = test.op
     if op == _IN:
         return _norm(value) in test.folded_set
     if op == _EQUALS:
@@ -149,17 +156,19 @@ def _compare(test: FieldTest, value: object) -> bool:
         return _norm(value) not in test.folded_set
     if op == _NOT_EQUALS:
         return _norm(value) != test.folded[0]
-    if op == _POSTAL_CODE_IN:
-        return postal_code_matches(str(value), test.values)
+    return postal_code_matches(str(value), test.values)  # _POSTAL_CODE_IN
+
+
+def _compare_number(test: FieldTest, value: object) -> bool:
     number = _number(value)
     if number is None:
         return False
     bounds = test.bounds
     if bounds is None:
         bounds = tuple(float(v) for v in test.values)
-    if op is _AT_LEAST:
+    if test.op is _AT_LEAST:
         return number >= bounds[0]
-    if op is _AT_MOST:
+    if test.op is _AT_MOST:
         return number <= bounds[0]
     return bounds[0] <= number <= bounds[1]
 

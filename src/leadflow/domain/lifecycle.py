@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -102,6 +102,54 @@ def _discovery(state: SalesState, event: Event, gate: SqlGate) -> None:
     state.reasons.append(Reason("sql.discovery", "Discovery answers recorded", 0, evidence))
 
 
+def _accepted(state: SalesState, event: Event) -> None:
+    if state.stage not in (Stage.SQL, Stage.OPPORTUNITY):
+        state.stage, state.status = Stage.SALES_ACCEPTED, "Sales accepted"
+    state.reasons.append(Reason("sales.accepted", "Accepted by sales", 0, (event.event_id,)))
+
+
+def _scheduled(state: SalesState, event: Event) -> None:
+    state.stage, state.status = Stage.OPPORTUNITY, "Appointment scheduled"
+    state.reasons.append(
+        Reason("sales.appointment_scheduled", "Appointment scheduled", 0, (event.event_id,))
+    )
+
+
+def _won(state: SalesState, event: Event) -> None:
+    state.stage, state.status = Stage.WON, "Won"
+    state.reasons.append(Reason("sales.closed_won", "Closed won", 0, (event.event_id,)))
+
+
+def _lost(state: SalesState, event: Event) -> None:
+    why = _reason_text(event)
+    state.stage, state.status, state.terminal_reason = Stage.LOST, f"Lost – {why}", why
+    state.reasons.append(Reason("sales.closed_lost", f"Closed lost: {why}", 0, (event.event_id,)))
+
+
+def _disqualified(state: SalesState, event: Event) -> None:
+    why = _reason_text(event)
+    state.stage, state.status = Stage.DISQUALIFIED, f"Disqualified – {why}"
+    state.terminal_reason = why
+    state.reasons.append(
+        Reason("sales.disqualified", f"Disqualified by sales: {why}", 0, (event.event_id,))
+    )
+
+
+def _rejected(state: SalesState, event: Event) -> None:
+    _recycle(state, event, _reason_text(event), "Rejected by sales")
+
+
+# What each sales or intake fact does to the state (discovery also needs the SQL gate).
+_APPLY: dict[EventType, Callable[[SalesState, Event], None]] = {
+    EventType.SALES_ACCEPTED: _accepted,
+    EventType.SALES_REJECTED: _rejected,
+    EventType.APPOINTMENT_SCHEDULED: _scheduled,
+    EventType.CLOSED_WON: _won,
+    EventType.CLOSED_LOST: _lost,
+    EventType.DISQUALIFIED: _disqualified,
+}
+
+
 def replay_sales(timeline: Sequence[Event], gate: SqlGate) -> SalesState:
     """Apply sales and intake events in order; terminal outcomes are final."""
     state = SalesState()
@@ -110,37 +158,10 @@ def replay_sales(timeline: Sequence[Event], gate: SqlGate) -> SalesState:
             continue
         if state.stage in TERMINAL_STAGES:
             break
-        evidence = (event.event_id,)
-        match event.type:
-            case EventType.SALES_ACCEPTED:
-                if state.stage not in (Stage.SQL, Stage.OPPORTUNITY):
-                    state.stage, state.status = Stage.SALES_ACCEPTED, "Sales accepted"
-                state.reasons.append(Reason("sales.accepted", "Accepted by sales", 0, evidence))
-            case EventType.SALES_REJECTED:
-                _recycle(state, event, _reason_text(event), "Rejected by sales")
-            case EventType.DISCOVERY_COMPLETED:
-                _discovery(state, event, gate)
-            case EventType.APPOINTMENT_SCHEDULED:
-                state.stage, state.status = Stage.OPPORTUNITY, "Appointment scheduled"
-                state.reasons.append(
-                    Reason("sales.appointment_scheduled", "Appointment scheduled", 0, evidence)
-                )
-            case EventType.CLOSED_WON:
-                state.stage, state.status = Stage.WON, "Won"
-                state.reasons.append(Reason("sales.closed_won", "Closed won", 0, evidence))
-            case EventType.CLOSED_LOST:
-                why = _reason_text(event)
-                state.stage, state.status, state.terminal_reason = Stage.LOST, f"Lost – {why}", why
-                state.reasons.append(
-                    Reason("sales.closed_lost", f"Closed lost: {why}", 0, evidence)
-                )
-            case EventType.DISQUALIFIED:
-                why = _reason_text(event)
-                state.stage, state.status = Stage.DISQUALIFIED, f"Disqualified – {why}"
-                state.terminal_reason = why
-                state.reasons.append(
-                    Reason("sales.disqualified", f"Disqualified by sales: {why}", 0, evidence)
-                )
-            case _:
-                pass
+        if event.type is EventType.DISCOVERY_COMPLETED:
+            _discovery(state, event, gate)
+            continue
+        apply = _APPLY.get(event.type)
+        if apply is not None:
+            apply(state, event)
     return state

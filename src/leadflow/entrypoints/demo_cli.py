@@ -54,7 +54,13 @@ def fill_demo(
     into ``app``'s database. The caller checks that the database is empty."""
     when = end if end is not None else default_end(app.clock())
     summary = simulate(
-        app.db.run, app.playbooks, leads=leads, seed=seed, end=when, progress=progress
+        app.db.run,
+        app.playbooks,
+        leads=leads,
+        seed=seed,
+        end=when,
+        progress=progress,
+        scanner=app.scanner,
     )
     # One pass of the worker's SLA checks at the end instant: leads still waiting past
     # their deadlines show their reminders, breaches, escalations and reassignments.

@@ -22,8 +22,8 @@ from leadflow.domain.access import ROLES
 from leadflow.entrypoints.common import fail, stderr
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.store_cli import DatabaseUrl, read_store, write_store
+from leadflow.errors import AccountError
 from leadflow.services.accounts import (
-    AccountError,
     User,
     add_user,
     disable_user,

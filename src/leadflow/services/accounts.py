@@ -15,15 +15,11 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from leadflow.domain.access import ROLES
-from leadflow.errors import LeadflowError
+from leadflow.errors import AccountError
 from leadflow.services.store.ports import AuditEntry
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
-
-
-class AccountError(LeadflowError):
-    """An account command that cannot be done (unknown user, bad role, weak password)."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadflow.domain.access import Role
+from leadflow.errors import AccountError
 from leadflow.services.accounts import (
-    AccountError,
     AccountStore,
     User,
     add_user,

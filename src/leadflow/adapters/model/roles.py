@@ -57,37 +57,48 @@ class ColumnPlan:
         return self.numeric + self.categorical
 
 
-def load_model_mapping(path: Path) -> ModelMapping:
-    """Read and check a mapping file; every problem is reported at once."""
+def _read_mapping(path: Path) -> object:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InputFileError(f"{path}: mapping file not found") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputFileError(f"{path}: cannot read the mapping ({exc})") from None
+
+
+def _roles(raw: object, problems: list[str]) -> dict[str, Role]:
+    if not isinstance(raw, dict):
+        problems.append("`roles` must map column names to a role")
+        return {}
+    roles: dict[str, Role] = {}
+    allowed = ", ".join(r.value for r in Role)
+    for column, role in raw.items():
+        try:
+            roles[str(column).strip()] = Role(str(role).strip().lower())
+        except ValueError:
+            problems.append(f"roles: `{column}`: unknown role `{role}`; use one of {allowed}")
+    return roles
+
+
+def _entry_time(entry: object, problems: list[str]) -> tuple[str, ...] | None:
+    if entry is None:
+        return None
+    if isinstance(entry, list) and all(isinstance(c, str) for c in entry):
+        return tuple(c.strip() for c in entry)
+    problems.append("`entry_time` must be a list of column names")
+    return None
+
+
+def load_model_mapping(path: Path) -> ModelMapping:
+    """Read and check a mapping file; every problem is reported at once."""
+    data = _read_mapping(path)
     if data is None:
         return ModelMapping()
     if not isinstance(data, dict):
         raise InputFileError(f"{path}: expected a mapping with `roles` and/or `entry_time`")
     problems = [f"unknown key `{k}`" for k in data if k not in ("roles", "entry_time")]
-    roles: dict[str, Role] = {}
-    raw_roles = data.get("roles") or {}
-    if not isinstance(raw_roles, dict):
-        problems.append("`roles` must map column names to a role")
-        raw_roles = {}
-    allowed = ", ".join(r.value for r in Role)
-    for column, role in raw_roles.items():
-        try:
-            roles[str(column).strip()] = Role(str(role).strip().lower())
-        except ValueError:
-            problems.append(f"roles: `{column}`: unknown role `{role}`; use one of {allowed}")
-    entry = data.get("entry_time")
-    entry_time: tuple[str, ...] | None = None
-    if entry is not None:
-        if isinstance(entry, list) and all(isinstance(c, str) for c in entry):
-            entry_time = tuple(c.strip() for c in entry)
-        else:
-            problems.append("`entry_time` must be a list of column names")
+    roles = _roles(data.get("roles") or {}, problems)
+    entry_time = _entry_time(data.get("entry_time"), problems)
     if problems:
         raise InputFileError(f"{path}: the mapping is not valid: " + "; ".join(problems))
     return ModelMapping(roles=roles, entry_time=entry_time)

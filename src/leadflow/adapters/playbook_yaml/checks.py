@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean, dotted, one_of
 from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
 from leadflow.domain.nurture import TEMPLATE_FIELDS, placeholders, template_claims
-from leadflow.domain.playbook import Playbook
+from leadflow.domain.playbook import Playbook, Template
 
 RESERVED_PREFIXES = ("mql.", "sql.", "sales.", "model.")
 _MQL: NodePath = ("stages", "mql")
@@ -296,9 +296,53 @@ def check_teams(playbook: Playbook) -> list[Issue]:
     return issues
 
 
+def _template_issues(template: Template, at: NodePath) -> list[Issue]:
+    """A template's early-stage claims and placeholders that are not template fields."""
+    issues = [
+        Issue(
+            at,
+            f"template `{template.id}` makes a claim about {claim.kind} (`{claim.text}`); "
+            "nurture goes to early-stage leads, who never get pricing or eligibility claims",
+            "leave prices and eligibility to the sales or intake conversation",
+        )
+        for claim in template_claims(template)
+    ]
+    for text in filter(None, (template.subject, template.body)):
+        try:
+            names = placeholders(text)
+        except ValueError as exc:
+            hint = "close each `{` placeholder with `}`; write `{{` or `}}` for a brace"
+            issues.append(Issue(at, f"template `{template.id}`: {exc}", hint))
+            continue
+        for name in names:
+            if name not in TEMPLATE_FIELDS:
+                hint = did_you_mean(name, TEMPLATE_FIELDS) or one_of(TEMPLATE_FIELDS)
+                message = f"template `{template.id}` uses `{{{name}}}`, not a template field"
+                issues.append(Issue(at, message, hint))
+    return issues
+
+
+def _step_issues(playbook: Playbook) -> list[Issue]:
+    """Each track step sends a declared template, with a subject when it is an email."""
+    templates = {t.id: t for t in playbook.templates}
+    issues = []
+    for i, track in enumerate(playbook.tracks):
+        for k, step in enumerate(track.steps):
+            at: NodePath = ("nurture", "tracks", i, "steps", k, "template")
+            used = templates.get(step.template)
+            if used is None:
+                hint = (
+                    did_you_mean(step.template, templates) or "declare it under nurture.templates"
+                )
+                issues.append(Issue(at, f"template `{step.template}` is not declared", hint))
+            elif step.channel == "email" and used.subject is None:
+                message = f"template `{used.id}` has no subject, and this step sends an email"
+                issues.append(Issue(at, message, f"add `subject:` to template `{used.id}`"))
+    return issues
+
+
 def check_nurture(playbook: Playbook) -> list[Issue]:
     """Tracks send declared templates with the fields they need, and never early-stage claims."""
-    templates = {t.id: t for t in playbook.templates}
     issues = _duplicates(
         [(("nurture", "templates", i, "id"), t.id) for i, t in enumerate(playbook.templates)],
         "template id",
@@ -308,50 +352,8 @@ def check_nurture(playbook: Playbook) -> list[Issue]:
         "track id",
     )
     for i, template in enumerate(playbook.templates):
-        at: NodePath = ("nurture", "templates", i)
-        for claim in template_claims(template):
-            issues.append(
-                Issue(
-                    at,
-                    f"template `{template.id}` makes a claim about {claim.kind} "
-                    f"(`{claim.text}`); "
-                    "nurture goes to early-stage leads, who never get pricing or eligibility "
-                    "claims",
-                    "leave prices and eligibility to the sales or intake conversation",
-                )
-            )
-        for text in filter(None, (template.subject, template.body)):
-            try:
-                names = placeholders(text)
-            except ValueError as exc:
-                hint = "close each `{` placeholder with `}`; write `{{` or `}}` for a brace"
-                issues.append(Issue(at, f"template `{template.id}`: {exc}", hint))
-                continue
-            for name in names:
-                if name not in TEMPLATE_FIELDS:
-                    hint = did_you_mean(name, TEMPLATE_FIELDS) or one_of(TEMPLATE_FIELDS)
-                    message = f"template `{template.id}` uses `{{{name}}}`, not a template field"
-                    issues.append(Issue(at, message, hint))
-    for i, track in enumerate(playbook.tracks):
-        for k, step in enumerate(track.steps):
-            at = ("nurture", "tracks", i, "steps", k)
-            used = templates.get(step.template)
-            if used is None:
-                hint = (
-                    did_you_mean(step.template, templates) or "declare it under nurture.templates"
-                )
-                issues.append(
-                    Issue((*at, "template"), f"template `{step.template}` is not declared", hint)
-                )
-            elif step.channel == "email" and used.subject is None:
-                issues.append(
-                    Issue(
-                        (*at, "template"),
-                        f"template `{used.id}` has no subject, and this step sends an email",
-                        f"add `subject:` to template `{used.id}`",
-                    )
-                )
-    return issues
+        issues += _template_issues(template, ("nurture", "templates", i))
+    return issues + _step_issues(playbook)
 
 
 CHECKS: tuple[Callable[[Playbook], list[Issue]], ...] = (

@@ -116,6 +116,39 @@ def _nested(raw: object, bad: list[tuple[str, str]]) -> dict[str, object]:
     return {}
 
 
+_SKIP: Any = object()  # a cell that is dropped (empty, or refused and reported)
+
+
+def _cell(name: str, raw: object, bad: list[tuple[str, str]]) -> Any:
+    """One property cell as a value: text stripped (a NUL refused), scalars as they are."""
+    if isinstance(raw, str):
+        value = raw.strip()
+        if not value:
+            return _SKIP
+        if "\x00" in value:
+            bad.append((f"properties.{name}", NUL_MESSAGE))
+            return _SKIP
+        return value
+    if raw is None or isinstance(raw, bool | int | float):
+        return raw
+    return text_value(raw)
+
+
+def _checked(
+    spec: PropertySpec | None, name: str, value: PropertyValue, bad: list[tuple[str, str]]
+) -> Any:
+    """A known property converted to its kind; a wrong one reported and dropped."""
+    if spec is None:
+        return value
+    value = _coerce(spec, value)
+    why = check_property(spec, value)
+    if why is not None:
+        words = f" ({BOOLEAN_WORDS})" if spec.kind is PropertyKind.BOOLEAN else ""
+        bad.append((f"properties.{name}", why + words))
+        return _SKIP
+    return value
+
+
 def _properties(
     record: Mapping[str, object], event_type: EventType | None, bad: list[tuple[str, str]]
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -132,28 +165,12 @@ def _properties(
         # Most cells of a wide CSV file are empty: drop those before anything else.
         if raw == "" or key in _NOT_PROPERTIES:
             continue
-        value: PropertyValue
-        if isinstance(raw, str):
-            value = raw.strip()
-            if not value:
-                continue
-            if "\x00" in value:
-                bad.append((f"properties.{key.removeprefix('properties.')}", NUL_MESSAGE))
-                continue
-        elif raw is None or isinstance(raw, bool | int | float):
-            value = raw
-        else:
-            value = text_value(raw)
         name = key.removeprefix("properties.")
-        spec = specs.get(name)
-        if spec is not None:
-            value = _coerce(spec, value)
-            why = check_property(spec, value)
-            if why is not None:
-                words = f" ({BOOLEAN_WORDS})" if spec.kind is PropertyKind.BOOLEAN else ""
-                bad.append((f"properties.{name}", why + words))
-                continue
-        if value is not None:
+        value = _cell(name, raw, bad)
+        if value is _SKIP:
+            continue
+        value = _checked(specs.get(name), name, value, bad)
+        if value is not None and value is not _SKIP:
             props[name] = value
     if event_type is not _PROFILE_UPDATED:
         return props, []

@@ -78,18 +78,8 @@ class _LeadParser:
                 continue
             if "\x00" in value:
                 bad.append((key, NUL_MESSAGE))
-                continue
-            if key in _TEXT:
-                fields[key] = value
-            elif key in _CONSENT:
-                flag = parse_bool(value)
-                if flag is None:
-                    bad.append((key, f"expected {BOOLEAN_WORDS}"))
-                fields[key] = flag
-            elif key == "created_at":
-                fields[key] = parse_datetime(value)
-                if fields[key] is None:
-                    bad.append((key, DATETIME_EXPECTED))
+            elif key in _TEXT or key in _CONSENT or key == "created_at":
+                _field(fields, key, value, bad)
             elif key:
                 custom[key.removeprefix("custom.")] = value
         lead_id: str | None = fields.get("lead_id")
@@ -103,6 +93,22 @@ class _LeadParser:
         if not bad and lead_id is not None:
             items.append(LeadProfile(**fields, custom=MappingProxyType(custom)))
         return items
+
+
+def _field(fields: dict[str, Any], key: str, value: str, bad: list[tuple[str, str]]) -> None:
+    """A canonical field converted: text as it is, consent flags and the creation time
+    parsed (a value that does not parse is reported)."""
+    if key in _CONSENT:
+        flag = parse_bool(value)
+        if flag is None:
+            bad.append((key, f"expected {BOOLEAN_WORDS}"))
+        fields[key] = flag
+    elif key == "created_at":
+        fields[key] = parse_datetime(value)
+        if fields[key] is None:
+            bad.append((key, DATETIME_EXPECTED))
+    else:
+        fields[key] = value
 
 
 def read_leads(path: str | Path, mapping: Mapping[str, str] | None = None) -> Iterator[LeadItem]:

@@ -42,6 +42,7 @@ from leadflow.domain.free_text import Marker
 
 BUILDER_VERSION = "6"
 MAX_WORDS = 6
+CLINICAL_KINDS = (Marker.CONDITION, Marker.MEDICATION, Marker.PROCEDURE)
 TYPO_MIN = 5  # our own words of this length or more are also found with one typo
 _ICD_CHAPTERS = re.compile(r"^[A-T]")  # diseases, symptoms, injuries (not causes, encounters)
 RARE = 200  # a word this rare in English (per billion-ish words) is a medical word here
@@ -200,11 +201,10 @@ def _keep(phrase: tuple[str, ...], never: set[tuple[str, ...]], plain: set[str])
     return sum(len(w) for w in phrase) >= 4 and any(w not in plain for w in phrase)
 
 
-def build_vocabulary() -> Vocabulary:
-    """Read the three sources (a few seconds); curated entries win over the others."""
-    curated = _curated()
-    never = {words(p) for p in curated.get("never", [])}
-    plain = {p[0] for p in never if len(p) == 1} | _DROP_LEADING
+def _registry_terms(
+    never: set[tuple[str, ...]], plain: set[str]
+) -> dict[tuple[str, ...], Marker | None]:
+    """Medications, then conditions, from the registry packages."""
     terms: dict[tuple[str, ...], Marker | None] = {}
     english = SpellChecker(language="en", distance=1).word_frequency
     for phrase, medline in _medications():
@@ -216,17 +216,32 @@ def build_vocabulary() -> Vocabulary:
         key = words(phrase)
         if _keep(key, never, plain):
             terms[key] = Marker.CONDITION
-    for kind in (Marker.CONDITION, Marker.MEDICATION, Marker.PROCEDURE):
+    return terms
+
+
+def _curated_terms(curated: dict[str, Any]) -> dict[tuple[str, ...], Marker]:
+    """Our own phrases, with the singular of a plural phrase's last word."""
+    terms: dict[tuple[str, ...], Marker] = {}
+    for kind in CLINICAL_KINDS:
         for phrase in curated.get(kind.value, []):
             key = words(phrase)
-            if key:  # our own list may hold short abbreviations (copd, osa, mri)
-                terms[key] = kind
-                one = singular(key[-1])
-                if one is not None and len(key) > 1:  # "kidney stones" → "kidney stone"
-                    terms.setdefault((*key[:-1], one), kind)
-    for known in never:
-        if len(known) > 1:
-            terms[known] = None
+            if not key:
+                continue
+            terms[key] = kind  # our own list may hold short abbreviations (copd, osa, mri)
+            one = singular(key[-1])
+            if one is not None and len(key) > 1:  # "kidney stones" → "kidney stone"
+                terms.setdefault((*key[:-1], one), kind)
+    return terms
+
+
+def build_vocabulary() -> Vocabulary:
+    """Read the three sources (a few seconds); curated entries win over the others."""
+    curated = _curated()
+    never = {words(p) for p in curated.get("never", [])}
+    plain = {p[0] for p in never if len(p) == 1} | _DROP_LEADING
+    terms = _registry_terms(never, plain)
+    terms.update(_curated_terms(curated))
+    terms.update({known: None for known in never if len(known) > 1})
     exact = {
         word: Marker(kind)
         for kind, listed in (curated.get("exact") or {}).items()
@@ -234,7 +249,7 @@ def build_vocabulary() -> Vocabulary:
     }
     typos = frozenset(
         key[0]
-        for kind in (Marker.CONDITION, Marker.MEDICATION, Marker.PROCEDURE)
+        for kind in CLINICAL_KINDS
         for phrase in curated.get(kind.value, [])
         if len(key := words(phrase)) == 1 and len(key[0]) >= TYPO_MIN and key[0].isalpha()
     )

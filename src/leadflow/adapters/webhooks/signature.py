@@ -68,24 +68,10 @@ def verify_webhook(
     if not secrets:
         raise WebhookSignatureError("no_secret", "no webhook secret is configured")
     keys = [_secret_key(secret, f"secret {n}") for n, secret in enumerate(secrets, start=1)]
-
-    msg_id = _header(headers, ID_HEADER)
-    if not msg_id:
-        raise WebhookSignatureError("missing_id", f"the {ID_HEADER} header is missing or empty")
-    raw_timestamp = _header(headers, TIMESTAMP_HEADER)
-    if not raw_timestamp:
-        raise WebhookSignatureError(
-            "missing_timestamp", f"the {TIMESTAMP_HEADER} header is missing or empty"
-        )
-    timestamp = _parse_timestamp(raw_timestamp)
+    msg_id = _required(headers, ID_HEADER, "missing_id")
+    timestamp = _parse_timestamp(_required(headers, TIMESTAMP_HEADER, "missing_timestamp"))
     _check_timestamp(timestamp, now, tolerance_s)
-
-    raw_signatures = _header(headers, SIGNATURE_HEADER)
-    if raw_signatures is None or not raw_signatures.strip():
-        raise WebhookSignatureError(
-            "missing_signature", f"the {SIGNATURE_HEADER} header is missing or empty"
-        )
-    candidates = _v1_signatures(raw_signatures)
+    candidates = _v1_signatures(_required(headers, SIGNATURE_HEADER, "missing_signature"))
     if not candidates:
         raise WebhookSignatureError(
             "bad_signature", f"the {SIGNATURE_HEADER} header has no {SIGNATURE_VERSION} entry"
@@ -101,6 +87,14 @@ def verify_webhook(
             "bad_signature", "no webhook signature matches any configured secret"
         )
     return msg_id
+
+
+def _required(headers: Mapping[str, str], name: str, code: str) -> str:
+    """A header that must be there and not blank."""
+    value = _header(headers, name)
+    if value is None or not value.strip():
+        raise WebhookSignatureError(code, f"the {name} header is missing or empty")
+    return value
 
 
 def _secret_key(secret: str, label: str) -> bytes:

@@ -30,8 +30,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from leadflow.adapters.db.accounts import SqlAccounts, open_mode
 from leadflow.adapters.db.apikeys import authenticate
 from leadflow.domain.access import LeadView, Permission, TextView, allowed_roles, lead_view, may
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.bootstrap import App
+from leadflow.errors import HttpError
 from leadflow.services.accounts import User, active_session, keep_alive
 
 SESSION_COOKIE = "leadflow_session"
@@ -82,7 +82,7 @@ class SignInRequired(Exception):  # noqa: N818 (a signal, not a failure)
 def _limited(app: App, key: str) -> None:
     wait = app.limiter.hit("principal", key)
     if wait is not None:
-        raise ApiError(
+        raise HttpError(
             429,
             "rate_limited",
             f"too many requests; try again in {wait} s",
@@ -132,7 +132,7 @@ def resolve(request: Request, app: App, x_actor: str | None, default_actor: str)
     if not is_open:
         raise SignInRequired
     if not own_host(app, request.headers.get("host")):
-        raise ApiError(
+        raise HttpError(
             400,
             "bad_host",
             "open local mode answers only requests addressed to this machine "
@@ -145,7 +145,7 @@ def resolve(request: Request, app: App, x_actor: str | None, default_actor: str)
 def _from_key(app: App, header: str, x_actor: str | None) -> Principal:
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
-        raise ApiError(
+        raise HttpError(
             401,
             "unauthorized",
             "send an API key as `Authorization: Bearer lf_…`",
@@ -154,7 +154,7 @@ def _from_key(app: App, header: str, x_actor: str | None) -> Principal:
     with app.db.read() as session:
         key = authenticate(session, presented.strip())
     if key is None:
-        raise ApiError(
+        raise HttpError(
             401,
             "unauthorized",
             "unknown or revoked API key",
@@ -172,7 +172,7 @@ def _from_session(request: Request, app: App, token: str) -> Principal | None:
     if found is None:
         return None
     if request.url.path.startswith("/v1/") and request.method not in SAFE_METHODS:
-        raise ApiError(
+        raise HttpError(
             401,
             "unauthorized",
             "a signed-in session reads the API only; changes need an API key "
@@ -201,14 +201,14 @@ def require(permission: Permission) -> Callable[..., Principal]:
         try:
             principal = resolve(request, app, x_actor, "api")
         except SignInRequired:
-            raise ApiError(
+            raise HttpError(
                 401,
                 "unauthorized",
                 "an API key is required: send `Authorization: Bearer lf_…`",
                 headers={"WWW-Authenticate": "Bearer"},
             ) from None
         if not principal.may(permission):
-            raise ApiError(
+            raise HttpError(
                 403,
                 "forbidden",
                 f"role `{principal.role}` may not do this ({permission.value}); "

@@ -13,39 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from leadflow.errors import (
-    ActionNotAllowedError,
-    ConcurrentUpdateError,
-    EventConflictError,
-    InvalidRecordError,
-    LeadNotFoundError,
-    NotRoutedError,
-    RecordProblem,
-    UnknownMemberError,
-    WebhookSignatureError,
-)
-
-
-class ApiError(Exception):
-    """An error answered with the shared shape."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        problems: list[dict[str, Any]] | None = None,
-        *,
-        allowed: list[str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.problems = problems or []
-        self.allowed = allowed
-        self.headers = headers
+from leadflow.errors import LeadflowError, RecordProblem
 
 
 def error_body(
@@ -98,13 +66,16 @@ def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None =
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every error, expected or not, with the shared shape."""
+    """Answer every error, expected or not, with the shared shape: leadflow's own errors by
+    the status and code their class declares (:mod:`leadflow.errors`), the framework's by
+    theirs."""
 
-    @app.exception_handler(ApiError)
-    async def _api(_: Request, exc: ApiError) -> Any:
-        return _respond(
-            exc.status, error_body(exc.code, exc.message, exc.problems, exc.allowed), exc.headers
-        )
+    @app.exception_handler(LeadflowError)
+    async def _leadflow(_: Request, exc: LeadflowError) -> Any:
+        if exc.status >= 500:  # a bug, not a refusal: say nothing of what it was about
+            return _unexpected_answer(exc)
+        body = error_body(exc.http_code(), exc.http_message(), exc.http_problems(), exc.allowed)
+        return _respond(exc.status, body, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> Any:
@@ -112,42 +83,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return _respond(
             422, error_body("invalid_request", f"{len(problems)} invalid field(s)", problems)
         )
-
-    @app.exception_handler(InvalidRecordError)
-    async def _record(_: Request, exc: InvalidRecordError) -> Any:
-        problems = problem_dicts(exc.problems)
-        return _respond(
-            422, error_body("invalid_record", f"{len(problems)} invalid field(s)", problems)
-        )
-
-    @app.exception_handler(LeadNotFoundError)
-    async def _missing(_: Request, exc: LeadNotFoundError) -> Any:
-        return _respond(404, error_body(exc.code, str(exc)))
-
-    @app.exception_handler(EventConflictError)
-    async def _conflict(_: Request, exc: EventConflictError) -> Any:
-        return _respond(409, error_body(exc.code, str(exc)))
-
-    @app.exception_handler(ActionNotAllowedError)
-    async def _not_allowed(_: Request, exc: ActionNotAllowedError) -> Any:
-        return _respond(409, error_body(exc.code, str(exc), allowed=exc.allowed))
-
-    @app.exception_handler(NotRoutedError)
-    async def _not_routed(_: Request, exc: NotRoutedError) -> Any:
-        return _respond(409, error_body(exc.code, str(exc)))
-
-    @app.exception_handler(UnknownMemberError)
-    async def _unknown_member(_: Request, exc: UnknownMemberError) -> Any:
-        problems = [{"field": exc.field, "row": None, "message": str(exc)}]
-        return _respond(422, error_body(exc.code, str(exc), problems))
-
-    @app.exception_handler(ConcurrentUpdateError)
-    async def _busy(_: Request, exc: ConcurrentUpdateError) -> Any:
-        return _respond(409, error_body(exc.code, str(exc)), {"Retry-After": "1"})
-
-    @app.exception_handler(WebhookSignatureError)
-    async def _signature(_: Request, exc: WebhookSignatureError) -> Any:
-        return _respond(401, error_body(f"webhook_{exc.code}", str(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Any:
@@ -160,6 +95,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Any:
-        return _respond(
-            500, error_body("internal_error", f"unexpected {type(exc).__name__}; see the log")
-        )
+        return _unexpected_answer(exc)
+
+
+def _unexpected_answer(exc: Exception) -> Any:
+    return _respond(
+        500, error_body("internal_error", f"unexpected {type(exc).__name__}; see the log")
+    )

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from leadflow.adapters.db.store import SqlLeadStore
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.bootstrap import App
+from leadflow.errors import HttpError
 
 Work = Callable[[SqlLeadStore], tuple[int, dict[str, Any]]]
 MAX_KEY = 255
@@ -30,7 +30,7 @@ def run_idempotent(
 ) -> JSONResponse:
     """Run ``work`` once per key; answer with its (stored) status and body."""
     if key is not None and not (0 < len(key) <= MAX_KEY):
-        raise ApiError(
+        raise HttpError(
             422,
             "invalid_idempotency_key",
             f"Idempotency-Key must be 1 to {MAX_KEY} characters",
@@ -42,7 +42,7 @@ def run_idempotent(
     def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
         if key is not None:
             if not store.claim_key(full_key):
-                raise ApiError(
+                raise HttpError(
                     409,
                     "idempotency_key_in_use",
                     "a request with this Idempotency-Key is still being processed; retry later",
@@ -51,7 +51,7 @@ def run_idempotent(
             stored = store.stored_response(full_key)
             if stored is not None:
                 if stored[0] != digest:
-                    raise ApiError(
+                    raise HttpError(
                         422,
                         "idempotency_key_reused",
                         "this Idempotency-Key was used with a different request body",

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body
 
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.outputs import events_written
 from leadflow.entrypoints.api.records import event_record, events_from_records
 from leadflow.entrypoints.api.routes_leads import ERRORS
 from leadflow.entrypoints.api.schemas import EventBatchIn, EventIn, EventsOut
+from leadflow.errors import HttpError
 from leadflow.services.store.intake import record_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -37,7 +37,7 @@ def post_events(
     is a 409."""
     items = body.events if isinstance(body, EventBatchIn) else [body]
     if len(items) > app.settings.max_batch:
-        raise ApiError(
+        raise HttpError(
             422,
             "batch_too_large",
             f"at most {app.settings.max_batch} events per request",

@@ -20,7 +20,6 @@ from leadflow.entrypoints.api.deps import (
     ReadAccessLog,
     ReadLeads,
 )
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.outputs import lead_written
 from leadflow.entrypoints.api.records import lead_from_body
@@ -35,7 +34,13 @@ from leadflow.entrypoints.api.schemas import (
     LeadWriteOut,
 )
 from leadflow.entrypoints.records import read_lead_record
-from leadflow.errors import InvalidRecordError, PlaybookNotFoundError, RecordProblem
+from leadflow.errors import (
+    HttpError,
+    InvalidRecordError,
+    PlaybookNotFoundError,
+    RecordProblem,
+    invalid_field,
+)
 from leadflow.services.store.intake import upsert_lead
 from leadflow.services.store.sales import NEEDS_REASON, take_action
 
@@ -103,12 +108,7 @@ def get_leads(
     """Leads newest first, filtered; follow `next_cursor` for the next page."""
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
-            raise ApiError(
-                422,
-                "invalid_request",
-                "1 invalid field(s)",
-                [{"field": name, "row": None, "message": "needs a time zone offset, e.g. Z"}],
-            )
+            raise invalid_field(name, "needs a time zone offset, e.g. Z")
     filters = LeadFilters(
         stage.value if stage else None, playbook, band, owner, source, created_from, created_to
     )
@@ -116,12 +116,7 @@ def get_leads(
         with app.db.read() as session:
             items, next_cursor = list_leads(session, filters, cursor, limit)
     except BadCursorError as exc:
-        raise ApiError(
-            422,
-            "invalid_request",
-            "1 invalid field(s)",
-            [{"field": "cursor", "row": None, "message": str(exc)}],
-        ) from exc
+        raise invalid_field("cursor", str(exc)) from exc
     shown = app.redactor(who.raw_text)
     items = [{**i, "status": shown.text(i["status"])} for i in items]
     return {"items": items, "next_cursor": next_cursor}
@@ -134,7 +129,7 @@ def get_lead(lead_id: LeadId, app: AppDep, who: ReadLeads) -> Any:
     for other roles (`free_text` says which). Every read is recorded in the access log."""
     view = read_lead_record(app, who, lead_id, "api", "GET /v1/leads/{id}")
     if view is None:
-        raise ApiError(404, "lead_not_found", f"no lead with id `{lead_id}`")
+        raise HttpError(404, "lead_not_found", f"no lead with id `{lead_id}`")
     return view
 
 
@@ -150,7 +145,7 @@ def get_access(lead_id: LeadId, app: AppDep, _who: ReadAccessLog) -> Any:
     with app.db.read() as session:
         ids = lead_and_aliases(session, lead_id)
         if ids is None:
-            raise ApiError(404, "lead_not_found", f"no lead with id `{lead_id}`")
+            raise HttpError(404, "lead_not_found", f"no lead with id `{lead_id}`")
         items = accesses_of(session, ids)
     return {"lead_id": ids[0], "items": items}
 
@@ -173,12 +168,7 @@ def post_action(
     stored as an event and the lead re-qualified; a stage that does not allow the action
     answers 409 with the actions it does allow."""
     if action in NEEDS_REASON and not (body.reason and body.reason.strip()):
-        raise ApiError(
-            422,
-            "invalid_request",
-            "1 invalid field(s)",
-            [{"field": "reason", "row": None, "message": f"`{action.value}` needs a reason"}],
-        )
+        raise invalid_field("reason", f"`{action.value}` needs a reason")
     props = body.model_dump(exclude={"occurred_at"}, exclude_none=True)
 
     def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:

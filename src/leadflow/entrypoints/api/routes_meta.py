@@ -10,8 +10,8 @@ from sqlalchemy import text
 from leadflow.adapters.db.migrate import current_revision
 from leadflow.adapters.playbook_yaml import shipped_playbooks
 from leadflow.entrypoints.api.deps import AppDep, ReadPlaybooks
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.schemas import GUARDED, ErrorOut, HealthOut, PlaybookOut
+from leadflow.errors import HttpError
 
 router = APIRouter(tags=["meta"])
 
@@ -28,7 +28,7 @@ def healthz(app: AppDep) -> Any:
             session.execute(text("SELECT 1"))
         revision = current_revision(app.db.engine)
     except Exception as exc:
-        raise ApiError(
+        raise HttpError(
             503, "database_unavailable", f"database check failed: {type(exc).__name__}"
         ) from exc
     return {"status": "ok", "database": app.db.engine.dialect.name, "schema_revision": revision}

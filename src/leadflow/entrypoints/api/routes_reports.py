@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from leadflow.adapters.db.reports import read_report_facts
 from leadflow.entrypoints.api.deps import AppDep, ReadReports
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.schemas import ErrorOut
+from leadflow.errors import invalid_field
 from leadflow.services.reports import Report, ReportFilters, build_report, to_csv
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -175,12 +175,7 @@ def _answer(
 ) -> Any:
     for field, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
-            raise ApiError(
-                422,
-                "invalid_request",
-                "1 invalid field(s)",
-                [{"field": field, "row": None, "message": "needs a time zone offset, e.g. Z"}],
-            )
+            raise invalid_field(field, "needs a time zone offset, e.g. Z")
     filters = ReportFilters(created_from, created_to, playbook)
     with app.db.read() as session:
         facts = read_report_facts(session, filters, app.clock(), app.redactor(raw=False))

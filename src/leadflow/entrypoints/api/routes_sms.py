@@ -29,12 +29,11 @@ from leadflow.adapters.records.values import normalise_phone, phone_region
 from leadflow.domain.contact_rules import classify_sms_reply
 from leadflow.domain.events import Event, EventType
 from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest, Review
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.routes_leads import ERRORS, LeadId
 from leadflow.entrypoints.api.schemas import Strict
 from leadflow.entrypoints.bootstrap import App
-from leadflow.errors import LeadflowError
+from leadflow.errors import HttpError, LeadflowError
 from leadflow.services.store.intake import new_id, record_events
 from leadflow.services.store.ports import AuditEntry, IdentityKey
 
@@ -59,8 +58,8 @@ class SmsOut(BaseModel):
     action: Literal["revoked", "flagged_for_review"]
 
 
-def _not_found() -> ApiError:
-    return ApiError(404, "lead_not_found", "no lead has the replying phone number")
+def _not_found() -> HttpError:
+    return HttpError(404, "lead_not_found", "no lead has the replying phone number")
 
 
 def _sender(app: App, store: SqlLeadStore, lead_id: str) -> str:
@@ -144,10 +143,10 @@ def post_sms_review(lead_id: LeadId, app: AppDep, who: Review) -> Any:
     def work(store: SqlLeadStore) -> dict[str, Any]:
         lead = store.get_lead(lead_id)
         if lead is None:
-            raise ApiError(404, "lead_not_found", f"no lead with id `{lead_id}`")
+            raise HttpError(404, "lead_not_found", f"no lead with id `{lead_id}`")
         reviewed = clear_review(store, lead.lead_id)
         if not reviewed:
-            raise ApiError(
+            raise HttpError(
                 409, "nothing_to_review", f"no SMS reply of lead `{lead.lead_id}` awaits review"
             )
         now = app.clock()

@@ -22,7 +22,6 @@ from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.webhooks import verify_webhook
 from leadflow.domain.profile import LeadProfile
 from leadflow.entrypoints.api.deps import AppDep
-from leadflow.entrypoints.api.errors import ApiError
 from leadflow.entrypoints.api.outputs import events_written, lead_written
 from leadflow.entrypoints.api.records import events_from_records, lead_from_body
 from leadflow.entrypoints.api.routes_leads import ERRORS
@@ -35,7 +34,7 @@ from leadflow.entrypoints.api.schemas import (
     Strict,
 )
 from leadflow.entrypoints.bootstrap import App
-from leadflow.errors import InvalidRecordError, PlaybookNotFoundError, RecordProblem
+from leadflow.errors import HttpError, InvalidRecordError, PlaybookNotFoundError, RecordProblem
 from leadflow.services.store.intake import record_events, upsert_lead
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -73,13 +72,13 @@ def _parse(raw: bytes) -> WebhookIn:
     try:
         return WebhookIn.model_validate(json.loads(raw))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(422, "invalid_json", "the body is not JSON") from exc
+        raise HttpError(422, "invalid_json", "the body is not JSON") from exc
     except ValidationError as exc:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"]) or None, "row": None, "message": e["msg"]}
             for e in exc.errors()
         ]
-        raise ApiError(
+        raise HttpError(
             422, "invalid_request", f"{len(problems)} invalid field(s)", problems
         ) from exc
 
@@ -108,7 +107,9 @@ async def post_webhook(
     `/v1/leads` and `/v1/events` endpoints do."""
     secrets = app.settings.webhook_secrets.get(source)
     if not secrets:
-        raise ApiError(404, "unknown_webhook_source", f"no webhook source `{source}` is configured")
+        raise HttpError(
+            404, "unknown_webhook_source", f"no webhook source `{source}` is configured"
+        )
     raw = await request.body()
     delivery_id = verify_webhook(
         request.headers, raw, secrets, app.clock(), app.settings.webhook_tolerance_s
@@ -170,7 +171,7 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
 
     def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
         if not store.claim_key(f"webhook|{source}|{delivery_id}"):
-            raise ApiError(409, "delivery_in_progress", "this delivery is being processed")
+            raise HttpError(409, "delivery_in_progress", "this delivery is being processed")
         seen = store.delivery(source, delivery_id)
         if seen is not None:
             return seen[0], seen[1], True

@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadflow.adapters.db.accounts import SignInFlow
 from leadflow.adapters.db.store import SqlLeadStore
-from leadflow.adapters.oidc import SsoError
 from leadflow.entrypoints.api.deps import SESSION_COOKIE, AppDep, SignInRequired, resolve
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.web.render import (
@@ -29,8 +28,8 @@ from leadflow.entrypoints.web.render import (
     same_token,
     secure_cookies,
 )
+from leadflow.errors import AccountError, SsoError
 from leadflow.services.accounts import (
-    AccountError,
     SignIn,
     end_session,
     password_sign_in,

@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from leadflow.domain.access import Permission
 from leadflow.domain.free_text import Marker
 from leadflow.entrypoints.api.deps import AppDep, Principal, SignInRequired, resolve
-from leadflow.entrypoints.api.errors import ApiError
+from leadflow.errors import HttpError
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "leadflow_csrf"
@@ -93,7 +93,7 @@ def signed_in(request: Request, app: AppDep) -> Principal:
     except SignInRequired:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise PageRedirectError(f"/login?next={quote(target, safe='')}") from None
-    except ApiError as exc:
+    except HttpError as exc:
         raise PageError(exc.status, "Not now", exc.message, exc.headers) from exc
 
 

@@ -6,7 +6,8 @@ marketing history, without the outcome), ``metrics`` (per stage and band), ``swe
 and ``run`` (the use case).
 """
 
-from leadflow.services.backtest.outcomes import BacktestInputError, OutcomeSpec, parse_outcome
+from leadflow.errors import BacktestInputError
+from leadflow.services.backtest.outcomes import OutcomeSpec, parse_outcome
 from leadflow.services.backtest.render import render_json, render_markdown, to_record
 from leadflow.services.backtest.run import BacktestRequest, BacktestResult, run_backtest
 from leadflow.services.backtest.sweep import parse_capacity, parse_sweep, swept_playbook

@@ -22,14 +22,10 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
 from leadflow.domain.stages import Stage
-from leadflow.errors import LeadflowError
+from leadflow.errors import BacktestInputError
 
 TRUTHY = frozenset({"1", "true", "yes", "y", "won", "converted"})
 SQL_OR_BEYOND = frozenset({Stage.SQL, Stage.OPPORTUNITY, Stage.WON})
-
-
-class BacktestInputError(LeadflowError):
-    """A backtest option that cannot be used (outcome, sweep or capacity); a usage error."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.stages import Stage
+from leadflow.errors import BacktestInputError
 from leadflow.services.backtest.metrics import GroupMetrics, Totals, mql_metrics
-from leadflow.services.backtest.outcomes import BacktestInputError
 from leadflow.services.backtest.replay import LeadTrack
 
 MAX_COMBINATIONS = 10_000

@@ -25,8 +25,10 @@ from typing import Any, TypeVar
 from leadflow.domain.events import Event, EventType, PropertyValue
 from leadflow.domain.lifecycle import NO_TIMELINE
 from leadflow.domain.stages import SalesAction, Stage
-from leadflow.errors import ActionNotAllowedError, LeadflowError
-from leadflow.services.demo.world import CAMPAIGNS, CHANNELS, DAYS, OFFERS, DemoLead, plan_leads
+from leadflow.errors import ActionNotAllowedError, DemoRetryError, LeadflowError
+from leadflow.services.demo.truth import ground_truth
+from leadflow.services.demo.world import DAYS, DemoLead, plan_leads
+from leadflow.services.redaction import TextScanner
 from leadflow.services.store.intake import Context, record_events, upsert_lead
 from leadflow.services.store.lifecycle import Requalified
 from leadflow.services.store.ports import LeadStore, PlaybookLookup
@@ -40,7 +42,6 @@ BATCH = 200
 # MQLs of the last days are often still waiting at the end: the reps' queues are not empty.
 BACKLOG = timedelta(days=10)
 SOURCE = "demo-data"
-COUNTED = ("mql", "sales_accepted", "sql", "opportunity", "won", "lost", "disqualified")
 REPS = {
     "specialty-clinic": ("rep:jamie.ortiz", "rep:lee.chen", "rep:sam.patel"),
     "respiratory-program": ("rep:robin.diaz", "rep:kai.morgan"),
@@ -68,10 +69,6 @@ LOSS_REASONS = (
 
 def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
-
-
-class DemoRetryError(LeadflowError):
-    """A unit of work of the demo fill was retried (another writer raced it)."""
 
 
 @dataclass
@@ -114,10 +111,6 @@ class DemoSummary:
     truth: dict[str, Any]
 
 
-def _counts() -> dict[str, int]:
-    return {"leads": 0, **dict.fromkeys(COUNTED, 0)}
-
-
 class Simulation:
     """The queue of timed steps and the per-lead state the sales team reacts to."""
 
@@ -128,8 +121,11 @@ class Simulation:
         start: datetime,
         end: datetime,
         playbooks: PlaybookLookup,
+        *,
+        scanner: TextScanner | None = None,
     ) -> None:
         self.seed, self.start, self.end, self.playbooks = seed, start, end, playbooks
+        self.scanner = scanner
         self.state = {lead.index: _LeadState(lead) for lead in leads}
         self.queue: list[_Step] = []
         self.seq = 0
@@ -163,7 +159,7 @@ class Simulation:
 
     def _ctx(self, step: _Step, actor: str) -> Context:
         lead = self.state[step.lead].lead
-        return Context(actor, SOURCE, step.at, self.playbooks, lead.playbook)
+        return Context(actor, SOURCE, step.at, self.playbooks, lead.playbook, self.scanner)
 
     def _event(
         self, st: _LeadState, kind: EventType, at: datetime, props: Mapping[str, PropertyValue]
@@ -453,80 +449,16 @@ class Simulation:
         self.reasons["lost"][reason] += 1
         return self._act(store, step, st, SalesAction.LOSE, {"reason": reason}, actor=rep)
 
-    # -- ground truth -----------------------------------------------------------------
     def truth(self) -> dict[str, Any]:
-        """Latent qualities, realised counts per channel, campaign, offer and playbook."""
-        groups: dict[str, dict[str, dict[str, int]]] = {
-            "channel": {},
-            "campaign": {},
-            "offer": {},
-            "playbook": {},
-            "lead_type": {},
-        }
-        final: Counter[str] = Counter()
-        for st in self.state.values():
-            lead = st.lead
-            keys = {
-                "channel": lead.channel,
-                "campaign": lead.campaign,
-                "offer": lead.offer,
-                "playbook": lead.playbook,
-                "lead_type": lead.profile.lead_type or "",
-            }
-            final[st.stage] += 1
-            for group, key in keys.items():
-                counts = groups[group].setdefault(key, _counts())
-                counts["leads"] += 1
-                for stage in COUNTED:
-                    counts[stage] += stage in st.reached
-
-        def rate(c: dict[str, int]) -> float | None:
-            return round(c["sql"] / c["mql"], 4) if c["mql"] else None
-
-        channels = {
-            c.name: {
-                "quality": c.quality,
-                "engagement": c.engagement,
-                "share": c.share,
-                "counts": groups["channel"].get(c.name, _counts()),
-                "mql_to_sql_rate": rate(groups["channel"].get(c.name, _counts())),
-            }
-            for c in CHANNELS
-        }
-        hours = sorted(self.first_outreach_hours)
-        return {
-            "seed": self.seed,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "leads": len(self.state),
-            "counted_as": "a lead counts at a stage if its stage history ever entered it",
-            "designed": {
-                "channel_quality_order": [
-                    c.name for c in sorted(CHANNELS, key=lambda c: -c.quality)
-                ],
-                "many_mqls_low_sql_rate": "paid_search",
-                "few_mqls_high_sql_rate": "referral",
-                "propensity": "0.55*channel + 0.25*campaign + 0.2*offer quality + N(0, 0.1)",
-            },
-            "channels": channels,
-            "campaigns": {
-                c.name: {"quality": c.quality, "counts": groups["campaign"].get(c.name, _counts())}
-                for c in CAMPAIGNS
-            },
-            "offers": {
-                o.name: {"quality": o.quality, "counts": groups["offer"].get(o.name, _counts())}
-                for o in OFFERS
-            },
-            "playbooks": groups["playbook"],
-            "lead_types": groups["lead_type"],
-            "final_stages": dict(sorted(final.items())),
-            "reasons": {k: dict(sorted(v.items())) for k, v in self.reasons.items()},
-            "first_outreach_hours": {
-                "count": len(hours),
-                "median": round(hours[len(hours) // 2], 2) if hours else None,
-                "max": round(hours[-1], 2) if hours else None,
-            },
-        }
+        """The ground truth of this fill (:func:`ground_truth`)."""
+        return ground_truth(
+            self.state.values(),
+            seed=self.seed,
+            start=self.start,
+            end=self.end,
+            reasons=self.reasons,
+            first_outreach_hours=self.first_outreach_hours,
+        )
 
 
 def simulate(
@@ -537,6 +469,7 @@ def simulate(
     seed: int,
     end: datetime,
     progress: Progress | None = None,
+    scanner: TextScanner | None = None,
 ) -> DemoSummary:
     """Fill the store behind ``uow`` with ``leads`` simulated leads of the year before ``end``."""
     if end.tzinfo is None:
@@ -544,7 +477,7 @@ def simulate(
     began = time.perf_counter()
     planned = plan_leads(leads, seed, end)
     start = end - timedelta(days=DAYS)
-    sim = Simulation(planned, seed, start, end, playbooks)
+    sim = Simulation(planned, seed, start, end, playbooks, scanner=scanner)
     sim.run(uow, progress)
     truth = sim.truth()
     return DemoSummary(

@@ -197,31 +197,11 @@ def route_decision(
     clock = _stop_on_outreach(store, store.running_clock(lead_id), events, at)
     queue = playbook.queue(decision.route.queue)
     if queue is None:
-        if route is not None and route.open:
-            store.save_route(replace(route, open=False, stage=decision.stage.value, updated_at=at))
-        if clock is not None:
-            store.save_clock(close(clock, at, "stage_changed"))
+        _leave_routing(store, route, clock, decision, at)
         return decision
-    team = playbook.team(queue.team)
     was_open = route is not None and route.open
     before = route.owner if route is not None and route.open else None
-    keep = route is not None and was_open and route.team_id == queue.team and before is not None
-    new = LeadRoute(
-        lead_id=lead_id,
-        playbook_id=playbook.id,
-        stage=decision.stage.value,
-        queue=queue.id,
-        team_id=queue.team,
-        owner=before if keep else None,
-        assigned_at=route.assigned_at if keep and route is not None else None,
-        manual=bool(keep and route is not None and route.manual),
-        open=True,
-        updated_at=at,
-    )
-    if not keep and team is not None:
-        picked = choose_owner(store, team, at)
-        if picked is not None:
-            new = replace(new, owner=picked, assigned_at=at)
+    new, keep = _next_route(store, playbook, queue, route=route, decision=decision, at=at)
     if route is None or replace(route, updated_at=at) != new:
         store.save_route(new)
     if not keep and new.owner is not None:
@@ -234,6 +214,57 @@ def route_decision(
     elif clock is not None and clock.owner != new.owner:
         clock = store.save_clock(replace(clock, owner=new.owner))
     return replace(decision, route=Route(queue.id, new.owner, clock.due_at if clock else None))
+
+
+def _leave_routing(
+    store: LeadStore,
+    route: LeadRoute | None,
+    clock: SlaClock | None,
+    decision: Decision,
+    at: datetime,
+) -> None:
+    """The lead left the routed stages: its route closes, its clock with it."""
+    if route is not None and route.open:
+        store.save_route(replace(route, open=False, stage=decision.stage.value, updated_at=at))
+    if clock is not None:
+        store.save_clock(close(clock, at, "stage_changed"))
+
+
+def _next_route(
+    store: LeadStore,
+    playbook: Playbook,
+    queue: Queue,
+    *,
+    route: LeadRoute | None,
+    decision: Decision,
+    at: datetime,
+) -> tuple[LeadRoute, bool]:
+    """The lead's route in ``queue``, and whether it keeps its owner (same team, an owner
+    already); otherwise the team's strategy picks one."""
+    open_before = route if route is not None and route.open else None
+    keep = (
+        open_before is not None
+        and open_before.team_id == queue.team
+        and open_before.owner is not None
+    )
+    new = LeadRoute(
+        lead_id=decision.lead_id,
+        playbook_id=playbook.id,
+        stage=decision.stage.value,
+        queue=queue.id,
+        team_id=queue.team,
+        owner=open_before.owner if keep and open_before else None,
+        assigned_at=open_before.assigned_at if keep and open_before else None,
+        manual=bool(keep and open_before and open_before.manual),
+        open=True,
+        updated_at=at,
+    )
+    team = playbook.team(queue.team)
+    if not keep and team is not None:
+        picked = choose_owner(store, team, at)
+        if picked is not None:
+            new = replace(new, owner=picked, assigned_at=at)
+    return new, keep
 
 
 def _stop_on_outreach(

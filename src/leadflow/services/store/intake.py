@@ -304,13 +304,9 @@ def upsert_lead(
     return LeadResult(survivor.lead_id, False, merged, sorted(changes), outcome)
 
 
-def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> EventsResult:
-    """Append ``events`` (already validated) and re-qualify each lead they touch once.
-
-    An unknown lead raises :class:`LeadNotFoundError`; an event id stored with different
-    content raises :class:`EventConflictError`; an identical copy is skipped. Raised errors
-    leave the unit of work to be rolled back by the caller: nothing is half-stored.
-    """
+def _leads_of(store: LeadStore, events: Sequence[Event]) -> dict[str, StoredLead]:
+    """The (surviving) lead of each event's lead id, locked in id order; an unknown lead
+    raises :class:`LeadNotFoundError`."""
     leads: dict[str, StoredLead] = {}
     for event in events:
         if event.lead_id not in leads:
@@ -320,6 +316,53 @@ def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> Ev
             leads[event.lead_id] = lead
     for lead_id in sorted({lead.lead_id for lead in leads.values()}):
         store.lock_lead(lead_id)
+    return leads
+
+
+def _seen(store: LeadStore, event_id: str, digest: str, pending: list[StoredEvent]) -> bool:
+    """Whether the event is already stored (or earlier in this batch) with this content;
+    another content under its id raises :class:`EventConflictError`."""
+    known = store.event_hash(event_id)
+    earlier = [s.content_hash for s in pending if s.event.event_id == event_id]
+    if known is None and not earlier:
+        return False
+    if known != digest and digest not in earlier:
+        raise EventConflictError(event_id)
+    return True
+
+
+def _record_consents(
+    store: LeadStore, stored: list[Event], by_id: dict[str, StoredLead], ctx: Context
+) -> None:
+    """Consent records (audited) for the consent events just stored."""
+    for event in stored:
+        if event.type not in CONSENT_TYPES:
+            continue
+        survivor = by_id[event.lead_id]
+        profile = current_profile(survivor, store.events_of(survivor.lead_id))
+        record = consent_from_event(store, event, profile, ctx.source, ctx.now)
+        if record is not None:
+            store.append_audit(
+                AuditEntry(
+                    ctx.now,
+                    ctx.actor,
+                    f"consent.{record.status}",
+                    "lead",
+                    survivor.lead_id,
+                    after={"channel": record.channel},
+                    reason=event.type.value,
+                )
+            )
+
+
+def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> EventsResult:
+    """Append ``events`` (already validated) and re-qualify each lead they touch once.
+
+    An unknown lead raises :class:`LeadNotFoundError`; an event id stored with different
+    content raises :class:`EventConflictError`; an identical copy is skipped. Raised errors
+    leave the unit of work to be rolled back by the caller: nothing is half-stored.
+    """
+    leads = _leads_of(store, events)
     result = EventsResult()
     to_store: list[StoredEvent] = []
     touched: dict[str, str] = {}  # surviving lead id -> last event id
@@ -327,13 +370,7 @@ def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> Ev
         lead = leads[event.lead_id]
         stored_as = replace(event, lead_id=lead.lead_id)
         digest = event_hash(stored_as)
-        known = store.event_hash(event.event_id)
-        if known is not None or any(s.event.event_id == event.event_id for s in to_store):
-            same = known == digest or any(
-                s.event.event_id == event.event_id and s.content_hash == digest for s in to_store
-            )
-            if not same:
-                raise EventConflictError(event.event_id)
+        if _seen(store, event.event_id, digest, to_store):
             result.duplicates.append(event.event_id)
             continue
         redacted = ctx.scan_event(stored_as, lead.profile)
@@ -342,23 +379,7 @@ def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> Ev
         touched[lead.lead_id] = event.event_id
     store.add_events(to_store)
     by_id = {lead.lead_id: lead for lead in leads.values()}
-    for item in to_store:
-        if item.event.type in CONSENT_TYPES:
-            survivor = by_id[item.event.lead_id]
-            profile = current_profile(survivor, store.events_of(survivor.lead_id))
-            record = consent_from_event(store, item.event, profile, ctx.source, ctx.now)
-            if record is not None:
-                store.append_audit(
-                    AuditEntry(
-                        ctx.now,
-                        ctx.actor,
-                        f"consent.{record.status}",
-                        "lead",
-                        survivor.lead_id,
-                        after={"channel": record.channel},
-                        reason=item.event.type.value,
-                    )
-                )
+    _record_consents(store, [s.event for s in to_store], by_id, ctx)
     for lead_id, last_event in touched.items():
         result.leads[lead_id] = requalify_lead(
             store, by_id[lead_id], ctx.playbooks, ctx.now, ctx.actor, event_id=last_event

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from leadflow.domain.decision import Decision, Route
 from leadflow.domain.events import Event
+from leadflow.domain.playbook import Playbook
 from leadflow.domain.qualify import qualify
 from leadflow.services.nurture import on_decision
 from leadflow.services.routing.assign import route_decision
@@ -86,56 +87,88 @@ def requalify_all(
     report = RequalifyReport()
     for ids in _open_ids(unit, batch):
         with unit() as store:
-            leads = store.leads_many(ids)
-            events = store.events_of_many(ids)
-            current = store.stages_many(ids)
-            routes = store.routes_many(ids)
-            changed: list[Requalified] = []
-            for lead in leads:
-                playbook = playbooks(lead.playbook)
-                timeline = events[lead.lead_id]
-                decision = qualify(lead.profile, timeline, playbook, as_of)
-                result = Requalified(decision, current.get(lead.lead_id))
-                if result.changed:
-                    report.transitions[(result.before, decision.stage.value)] += 1
-                route = routes.get(lead.lead_id)
-                if dry_run:
-                    pass
-                elif result.changed or (route or Route()).queue != decision.route.queue:
-                    routed = route_decision(
-                        store,
-                        playbook,
-                        decision,
-                        changed=result.changed,
-                        events=timeline,
-                        at=as_of,
-                        actor=actor,
-                    )
-                    result = Requalified(routed, result.before)
-                elif route is not None:  # same stage and queue: the owner and clock stay
-                    result = Requalified(replace(decision, route=route), result.before)
-                changed.append(result)
-                if result.changed and not dry_run:
-                    line = current_profile(lead, timeline).service_line
-                    on_decision(
-                        store,
-                        playbook,
-                        result.decision,
-                        before=result.before,
-                        service_line=line,
-                        events=timeline,
-                        at=as_of,
-                        actor=actor,
-                    )
-            if not dry_run:
-                store.save_decisions([r.decision for r in changed], as_of)
-                for result in changed:
-                    record_stage_change(store, result, as_of, actor)
+            changed = _decide_batch(
+                store, ids, playbooks, report, as_of=as_of, actor=actor, dry_run=dry_run
+            )
             if dry_run:
                 store.rollback()
             else:
+                store.save_decisions([r.decision for r in changed], as_of)
+                for result in changed:
+                    record_stage_change(store, result, as_of, actor)
                 store.commit()
         report.leads += len(ids)
         if progress is not None:
             progress(len(ids))
     return report
+
+
+def _decide_batch(
+    store: BatchStore,
+    ids: list[str],
+    playbooks: PlaybookLookup,
+    report: RequalifyReport,
+    *,
+    as_of: datetime,
+    actor: str,
+    dry_run: bool,
+) -> list[Requalified]:
+    """Decide one batch of leads (counting the transitions in ``report``); unless
+    ``dry_run``, route them and take the effects of each stage change (nurture, webhooks)."""
+    leads = store.leads_many(ids)
+    events = store.events_of_many(ids)
+    current = store.stages_many(ids)
+    routes = store.routes_many(ids)
+    changed: list[Requalified] = []
+    for lead in leads:
+        playbook = playbooks(lead.playbook)
+        timeline = events[lead.lead_id]
+        decision = qualify(lead.profile, timeline, playbook, as_of)
+        result = Requalified(decision, current.get(lead.lead_id))
+        if result.changed:
+            report.transitions[(result.before, decision.stage.value)] += 1
+        if not dry_run:
+            route = routes.get(lead.lead_id)
+            result = _routed(store, playbook, result, route, timeline, as_of=as_of, actor=actor)
+        changed.append(result)
+        if result.changed and not dry_run:
+            on_decision(
+                store,
+                playbook,
+                result.decision,
+                before=result.before,
+                service_line=current_profile(lead, timeline).service_line,
+                events=timeline,
+                at=as_of,
+                actor=actor,
+            )
+    return changed
+
+
+def _routed(
+    store: BatchStore,
+    playbook: Playbook,
+    result: Requalified,
+    route: Route | None,
+    timeline: list[Event],
+    *,
+    as_of: datetime,
+    actor: str,
+) -> Requalified:
+    """The decision with its route: routed again when its stage or queue changed, else the
+    owner and clock it had stay."""
+    decision = result.decision
+    if result.changed or (route or Route()).queue != decision.route.queue:
+        routed = route_decision(
+            store,
+            playbook,
+            decision,
+            changed=result.changed,
+            events=timeline,
+            at=as_of,
+            actor=actor,
+        )
+        return Requalified(routed, result.before)
+    if route is not None:  # same stage and queue: the owner and clock stay
+        return Requalified(replace(decision, route=route), result.before)
+    return result
