@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from leadflow.adapters.db.prune import prune_sign_ins
 from leadflow.adapters.db.tables import AuditRow
 from leadflow.adapters.db.tables_people import SignInFailureRow, UserSessionRow
 from leadflow.entrypoints.api.app import create_app
@@ -254,9 +253,9 @@ def test_pruning_deletes_ended_sessions_and_stale_failure_counts_but_not_live_on
 
     assert (count(UserSessionRow), count(SignInFailureRow)) == (2, 1)
     now = clock.now
-    assert app.db.run(lambda store: prune_sign_ins(store.session, now)) == (0, 0)
+    assert app.db.run(lambda store: store.retention.sign_ins(now)) == (0, 0)
     later = now + timedelta(days=1, hours=1)  # the ended one a day ago; the live one idle
-    assert app.db.run(lambda store: prune_sign_ins(store.session, later)) == (1, 1)
+    assert app.db.run(lambda store: store.retention.sign_ins(later)) == (1, 1)
     assert count(UserSessionRow) == 1
     much_later = now + timedelta(days=2)  # past its 12-hour lifetime a day ago
-    assert app.db.run(lambda store: prune_sign_ins(store.session, much_later)) == (1, 0)
+    assert app.db.run(lambda store: store.retention.sign_ins(much_later)) == (1, 0)

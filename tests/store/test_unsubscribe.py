@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 
-from leadflow.adapters.db.apikeys import create_key
 from leadflow.adapters.db.nurture import send_due, step_due
 from leadflow.adapters.db.tables import AuditRow, EventRow, MessageRow
 from leadflow.adapters.messaging_sink import make_sink
@@ -314,7 +313,7 @@ def test_only_admin_intake_and_marketing_may_clear_a_review(
     client.post("/v1/sms/inbound", json={"from": PHONE, "body": "maybe later"})
     keys = app.db.run(
         lambda store: {
-            role: create_key(store.session, f"k-{role}", role, clock.now)[1]
+            role: store.keys.create(f"k-{role}", role, clock.now)[1]
             for role in ("sales", "analyst", "marketing")
         }
     )
@@ -334,7 +333,7 @@ def test_the_link_needs_no_api_key_once_keys_protect_the_api(
     client: TestClient, app: App, clock: FakeClock, tmp_path: Path
 ) -> None:
     link = _link(_first_email(client, app, clock, tmp_path / "m.jsonl"))
-    app.db.run(lambda store: create_key(store.session, "crm", "sales", clock.now))
+    app.db.run(lambda store: store.keys.create("crm", "sales", clock.now))
     assert client.get("/v1/leads/SC-001").status_code == 401
     assert client.get(link).status_code == 200
     assert client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200

@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from playwright.sync_api import Page, expect
 
-from leadflow.adapters.db.apikeys import create_key
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.demo_accounts import ACCOUNTS, ensure_demo_accounts
 
@@ -42,7 +41,7 @@ def demo_accounts(app: App, folder: Path) -> dict[str, Account]:
 def api_key(app: App, name: str, role: str) -> str:
     """A new API key's text (``lf_…``) for ``Authorization: Bearer``."""
     now = app.clock()
-    _, text = app.db.run(lambda store: create_key(store.session, name, role, now))
+    _, text = app.db.run(lambda store: store.keys.create(name, role, now))
     return text
 
 

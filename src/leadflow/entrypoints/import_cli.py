@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadflow.adapters.db.access_log import RecordAccess, record_accesses
+from leadflow.adapters.db.access_log import RecordAccess
 from leadflow.adapters.db.export import EXPORT_COLUMNS, ExportFilters, export_rows
 from leadflow.adapters.db.imports import SqlImportRun, run_id
 from leadflow.adapters.db.store import SqlLeadStore
@@ -371,8 +371,8 @@ def export_command(
             ]
 
             def record(store: SqlLeadStore) -> None:
-                store.append_audit(entry)
-                record_accesses(store.session, reads)
+                store.audit.append(entry)
+                store.access.record(reads)
 
             app.db.run(record)
     except OSError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadflow.adapters.db.access_log import RecordAccess, record_accesses
+from leadflow.adapters.db.access_log import RecordAccess
 from leadflow.adapters.db.reader import lead_view
 from leadflow.domain.access import TextView
 from leadflow.entrypoints.api.deps import Principal
@@ -25,5 +25,5 @@ def read_lead_record(
     access = RecordAccess(
         view["lead_id"], app.clock(), who.actor, who.role, channel, what, view["free_text"]
     )
-    app.db.run(lambda store: record_accesses(store.session, [access]))
+    app.db.run(lambda store: store.access.record([access]))
     return view

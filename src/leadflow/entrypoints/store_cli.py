@@ -13,10 +13,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.accounts import open_mode
-from leadflow.adapters.db.apikeys import ROLES, ApiKey, create_key, list_keys, revoke_key
+from leadflow.adapters.db.apikeys import ROLES, ApiKey, SqlApiKeys
 from leadflow.adapters.db.audit_log import audit_chain
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
-from leadflow.adapters.db.prune import prune, prune_sign_ins
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
@@ -129,10 +128,10 @@ def db_prune(
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> tuple[int, int, int, int]:
-        keys, deliveries = prune(
-            store.session, now, timedelta(days=key_days), timedelta(days=delivery_days)
+        keys, deliveries = store.retention.requests(
+            now, timedelta(days=key_days), timedelta(days=delivery_days)
         )
-        return keys, deliveries, *prune_sign_ins(store.session, now)
+        return keys, deliveries, *store.retention.sign_ins(now)
 
     keys, deliveries, sessions, counts = write_store(database_url, work)
     typer.echo(f"deleted {keys} idempotency keys and {deliveries} webhook delivery ids")
@@ -282,8 +281,8 @@ def apikey_create(
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> tuple[ApiKey, str]:
-        key, text = create_key(store.session, name, role, now)
-        store.append_audit(
+        key, text = store.keys.create(name, role, now)
+        store.audit.append(
             AuditEntry(
                 now,
                 "cli:apikey",
@@ -306,7 +305,7 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(database_url: DatabaseUrl = None) -> None:
     """List keys (never their secrets)."""
-    for key in read_store(database_url, list_keys):
+    for key in read_store(database_url, lambda session: SqlApiKeys(session).all()):
         state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
         typer.echo(f"{key.key_id}  {key.role:9}  {state:32}  {key.name}")
 
@@ -320,9 +319,9 @@ def apikey_revoke(
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> ApiKey | None:
-        key = revoke_key(store.session, key_id, now)
+        key = store.keys.revoke(key_id, now)
         if key is not None:
-            store.append_audit(AuditEntry(now, "cli:apikey", "apikey.revoked", "api_key", key_id))
+            store.audit.append(AuditEntry(now, "cli:apikey", "apikey.revoked", "api_key", key_id))
         return key
 
     key = write_store(database_url, work)

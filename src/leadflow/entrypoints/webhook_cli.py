@@ -74,7 +74,7 @@ def webhook_add(
 
     def work(store: SqlLeadStore) -> tuple[str, str]:
         endpoint, secret = add_endpoint(store.session, url, events, now)
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 now,
                 ACTOR,
@@ -114,7 +114,7 @@ def _switch_endpoint(
     def work(store: SqlLeadStore) -> bool:
         done = change(store.session)
         if done:
-            store.append_audit(
+            store.audit.append(
                 AuditEntry(
                     now, ACTOR, f"webhook.endpoint_{action}", "webhook_endpoint", endpoint_id
                 )
@@ -188,7 +188,7 @@ def webhook_replay(
     def work(store: SqlLeadStore) -> list[str]:
         ids = replay(store.session, msg_id, now)
         for replayed in ids:
-            store.append_audit(
+            store.audit.append(
                 AuditEntry(now, ACTOR, "webhook.replayed", "webhook_message", replayed)
             )
         return ids

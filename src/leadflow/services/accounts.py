@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from leadflow.domain.access import ROLES
 from leadflow.errors import AccountError
-from leadflow.services.store.ports import AuditEntry
+from leadflow.services.store.ports import AuditEntry, AuditLog
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
@@ -120,7 +120,8 @@ class AccountStore(Protocol):
         """Revoke the user's sessions (only ``session_id`` when given); how many ended."""
         ...
 
-    def append_audit(self, entry: AuditEntry) -> None: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
 
 class PasswordHasher(Protocol):
@@ -219,7 +220,7 @@ def add_user(
         sso=sso is not None,
     )
     store.add_user(user, digest, sso)
-    store.append_audit(
+    store.audit.append(
         AuditEntry(at, actor, "user.created", "user", user.user_id, after={"role": role})
     )
     return user
@@ -237,7 +238,7 @@ def disable_user(store: AccountStore, email: str, *, actor: str, at: datetime) -
     user = _existing(store, email)
     if user.active:
         store.update_user(user.user_id, at, disabled_at=at)
-        store.append_audit(AuditEntry(at, actor, "user.disabled", "user", user.user_id))
+        store.audit.append(AuditEntry(at, actor, "user.disabled", "user", user.user_id))
     ended = store.end_sessions(user.user_id, at)
     return user, ended
 
@@ -250,7 +251,7 @@ def set_role(store: AccountStore, email: str, role: str, *, actor: str, at: date
     if role != user.role:
         store.update_user(user.user_id, at, role=role)
         store.end_sessions(user.user_id, at)
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 at,
                 actor,
@@ -278,7 +279,7 @@ def reset_password(
     store.update_user(user.user_id, at, password_hash=hasher.hash(check_password(password)))
     store.clear_failures(store.failure_key("account", user.email, at))
     store.end_sessions(user.user_id, at)
-    store.append_audit(AuditEntry(at, actor, "user.password_reset", "user", user.user_id))
+    store.audit.append(AuditEntry(at, actor, "user.password_reset", "user", user.user_id))
     return user
 
 
@@ -353,7 +354,7 @@ def password_sign_in(
 
 
 def _audit_failure(store: AccountStore, user: User | None, at: datetime, why: str) -> None:
-    store.append_audit(
+    store.audit.append(
         AuditEntry(
             at,
             "sign-in",
@@ -381,7 +382,7 @@ def start_session(
     token = secrets.token_urlsafe(32)
     store.add_session(session_id(token), user.user_id, method, now, now + rules.lifetime)
     store.update_user(user.user_id, now, signed_in_at=now)
-    store.append_audit(
+    store.audit.append(
         AuditEntry(now, user.actor, "user.signed_in", "user", user.user_id, reason=method)
     )
     return token
@@ -418,6 +419,6 @@ def end_session(store: AccountStore, token: str, now: datetime) -> None:
     if found is None:
         return
     store.end_sessions(found.user.user_id, now, found.session_id)
-    store.append_audit(
+    store.audit.append(
         AuditEntry(now, found.user.actor, "user.signed_out", "user", found.user.user_id)
     )

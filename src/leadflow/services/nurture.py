@@ -100,7 +100,7 @@ def on_decision(
         if reason is None:
             return active
         store.end_enrollment(active.id, at, reason)
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 at,
                 actor,
@@ -131,7 +131,7 @@ def on_decision(
             next_due_at=step_due_at(track.steps[0].delay, at),
         )
     )
-    store.append_audit(
+    store.audit.append(
         AuditEntry(
             at,
             actor,

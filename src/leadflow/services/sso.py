@@ -107,10 +107,10 @@ def sso_sign_in(store: SsoAccounts, who: Verified, mapping: RoleMapping, now: da
     user = found
     if link is not None:  # only once the person may sign in: a refusal links nothing
         store.link_sso(link.user_id, who.issuer, who.subject, now)
-        store.append_audit(AuditEntry(now, ACTOR, "user.sso_linked", "user", link.user_id))
+        store.audit.append(AuditEntry(now, ACTOR, "user.sso_linked", "user", link.user_id))
     if role is not None and role != user.role:
         store.update_user(user.user_id, now, role=role)
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 now,
                 ACTOR,

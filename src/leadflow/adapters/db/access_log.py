@@ -28,9 +28,15 @@ class RecordAccess:
     free_text: str  # "raw" | "redacted"
 
 
-def record_accesses(session: Session, accesses: list[RecordAccess]) -> None:
-    if accesses:
-        session.execute(insert(_ACCESS), [asdict(a) for a in accesses])
+class SqlAccessLog:
+    """Reads of lead records written in a unit of work (``uow.access``)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, accesses: list[RecordAccess]) -> None:
+        if accesses:
+            self._session.execute(insert(_ACCESS), [asdict(a) for a in accesses])
 
 
 def accesses_of(

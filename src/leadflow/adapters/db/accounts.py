@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -13,6 +12,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.app_secrets import database_secret
+from leadflow.adapters.db.audit_log import SqlAuditLog
 from leadflow.adapters.db.tables import ApiKeyRow
 from leadflow.adapters.db.tables_people import (
     SignInFailureRow,
@@ -21,7 +21,7 @@ from leadflow.adapters.db.tables_people import (
     UserSessionRow,
 )
 from leadflow.services.accounts import Failures, SessionRecord, User
-from leadflow.services.store.ports import AuditEntry
+from leadflow.services.store.ports import AuditLog
 
 _USERS = cast(Table, UserRow.__table__)
 _SESSIONS = cast(Table, UserSessionRow.__table__)
@@ -65,9 +65,9 @@ class SqlAccounts:
     """The ``AccountStore`` port on one session; audit records go to the unit of work's
     hash-chained log."""
 
-    def __init__(self, session: Session, audit: Callable[[AuditEntry], None]) -> None:
+    def __init__(self, session: Session, audit: AuditLog | None = None) -> None:
         self._db = session
-        self._audit = audit
+        self.audit = audit if audit is not None else SqlAuditLog(session)
 
     def _one(self, *where: Any) -> User | None:
         row = self._db.execute(select(_USERS).where(*where)).first()
@@ -230,6 +230,3 @@ class SqlAccounts:
 
     def forget_flows(self, before: datetime) -> None:
         self._db.execute(delete(_FLOWS).where(_FLOWS.c.created_at < before))
-
-    def append_audit(self, entry: AuditEntry) -> None:
-        self._audit(entry)

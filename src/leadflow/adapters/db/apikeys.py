@@ -41,52 +41,56 @@ def _public(row: ApiKeyRow) -> ApiKey:
     return ApiKey(row.id, row.name, row.role, row.created_at, row.revoked_at)
 
 
-def create_key(session: Session, name: str, role: str, at: datetime) -> tuple[ApiKey, str]:
-    """A new key; the full key text is returned once and never stored."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role `{role}`; expected one of {', '.join(ROLES)}")
-    taken = select(ApiKeyRow.id).where(ApiKeyRow.name == name, ApiKeyRow.revoked_at.is_(None))
-    if session.execute(taken).first() is not None:
-        # the name is the actor in audit and history: two live keys may not share it
-        raise ValueError(f"an active key is named `{name}`; revoke it or choose another name")
-    key_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    row = ApiKeyRow(
-        id=key_id, name=name, role=role, secret_hash=_digest(secret), created_at=at, revoked_at=None
-    )
-    session.add(row)
-    session.flush()
-    return _public(row), f"{PREFIX}{key_id}_{secret}"
+class SqlApiKeys:
+    """API keys on one session (``uow.keys``)."""
 
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
-def list_keys(session: Session) -> list[ApiKey]:
-    return [_public(r) for r in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))]
+    def create(self, name: str, role: str, at: datetime) -> tuple[ApiKey, str]:
+        """A new key; the full key text is returned once and never stored."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role `{role}`; expected one of {', '.join(ROLES)}")
+        taken = select(ApiKeyRow.id).where(ApiKeyRow.name == name, ApiKeyRow.revoked_at.is_(None))
+        if self._session.execute(taken).first() is not None:
+            # the name is the actor in audit and history: two live keys may not share it
+            raise ValueError(f"an active key is named `{name}`; revoke it or choose another name")
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        row = ApiKeyRow(
+            id=key_id,
+            name=name,
+            role=role,
+            secret_hash=_digest(secret),
+            created_at=at,
+            revoked_at=None,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _public(row), f"{PREFIX}{key_id}_{secret}"
 
+    def all(self) -> list[ApiKey]:
+        query = select(ApiKeyRow).order_by(ApiKeyRow.created_at)
+        return [_public(r) for r in self._session.scalars(query)]
 
-def revoke_key(session: Session, key_id: str, at: datetime) -> ApiKey | None:
-    row = session.get(ApiKeyRow, key_id)
-    if row is None:
-        return None
-    if row.revoked_at is None:
-        row.revoked_at = at
-    return _public(row)
+    def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
+        row = self._session.get(ApiKeyRow, key_id)
+        if row is None:
+            return None
+        if row.revoked_at is None:
+            row.revoked_at = at
+        return _public(row)
 
-
-def any_active_key(session: Session) -> bool:
-    found = session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.revoked_at.is_(None)).limit(1))
-    return found is not None
-
-
-def authenticate(session: Session, presented: str) -> ApiKey | None:
-    """The active key ``presented`` is, or ``None``."""
-    if not presented.startswith(PREFIX):
-        return None
-    key_id, _, secret = presented.removeprefix(PREFIX).partition("_")
-    if not key_id or not secret:
-        return None
-    row = session.get(ApiKeyRow, key_id)
-    if row is None or row.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(row.secret_hash, _digest(secret)):
-        return None
-    return _public(row)
+    def authenticate(self, presented: str) -> ApiKey | None:
+        """The active key ``presented`` is, or ``None``."""
+        if not presented.startswith(PREFIX):
+            return None
+        key_id, _, secret = presented.removeprefix(PREFIX).partition("_")
+        if not key_id or not secret:
+            return None
+        row = self._session.get(ApiKeyRow, key_id)
+        if row is None or row.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(row.secret_hash, _digest(secret)):
+            return None
+        return _public(row)

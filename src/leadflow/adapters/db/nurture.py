@@ -176,7 +176,7 @@ def _step_batch(
 def _end(store: SqlLeadStore, enrollment: Enrollment, now: datetime, reason: str) -> int:
     store.end_enrollment(enrollment.id, now, reason)
     if reason != COMPLETED:
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 now,
                 ACTOR,

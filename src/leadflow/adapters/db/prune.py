@@ -18,6 +18,23 @@ MIN_KEY_AGE = timedelta(hours=24)
 MIN_DELIVERY_AGE = timedelta(days=7)
 
 
+class SqlRetention:
+    """What is kept only for a while, pruned in a unit of work (``uow.retention``)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def requests(
+        self, now: datetime, key_age: timedelta, delivery_age: timedelta
+    ) -> tuple[int, int]:
+        """Idempotency keys and inbound delivery ids past their ages: (keys, deliveries)."""
+        return prune(self._session, now, key_age, delivery_age)
+
+    def sign_ins(self, now: datetime) -> tuple[int, int]:
+        """Ended sessions and stale failure counts: (sessions, counts)."""
+        return prune_sign_ins(self._session, now)
+
+
 def prune(
     session: Session, now: datetime, key_age: timedelta, delivery_age: timedelta
 ) -> tuple[int, int]:

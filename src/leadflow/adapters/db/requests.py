@@ -1,8 +1,5 @@
-"""Idempotency keys and inbound webhook deliveries: what a request already got.
-
-A mixin of :class:`~leadflow.adapters.db.store.SqlLeadStore`, kept apart because it is about
-requests, not leads.
-"""
+"""Idempotency keys and inbound webhook deliveries: what a request already got
+(``uow.requests``)."""
 
 from __future__ import annotations
 
@@ -15,11 +12,12 @@ from sqlalchemy.orm import Session
 from leadflow.adapters.db.tables import IdempotencyRow, WebhookDeliveryRow
 
 
-class RequestLog:
+class SqlRequests:
     """Claims and stored answers, on the unit of work's session."""
 
-    session: Session
-    dialect: str
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
 
     def claim_key(self, key: str) -> bool:
         """Hold ``key`` for this transaction; ``False`` if another transaction holds it."""

@@ -20,13 +20,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.access_log import SqlAccessLog
 from leadflow.adapters.db.accounts import SqlAccounts
+from leadflow.adapters.db.apikeys import SqlApiKeys
+from leadflow.adapters.db.audit_log import SqlAuditLog
 from leadflow.adapters.db.convert import (
     profile_from_json,
     profile_to_json,
 )
 from leadflow.adapters.db.nurture import NurtureTables
-from leadflow.adapters.db.requests import RequestLog
+from leadflow.adapters.db.prune import SqlRetention
+from leadflow.adapters.db.requests import SqlRequests
 from leadflow.adapters.db.routing import RoutingTables
 from leadflow.adapters.db.tables import (
     AuditHeadRow,
@@ -44,9 +48,7 @@ from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.stages import TERMINAL_STAGES
 from leadflow.errors import ConcurrentUpdateError
-from leadflow.services.store.audit import GENESIS, entry_hash
 from leadflow.services.store.ports import (
-    AuditEntry,
     ConsentRecord,
     CurrentDecision,
     IdentityKey,
@@ -72,7 +74,7 @@ _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
-class SqlLeadStore(RequestLog, RoutingTables, NurtureTables):
+class SqlLeadStore(RoutingTables, NurtureTables):
     """A unit of work over one SQLAlchemy session (the ``LeadStore`` port).
 
     Writes and most reads are Core statements on the mapped tables rather than ORM objects:
@@ -83,28 +85,30 @@ class SqlLeadStore(RequestLog, RoutingTables, NurtureTables):
     def __init__(self, session: Session) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
-        self._head: tuple[int, str] | None = None
-        self._head_dirty = False
-        self._head_exists = True
+        self.audit = SqlAuditLog(session)
+        self.requests = SqlRequests(session)
+        self.access = SqlAccessLog(session)
+        self.keys = SqlApiKeys(session)
+        self.retention = SqlRetention(session)
         self._endpoints: list[tuple[str, list[Any]]] | None = None
 
     # -- unit of work ------------------------------------------------------------------
     @property
     def accounts(self) -> SqlAccounts:
         """Accounts and sessions in this unit of work (audited in its chain)."""
-        return SqlAccounts(self.session, self.append_audit)
+        return SqlAccounts(self.session, self.audit)
 
     def commit(self) -> None:
-        self._write_head()
+        self.audit.write_head()
         self.session.commit()
-        self._head = None
+        self.audit.forget()
 
     def rollback(self) -> None:
         self.session.rollback()
-        self._head, self._head_dirty = None, False
+        self.audit.forget()
 
     def flush(self) -> None:
-        self._write_head()
+        self.audit.write_head()
         self.session.flush()
 
     def _run(self, statement: Any, params: Any = None) -> Any:
@@ -353,49 +357,6 @@ class SqlLeadStore(RequestLog, RoutingTables, NurtureTables):
             for r in rows
         ]
 
-    # -- audit -----------------------------------------------------------------------
-    def append_audit(self, entry: AuditEntry) -> None:
-        if self._head is None:
-            query = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
-            if self.dialect == "postgresql":
-                query = query.with_for_update()
-            row = self._run(query).first()
-            self._head_exists = row is not None
-            self._head = (row.seq, row.hash) if row is not None else (0, GENESIS)
-        last_seq, last_hash = self._head
-        seq = last_seq + 1
-        digest = entry_hash(last_hash, seq, entry)
-        self._run(
-            insert(_AUDIT).values(
-                seq=seq,
-                at=entry.at,
-                actor=entry.actor,
-                action=entry.action,
-                entity=entry.entity,
-                entity_id=entry.entity_id,
-                before=entry.before,
-                after=entry.after,
-                reason=entry.reason,
-                playbook_version=entry.playbook_version,
-                prev_hash=last_hash,
-                hash=digest,
-            )
-        )
-        self._head, self._head_dirty = (seq, digest), True
-
-    def _write_head(self) -> None:
-        """The chain's head is written once per transaction, when it commits."""
-        if not self._head_dirty or self._head is None:
-            return
-        seq, digest = self._head
-        if self._head_exists:
-            self._run(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=digest))
-        else:
-            self._run(insert(_HEAD).values(id=1, seq=seq, hash=digest))
-            self._head_exists = True
-        self._head_dirty = False
-
-    # -- outbound webhooks (transactional outbox) --------------------------------------------
     def enqueue_webhooks(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
         if self._endpoints is None:
             # One small query per unit of work, and only when something is to be sent.

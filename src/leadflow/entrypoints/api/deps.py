@@ -28,7 +28,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from leadflow.adapters.db.accounts import SqlAccounts, open_mode
-from leadflow.adapters.db.apikeys import authenticate
+from leadflow.adapters.db.apikeys import SqlApiKeys
 from leadflow.domain.access import LeadView, Permission, TextView, allowed_roles, lead_view, may
 from leadflow.entrypoints.bootstrap import App
 from leadflow.errors import HttpError
@@ -152,7 +152,7 @@ def _from_key(app: App, header: str, x_actor: str | None) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     with app.db.read() as session:
-        key = authenticate(session, presented.strip())
+        key = SqlApiKeys(session).authenticate(presented.strip())
     if key is None:
         raise HttpError(
             401,
@@ -168,7 +168,7 @@ def _from_key(app: App, header: str, x_actor: str | None) -> Principal:
 def _from_session(request: Request, app: App, token: str) -> Principal | None:
     now, rules = app.clock(), app.session_rules()
     with app.db.read() as session:
-        found = active_session(SqlAccounts(session, _no_audit), token, now, rules)
+        found = active_session(SqlAccounts(session), token, now, rules)
     if found is None:
         return None
     if request.url.path.startswith("/v1/") and request.method not in SAFE_METHODS:
@@ -182,10 +182,6 @@ def _from_session(request: Request, app: App, token: str) -> Principal | None:
     _limited(app, f"user:{found.user.user_id}")
     app.db.run(lambda store: keep_alive(store.accounts, found, now, rules))
     return Principal(found.user.actor, found.user.role, "session", found.user)
-
-
-def _no_audit(_: object) -> None:
-    raise AssertionError("reading a session writes no audit record")  # pragma: no cover
 
 
 def require(permission: Permission) -> Callable[..., Principal]:

@@ -41,14 +41,14 @@ def run_idempotent(
 
     def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
         if key is not None:
-            if not store.claim_key(full_key):
+            if not store.requests.claim_key(full_key):
                 raise HttpError(
                     409,
                     "idempotency_key_in_use",
                     "a request with this Idempotency-Key is still being processed; retry later",
                     headers={"Retry-After": "1"},
                 )
-            stored = store.stored_response(full_key)
+            stored = store.requests.stored_response(full_key)
             if stored is not None:
                 if stored[0] != digest:
                     raise HttpError(
@@ -60,7 +60,7 @@ def run_idempotent(
                 return stored[1], stored[2], True
         status, body = work(store)
         if key is not None:
-            store.save_response(full_key, digest, status, body, app.clock())
+            store.requests.save_response(full_key, digest, status, body, app.clock())
         return status, body, False
 
     status, body, replayed = app.db.run(unit)

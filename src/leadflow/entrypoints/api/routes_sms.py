@@ -107,7 +107,7 @@ def post_inbound_sms(body: SmsIn, app: AppDep, who: Ingest, key: IdempotencyKey 
         lead = store.get_lead(lead_id)
         known = (lead.profile,) if lead is not None else ()
         store.add_sms_reply(lead_id, number, body.body, ctx.now, ctx.scan_text(body.body, *known))
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 ctx.now,
                 ctx.actor,
@@ -150,7 +150,7 @@ def post_sms_review(lead_id: LeadId, app: AppDep, who: Review) -> Any:
                 409, "nothing_to_review", f"no SMS reply of lead `{lead.lead_id}` awaits review"
             )
         now = app.clock()
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 now,
                 who.actor,

@@ -170,9 +170,9 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
     profile = _check(app, source, delivery_id, payload)
 
     def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
-        if not store.claim_key(f"webhook|{source}|{delivery_id}"):
+        if not store.requests.claim_key(f"webhook|{source}|{delivery_id}"):
             raise HttpError(409, "delivery_in_progress", "this delivery is being processed")
-        seen = store.delivery(source, delivery_id)
+        seen = store.requests.delivery(source, delivery_id)
         if seen is not None:
             return seen[0], seen[1], True
         ctx = app.context(origin, origin)
@@ -203,7 +203,7 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
                 record_events(store, events, ctx), app.redactor(raw=False)
             )
         status = 201 if body["lead"] and body["lead"]["created"] else 200
-        store.save_delivery(source, delivery_id, status, body, ctx.now)
+        store.requests.save_delivery(source, delivery_id, status, body, ctx.now)
         return status, body, False
 
     status, body, replayed = app.db.run(unit)

@@ -222,7 +222,7 @@ def sso_callback(
         try:
             user = sso_sign_in(store.accounts, who, app.role_mapping(), now)
         except AccountError as exc:
-            store.append_audit(
+            store.audit.append(
                 AuditEntry(now, "sso", "user.sign_in_failed", "user", "unknown", reason=str(exc))
             )
             return None, str(exc)

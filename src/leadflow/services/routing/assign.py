@@ -81,7 +81,7 @@ def record_assignment(
             route.lead_id, at, route.queue, route.team_id, before, route.owner, reason, actor
         )
     )
-    store.append_audit(
+    store.audit.append(
         AuditEntry(
             at=at,
             actor=actor,

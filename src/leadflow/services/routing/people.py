@@ -113,7 +113,7 @@ def record_absence(
     absence_id = store.add_absence(
         member_id, starts_at=starts_at, ends_at=ends_at, note=note, by=actor, at=at
     )
-    store.append_audit(
+    store.audit.append(
         AuditEntry(
             at=at,
             actor=actor,

@@ -102,7 +102,7 @@ def breached_payload(clock: SlaClock, at: datetime) -> dict[str, Any]:
 
 
 def _audit(store: LeadStore, clock: SlaClock, action: str, at: datetime, **after: Any) -> None:
-    store.append_audit(
+    store.audit.append(
         AuditEntry(
             at=at,
             actor=WORKER,

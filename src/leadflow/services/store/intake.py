@@ -147,7 +147,7 @@ def _fill(current: LeadProfile, other: LeadProfile) -> dict[str, Any]:
 
 
 def _audit_merge(store: LeadStore, ctx: Context, absorbed: str, survivor: str) -> None:
-    store.append_audit(
+    store.audit.append(
         AuditEntry(
             ctx.now,
             ctx.actor,
@@ -199,7 +199,7 @@ def _create_lead(
     consents_from_profile(
         store, lead.lead_id, lead.profile, evidence, source=ctx.source, at=ctx.now
     )
-    store.append_audit(
+    store.audit.append(
         AuditEntry(
             ctx.now,
             ctx.actor,
@@ -275,7 +275,7 @@ def upsert_lead(
     event_id = None
     if changes:
         event_id = _profile_event(store, survivor.lead_id, changes, ctx, here, posted)
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 ctx.now,
                 ctx.actor,
@@ -342,7 +342,7 @@ def _record_consents(
         profile = current_profile(survivor, store.events_of(survivor.lead_id))
         record = consent_from_event(store, event, profile, ctx.source, ctx.now)
         if record is not None:
-            store.append_audit(
+            store.audit.append(
                 AuditEntry(
                     ctx.now,
                     ctx.actor,

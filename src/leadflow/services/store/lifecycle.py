@@ -133,7 +133,7 @@ def record_stage_change(
                 event_id=event_id,
             )
         )
-        store.append_audit(
+        store.audit.append(
             AuditEntry(
                 at=as_of,
                 actor=actor,

@@ -114,8 +114,21 @@ class CurrentDecision:
     decided_at: datetime
 
 
+class AuditLog(Protocol):
+    """The hash-chained audit log of a unit of work."""
+
+    def append(self, entry: AuditEntry) -> None:
+        """Number the entry after the last one and chain its hash to it."""
+        ...
+
+
 class LeadStore(RoutingStore, NurtureStore, Protocol):
     """One unit of work over the lead store (routing and nurture included)."""
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log, written in this unit of work."""
+        ...
 
     def commit(self) -> None: ...
 
@@ -161,10 +174,6 @@ class LeadStore(RoutingStore, NurtureStore, Protocol):
     def add_consent(self, consent: ConsentRecord) -> None: ...
 
     def consents_of(self, lead_id: str) -> list[ConsentRecord]: ...
-
-    def append_audit(self, entry: AuditEntry) -> None:
-        """Number the entry after the last one and chain its hash to it."""
-        ...
 
     def enqueue_webhooks(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
         """Add one outbox message per enabled endpoint subscribed to ``event_type``, in this
