@@ -12,7 +12,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from leadflow.adapters.db.database import Database
-from leadflow.adapters.db.outbox import add_endpoint
 from leadflow.adapters.db.tables import WebhookOutboxRow
 from leadflow.adapters.webhooks.outbound import deliver_due
 from leadflow.entrypoints.bootstrap import App
@@ -91,7 +90,7 @@ def nurture_lead(client: TestClient) -> None:
 
 def webhook_endpoint(app: App, url: str, at: datetime = START) -> tuple[str, str]:
     def work(store: Any) -> tuple[str, str]:
-        endpoint, secret = add_endpoint(store.session, url, ["lead.stage_changed"], at)
+        endpoint, secret = store.outbox.add_endpoint(url, ["lead.stage_changed"], at)
         return endpoint.endpoint_id, secret
 
     return app.db.run(work)

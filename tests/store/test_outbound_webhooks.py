@@ -274,7 +274,7 @@ def test_after_a_410_the_rest_of_the_pass_sends_nothing_to_that_endpoint(
     webhook_endpoint(app, receiver.url)
     with app.db.unit_of_work() as store:
         for n in range(3):
-            store.enqueue_webhooks("lead.stage_changed", {"type": "test", "n": n}, START)
+            store.outbox.enqueue("lead.stage_changed", {"type": "test", "n": n}, START)
         store.commit()
     receiver.script = [(410, {}), (200, {}), (200, {})]
     report = deliver(app, START, http)
@@ -390,7 +390,7 @@ def test_two_workers_racing_never_send_the_same_message_twice(
     endpoint_id, _ = webhook_endpoint(app, receiver.url)
     with app.db.unit_of_work() as store:
         for n in range(40):
-            store.enqueue_webhooks("lead.stage_changed", {"type": "test", "n": n}, START)
+            store.outbox.enqueue("lead.stage_changed", {"type": "test", "n": n}, START)
         store.commit()
     receiver.delay_s = 0.005
     workers = [make_app(), make_app()]  # two engines: two connection pools, two "workers"

@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from leadflow.adapters.db.outbox import add_endpoint
 from leadflow.adapters.db.tables import EventRow, LeadRow, WebhookOutboxRow
 from leadflow.adapters.playbook_yaml import load_playbook_text
 from leadflow.domain.access import PERMISSIONS, Role
@@ -237,8 +236,8 @@ def test_a_nurture_template_cannot_reference_the_notes_or_a_custom_field() -> No
 
 def test_outbound_webhooks_carry_no_free_text(client: TestClient, app: App) -> None:
     app.db.run(
-        lambda store: add_endpoint(
-            store.session, "https://hooks.example.com/x", ["lead.stage_changed"], START
+        lambda store: store.outbox.add_endpoint(
+            "https://hooks.example.com/x", ["lead.stage_changed"], START
         )
     )
     _patient(client)
@@ -253,8 +252,8 @@ def test_reasons_a_rep_typed_reach_no_one_below_intake_nor_reports_nor_webhooks(
     client: TestClient, database_url: str, app: App
 ) -> None:
     app.db.run(
-        lambda store: add_endpoint(
-            store.session, "https://hooks.example.com/y", ["lead.stage_changed"], START
+        lambda store: store.outbox.add_endpoint(
+            "https://hooks.example.com/y", ["lead.stage_changed"], START
         )
     )
     _patient(client)

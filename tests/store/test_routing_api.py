@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from leadflow.adapters.db.outbox import add_endpoint
 from leadflow.adapters.db.tables import AssignmentRow, AuditRow, WebhookOutboxRow
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
@@ -96,7 +95,7 @@ def test_a_manual_assignment_moves_lead_and_clock_and_is_audited_with_a_webhook(
     app: App, client: TestClient, clock: FakeClock, database_url: str
 ) -> None:
     with app.db.unit_of_work() as store:
-        add_endpoint(store.session, "https://hooks.example.com/x", ["lead.assigned"], START)
+        store.outbox.add_endpoint("https://hooks.example.com/x", ["lead.assigned"], START)
         store.commit()
     first = _mql(client)["decision"]["route"]
     other = "erin" if first["owner"] == "tomas" else "tomas"

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from leadflow.adapters.db.outbox import add_endpoint
 from leadflow.adapters.db.tables import (
     AssignmentRow,
     MessageRow,
@@ -115,9 +114,7 @@ def test_an_sql_lead_is_reminded_breached_escalated_and_reassigned_across_a_holi
     app: App, client: TestClient, clock: FakeClock
 ) -> None:
     with app.db.unit_of_work() as store:
-        add_endpoint(
-            store.session, "https://hooks.example.com/x", ["lead.sla_breached"], FRIDAY_1700
-        )
+        store.outbox.add_endpoint("https://hooks.example.com/x", ["lead.sla_breached"], FRIDAY_1700)
         store.commit()
     clock.now = FRIDAY_1700
     _to_sql(client, clock)

@@ -238,7 +238,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     queued_at = datetime.now(UTC)  # the worker runs on the real clock
     with app.db.unit_of_work() as store:
         for n in range(30):
-            store.enqueue_webhooks("lead.stage_changed", {"type": "test", "n": n}, queued_at)
+            store.outbox.enqueue("lead.stage_changed", {"type": "test", "n": n}, queued_at)
         store.commit()
     all_ids = {r.msg_id for r in outbox(app.db)}
     assert len(all_ids) == 30

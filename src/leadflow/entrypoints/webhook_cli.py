@@ -23,18 +23,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import typer
-from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.nurture import SendReport, send_due, step_due
-from leadflow.adapters.db.outbox import (
-    EVENT_TYPES,
-    add_endpoint,
-    dead_letters,
-    disable_endpoint,
-    enable_endpoint,
-    list_endpoints,
-    replay,
-)
+from leadflow.adapters.db.outbox import EVENT_TYPES, SqlWebhookOutbox
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.messaging_sink import make_sink
 from leadflow.adapters.webhooks.outbound import TIMEOUT_S, DeliveryReport, deliver_due
@@ -73,7 +64,7 @@ def webhook_add(
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> tuple[str, str]:
-        endpoint, secret = add_endpoint(store.session, url, events, now)
+        endpoint, secret = store.outbox.add_endpoint(url, events, now)
         store.audit.append(
             AuditEntry(
                 now,
@@ -98,7 +89,7 @@ def webhook_add(
 @webhook_app.command("list")
 def webhook_list(database_url: DatabaseUrl = None) -> None:
     """List endpoints: id, state, event types and URL (never their secrets)."""
-    for endpoint in read_store(database_url, list_endpoints):
+    for endpoint in read_store(database_url, lambda session: SqlWebhookOutbox(session).endpoints()):
         state = "enabled" if endpoint.enabled else f"disabled ({endpoint.disabled_reason})"
         typer.echo(
             f"{endpoint.endpoint_id}  {state}  {','.join(endpoint.event_types)}  {endpoint.url}"
@@ -106,13 +97,16 @@ def webhook_list(database_url: DatabaseUrl = None) -> None:
 
 
 def _switch_endpoint(
-    database_url: str | None, endpoint_id: str, change: Callable[[Session], bool], action: str
+    database_url: str | None,
+    endpoint_id: str,
+    change: Callable[[SqlWebhookOutbox], bool],
+    action: str,
 ) -> None:
     """Enable or disable an endpoint, audited; fails when no endpoint has that id."""
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> bool:
-        done = change(store.session)
+        done = change(store.outbox)
         if done:
             store.audit.append(
                 AuditEntry(
@@ -137,7 +131,7 @@ def webhook_disable(
     _switch_endpoint(
         database_url,
         endpoint_id,
-        lambda session: disable_endpoint(session, endpoint_id, "disabled from the CLI", now),
+        lambda outbox: outbox.disable(endpoint_id, "disabled from the CLI", now),
         "disabled",
     )
 
@@ -150,7 +144,7 @@ def webhook_enable(
     """Enable an endpoint again (after a 410 or `disable`); replay its dead letters to resend
     them."""
     _switch_endpoint(
-        database_url, endpoint_id, lambda session: enable_endpoint(session, endpoint_id), "enabled"
+        database_url, endpoint_id, lambda outbox: outbox.enable(endpoint_id), "enabled"
     )
 
 
@@ -158,7 +152,7 @@ def webhook_enable(
 def webhook_dead(database_url: DatabaseUrl = None) -> None:
     """List dead letters: messages that are not retried any more (`webhook replay` sends them
     again)."""
-    letters = read_store(database_url, dead_letters)
+    letters = read_store(database_url, lambda session: SqlWebhookOutbox(session).dead_letters())
     for letter in letters:
         when = letter.dead_at.isoformat() if letter.dead_at else "-"
         typer.echo(
@@ -186,7 +180,7 @@ def webhook_replay(
     now = datetime.now(UTC)
 
     def work(store: SqlLeadStore) -> list[str]:
-        ids = replay(store.session, msg_id, now)
+        ids = store.outbox.replay(msg_id, now)
         for replayed in ids:
             store.audit.append(
                 AuditEntry(now, ACTOR, "webhook.replayed", "webhook_message", replayed)

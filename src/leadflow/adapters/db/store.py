@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
@@ -29,6 +28,7 @@ from leadflow.adapters.db.convert import (
     profile_to_json,
 )
 from leadflow.adapters.db.nurture import NurtureTables
+from leadflow.adapters.db.outbox import SqlWebhookOutbox
 from leadflow.adapters.db.prune import SqlRetention
 from leadflow.adapters.db.requests import SqlRequests
 from leadflow.adapters.db.routing import RoutingTables
@@ -68,7 +68,6 @@ _AUDIT = cast(Table, AuditRow.__table__)
 _HEAD = cast(Table, AuditHeadRow.__table__)
 _ENDPOINTS = cast(Table, WebhookEndpointRow.__table__)
 _OUTBOX = cast(Table, WebhookOutboxRow.__table__)
-RETRY_WINDOW = timedelta(days=3)  # outbound webhooks are retried this long, then dead-lettered
 _TERMINAL = sorted(s.value for s in TERMINAL_STAGES)
 _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
@@ -90,7 +89,7 @@ class SqlLeadStore(RoutingTables, NurtureTables):
         self.access = SqlAccessLog(session)
         self.keys = SqlApiKeys(session)
         self.retention = SqlRetention(session)
-        self._endpoints: list[tuple[str, list[Any]]] | None = None
+        self.outbox = SqlWebhookOutbox(session)
 
     # -- unit of work ------------------------------------------------------------------
     @property
@@ -356,36 +355,6 @@ class SqlLeadStore(RoutingTables, NurtureTables):
             )
             for r in rows
         ]
-
-    def enqueue_webhooks(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
-        if self._endpoints is None:
-            # One small query per unit of work, and only when something is to be sent.
-            self._endpoints = [
-                (row.id, row.event_types)
-                for row in self._run(
-                    select(_ENDPOINTS.c.id, _ENDPOINTS.c.event_types)
-                    .where(_ENDPOINTS.c.enabled.is_(True))
-                    .order_by(_ENDPOINTS.c.id)
-                )
-            ]
-        rows = [
-            {
-                "endpoint_id": endpoint_id,
-                "msg_id": "msg_" + secrets.token_hex(12),
-                "event_type": event_type,
-                "payload": payload,
-                "created_at": at,
-                "next_attempt_at": at,
-                "retry_until": at + RETRY_WINDOW,
-                "attempts": 0,
-                "dead": False,
-            }
-            for endpoint_id, event_types in self._endpoints
-            if event_type in event_types
-        ]
-        if rows:
-            self._run(insert(_OUTBOX), rows)
-        return len(rows)
 
     # -- open leads --------------------------------------------------------------------
     def open_lead_ids(self, after: str, limit: int) -> list[str]:

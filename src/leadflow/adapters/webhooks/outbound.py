@@ -36,10 +36,10 @@ from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table
 
 from leadflow.adapters.db.database import Database
-from leadflow.adapters.db.outbox import disable_endpoint
+from leadflow.adapters.db.outbox import OutboxMessage
 from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.db.tables import WebhookEndpointRow, WebhookOutboxRow
 from leadflow.adapters.webhooks.signature import (
@@ -75,18 +75,6 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
-
-
-@dataclass(frozen=True)
-class _Message:
-    row_id: int
-    msg_id: str
-    endpoint_id: str
-    url: str
-    secret: str
-    payload: dict[str, Any]
-    attempts: int
-    retry_until: datetime
 
 
 @dataclass(frozen=True)
@@ -161,7 +149,7 @@ def deliver_due(
     """Send up to ``limit`` messages due at ``now``; each outcome is committed on its own."""
     jitter: Jitter = rng if rng is not None else random.SystemRandom()
     lease = lease_for(limit, timeout_s)
-    messages = db.run(lambda store: _claim(store, now, limit, lease))
+    messages = db.run(lambda store: store.outbox.claim_due(now, limit, lease))
     counts = {"delivered": 0, "retry": 0, "dead": 0}
     gone: set[str] = set()
     for message in messages:
@@ -174,7 +162,7 @@ def deliver_due(
             message, now, client, allow_private=allow_private, timeout_s=timeout_s, resolve=resolve
         )
 
-        def record(store: SqlLeadStore, m: _Message = message, o: _Outcome = outcome) -> str:
+        def record(store: SqlLeadStore, m: OutboxMessage = message, o: _Outcome = outcome) -> str:
             return _record(store, m, o, now, jitter)
 
         counts[db.run(record)] += 1
@@ -183,67 +171,13 @@ def deliver_due(
     return DeliveryReport(len(messages), counts["delivered"], counts["retry"], counts["dead"])
 
 
-def _claim(store: SqlLeadStore, now: datetime, limit: int, lease: timedelta) -> list[_Message]:
-    enabled = select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.enabled.is_(True))
-    query = (
-        select(
-            _OUTBOX.c.id,
-            _OUTBOX.c.msg_id,
-            _OUTBOX.c.endpoint_id,
-            _OUTBOX.c.payload,
-            _OUTBOX.c.attempts,
-            _OUTBOX.c.retry_until,
-        )
-        .where(
-            _OUTBOX.c.dead.is_(False),
-            _OUTBOX.c.delivered_at.is_(None),
-            _OUTBOX.c.next_attempt_at <= now,
-            _OUTBOX.c.endpoint_id.in_(enabled),
-        )
-        .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
-        .limit(limit)
-    )
-    if store.dialect == "postgresql":
-        # Rows another worker holds are skipped, not waited for: no row is sent twice at once.
-        query = query.with_for_update(skip_locked=True)
-    rows = store.session.execute(query).all()
-    if not rows:
-        return []
-    endpoints = {
-        r.id: (r.url, r.secret)
-        for r in store.session.execute(
-            select(_ENDPOINTS.c.id, _ENDPOINTS.c.url, _ENDPOINTS.c.secret).where(
-                _ENDPOINTS.c.id.in_({r.endpoint_id for r in rows})
-            )
-        )
-    }
-    store.session.execute(
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_([r.id for r in rows]))
-        .values(attempts=_OUTBOX.c.attempts + 1, next_attempt_at=now + lease)
-    )
-    return [
-        _Message(
-            r.id,
-            r.msg_id,
-            r.endpoint_id,
-            endpoints[r.endpoint_id][0],
-            endpoints[r.endpoint_id][1],
-            r.payload,
-            r.attempts + 1,
-            r.retry_until,
-        )
-        for r in rows
-    ]
-
-
 def message_body(payload: dict[str, Any]) -> bytes:
     """The exact bytes sent and signed (compact JSON, keys sorted: the same on every try)."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
 def _send(
-    message: _Message,
+    message: OutboxMessage,
     now: datetime,
     client: httpx.Client,
     *,
@@ -285,10 +219,9 @@ def _send(
 
 
 def _record(
-    store: SqlLeadStore, message: _Message, outcome: _Outcome, now: datetime, jitter: Jitter
+    store: SqlLeadStore, message: OutboxMessage, outcome: _Outcome, now: datetime, jitter: Jitter
 ) -> str:
     """Write one outcome; returns ``delivered``, ``retry`` or ``dead``."""
-    row = (_OUTBOX.c.id == message.row_id) & _OUTBOX.c.delivered_at.is_(None)
     values: dict[str, Any] = {"last_status": outcome.status, "last_error": outcome.error}
     kind = outcome.kind
     if kind == "delivered":
@@ -303,8 +236,8 @@ def _record(
             values["next_attempt_at"] = min(now + timedelta(seconds=delay), message.retry_until)
     if kind in {"dead", "gone"}:
         values.update(dead=True, dead_at=now)
-    store.session.execute(update(_OUTBOX).where(row).values(**values))
+    store.outbox.settle(message.row_id, values)
     if kind == "gone":
-        disable_endpoint(store.session, message.endpoint_id, f"410 Gone at {now.isoformat()}", now)
+        store.outbox.disable(message.endpoint_id, f"410 Gone at {now.isoformat()}", now)
         kind = "dead"
     return kind

@@ -93,7 +93,7 @@ def record_assignment(
             reason=reason,
         )
     )
-    store.enqueue_webhooks(ASSIGNED, assigned_payload(route.lead_id, route, before, reason, at), at)
+    store.outbox.enqueue(ASSIGNED, assigned_payload(route.lead_id, route, before, reason, at), at)
 
 
 def reminder_at(queue: Queue, at: datetime, due: datetime, team: Team | None) -> datetime | None:

@@ -148,7 +148,7 @@ def check_clock(
         if _notice(store, team, escalate, "sla_escalation", f"Escalated to you — {text}", **lead):
             report.escalated += 1
         _audit(store, clock, "sla.breached", now, owner=clock.owner, escalated_to=escalate)
-        store.enqueue_webhooks(SLA_BREACHED, breached_payload(clock, now), now)
+        store.outbox.enqueue(SLA_BREACHED, breached_payload(clock, now), now)
         report.breached += 1
     if (
         clock.breached_at is not None

@@ -148,7 +148,7 @@ def record_stage_change(
         )
         # Outbound webhooks: queued in this same transaction (transactional outbox), so a
         # rolled-back change sends nothing; only allow-listed fields, no contact details.
-        store.enqueue_webhooks(
+        store.outbox.enqueue(
             STAGE_CHANGED,
             stage_changed_payload(decision, before, record["reasons"], as_of),
             as_of,

@@ -114,6 +114,15 @@ class CurrentDecision:
     decided_at: datetime
 
 
+class Outbox(Protocol):
+    """Outbound webhooks, written with the change they report (the transactional outbox)."""
+
+    def enqueue(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
+        """One message per enabled endpoint subscribed to ``event_type``, in this unit of
+        work (sent after commit by the worker); returns how many were added."""
+        ...
+
+
 class AuditLog(Protocol):
     """The hash-chained audit log of a unit of work."""
 
@@ -128,6 +137,11 @@ class LeadStore(RoutingStore, NurtureStore, Protocol):
     @property
     def audit(self) -> AuditLog:
         """The audit log, written in this unit of work."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """Outbound webhooks, queued in this unit of work."""
         ...
 
     def commit(self) -> None: ...
@@ -174,11 +188,6 @@ class LeadStore(RoutingStore, NurtureStore, Protocol):
     def add_consent(self, consent: ConsentRecord) -> None: ...
 
     def consents_of(self, lead_id: str) -> list[ConsentRecord]: ...
-
-    def enqueue_webhooks(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
-        """Add one outbox message per enabled endpoint subscribed to ``event_type``, in this
-        unit of work (sent after commit by the worker); returns how many were added."""
-        ...
 
     def open_lead_ids(self, after: str, limit: int) -> list[str]:
         """Up to ``limit`` ids after ``after`` of surviving leads whose stage is not final."""
