@@ -204,7 +204,7 @@ def test_staff_notices_go_to_their_address_without_the_lead_consent_gate(
 
     def add(store: Any) -> None:
         for to in ("ana@northwind.example", None):
-            store.add_notice(
+            store.routing.add_notice(
                 Notice(
                     "SC-001", "ana", to, "sla_reminder", "Lead due soon", "Call SC-001", clock.now
                 )
@@ -275,7 +275,7 @@ def test_two_workers_racing_never_send_the_same_message_twice(
 
     def add(store: Any) -> None:
         for n in range(24):
-            store.add_notice(
+            store.routing.add_notice(
                 Notice(
                     "SC-001",
                     "ana",

@@ -201,7 +201,7 @@ def test_staff_notices_get_no_unsubscribe_link(
 ) -> None:
     nurture_lead(client)
     app.db.run(
-        lambda store: store.add_notice(
+        lambda store: store.routing.add_notice(
             Notice(
                 "SC-001", "ana", "ana@northwind.example", "sla_breach", "Late", "Call", clock.now
             )

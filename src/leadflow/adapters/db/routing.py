@@ -51,11 +51,12 @@ def _clock(row: Any) -> SlaClock:
     return SlaClock(**{name: getattr(row, name) for name in _CLOCK_FIELDS})
 
 
-class RoutingTables:
-    """The ``RoutingStore`` port on the unit of work's session."""
+class SqlRouting:
+    """The ``RoutingStore`` port on the unit of work's session (``uow.routing``)."""
 
-    session: Session
-    dialect: str
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
 
     # -- routes and history ---------------------------------------------------------------
     def route_of(self, lead_id: str) -> LeadRoute | None:

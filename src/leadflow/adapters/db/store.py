@@ -31,7 +31,7 @@ from leadflow.adapters.db.nurture import NurtureTables
 from leadflow.adapters.db.outbox import SqlWebhookOutbox
 from leadflow.adapters.db.prune import SqlRetention
 from leadflow.adapters.db.requests import SqlRequests
-from leadflow.adapters.db.routing import RoutingTables
+from leadflow.adapters.db.routing import SqlRouting
 from leadflow.adapters.db.tables import (
     AuditHeadRow,
     AuditRow,
@@ -73,7 +73,7 @@ _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
-class SqlLeadStore(RoutingTables, NurtureTables):
+class SqlLeadStore(NurtureTables):
     """A unit of work over one SQLAlchemy session (the ``LeadStore`` port).
 
     Writes and most reads are Core statements on the mapped tables rather than ORM objects:
@@ -90,6 +90,7 @@ class SqlLeadStore(RoutingTables, NurtureTables):
         self.keys = SqlApiKeys(session)
         self.retention = SqlRetention(session)
         self.outbox = SqlWebhookOutbox(session)
+        self.routing = SqlRouting(session)
 
     # -- unit of work ------------------------------------------------------------------
     @property

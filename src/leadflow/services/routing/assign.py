@@ -43,13 +43,15 @@ def on_duty(team: Team, at: datetime, absent: set[str], exclude: str | None = No
 
 
 def choose_owner(
-    store: RoutingStore, team: Team, at: datetime, exclude: str | None = None
+    routing: RoutingStore, team: Team, at: datetime, exclude: str | None = None
 ) -> str | None:
     """Claim an available member of ``team`` by its strategy (``None``: nobody free)."""
     start = team.hours.next_open(at)
-    absent = store.absent_members([m.id for m in team.members], start)
+    absent = routing.absent_members([m.id for m in team.members], start)
     candidates = on_duty(team, at, absent, exclude)
-    return store.pick_member(team.id, [(m.id, m.capacity) for m in candidates], team.assignment, at)
+    return routing.pick_member(
+        team.id, [(m.id, m.capacity) for m in candidates], team.assignment, at
+    )
 
 
 def assigned_payload(
@@ -76,7 +78,7 @@ def record_assignment(
     store: LeadStore, route: LeadRoute, before: str | None, *, reason: str, actor: str, at: datetime
 ) -> None:
     """History row, audit record and ``lead.assigned`` webhook for an owner change."""
-    store.add_assignment(
+    store.routing.add_assignment(
         AssignmentChange(
             route.lead_id, at, route.queue, route.team_id, before, route.owner, reason, actor
         )
@@ -113,7 +115,7 @@ def reminder_at(queue: Queue, at: datetime, due: datetime, team: Team | None) ->
 
 
 def start_clock(
-    store: RoutingStore,
+    routing: RoutingStore,
     playbook: Playbook,
     queue: Queue,
     route: LeadRoute,
@@ -143,7 +145,7 @@ def start_clock(
         if queue.reassign_after is None
         else due_at(queue.reassign_after, due, team),
     )
-    return store.save_clock(replace(clock, next_check_at=next_check(clock)))
+    return routing.save_clock(replace(clock, next_check_at=next_check(clock)))
 
 
 def next_check(clock: SlaClock) -> datetime | None:
@@ -193,8 +195,8 @@ def route_decision(
     lead_id = decision.lead_id
     if not routed_before and decision.route.queue is None:
         return decision  # not routed before, not routed now: no route, no running clock
-    route = store.route_of(lead_id)
-    clock = _stop_on_outreach(store, store.running_clock(lead_id), events, at)
+    route = store.routing.route_of(lead_id)
+    clock = _stop_on_outreach(store, store.routing.running_clock(lead_id), events, at)
     queue = playbook.queue(decision.route.queue)
     if queue is None:
         _leave_routing(store, route, clock, decision, at)
@@ -203,16 +205,16 @@ def route_decision(
     before = route.owner if route is not None and route.open else None
     new, keep = _next_route(store, playbook, queue, route=route, decision=decision, at=at)
     if route is None or replace(route, updated_at=at) != new:
-        store.save_route(new)
+        store.routing.save_route(new)
     if not keep and new.owner is not None:
         why = "routed" if not was_open else "requeued"
         record_assignment(store, new, before, reason=why, actor=actor, at=at)
     if changed or not was_open:
         if clock is not None:
-            store.save_clock(close(clock, at, "stage_changed"))
-        clock = start_clock(store, playbook, queue, new, band=decision.band, at=at)
+            store.routing.save_clock(close(clock, at, "stage_changed"))
+        clock = start_clock(store.routing, playbook, queue, new, band=decision.band, at=at)
     elif clock is not None and clock.owner != new.owner:
-        clock = store.save_clock(replace(clock, owner=new.owner))
+        clock = store.routing.save_clock(replace(clock, owner=new.owner))
     return replace(decision, route=Route(queue.id, new.owner, clock.due_at if clock else None))
 
 
@@ -225,9 +227,11 @@ def _leave_routing(
 ) -> None:
     """The lead left the routed stages: its route closes, its clock with it."""
     if route is not None and route.open:
-        store.save_route(replace(route, open=False, stage=decision.stage.value, updated_at=at))
+        store.routing.save_route(
+            replace(route, open=False, stage=decision.stage.value, updated_at=at)
+        )
     if clock is not None:
-        store.save_clock(close(clock, at, "stage_changed"))
+        store.routing.save_clock(close(clock, at, "stage_changed"))
 
 
 def _next_route(
@@ -261,7 +265,7 @@ def _next_route(
     )
     team = playbook.team(queue.team)
     if not keep and team is not None:
-        picked = choose_owner(store, team, at)
+        picked = choose_owner(store.routing, team, at)
         if picked is not None:
             new = replace(new, owner=picked, assigned_at=at)
     return new, keep
@@ -279,7 +283,7 @@ def _stop_on_outreach(
     stopped = replace(
         clock, stopped_at=done.occurred_at, stop_event_id=done.event_id, next_check_at=None
     )
-    store.save_clock(stopped)
+    store.routing.save_clock(stopped)
     return None
 
 

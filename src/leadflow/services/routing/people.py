@@ -66,13 +66,13 @@ def assign_lead(
     if lead is None:
         raise LeadNotFoundError(lead_id)
     store.lock_lead(lead.lead_id)
-    route = store.route_of(lead.lead_id)
+    route = store.routing.route_of(lead.lead_id)
     before = route.owner if route is not None else None
     playbook = playbooks(lead.playbook)  # the name or file the lead was posted under
     moved = assign_by_hand(
         store, playbook, lead.lead_id, member_id, actor=actor, at=at, reason=reason
     )
-    clock = store.running_clock(lead.lead_id)
+    clock = store.routing.running_clock(lead.lead_id)
     return Assigned(moved, clock.due_at if clock is not None else None, before != moved.owner)
 
 
@@ -110,7 +110,7 @@ def record_absence(
     if ends_at <= starts_at:
         raise _problem("ends_at", "must be after starts_at")
     note = (note or "").strip() or None
-    absence_id = store.add_absence(
+    absence_id = store.routing.add_absence(
         member_id, starts_at=starts_at, ends_at=ends_at, note=note, by=actor, at=at
     )
     store.audit.append(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from leadflow.domain.decision import Route
 from leadflow.domain.playbook import Assignment
 
 
@@ -89,6 +90,10 @@ class RoutingStore(Protocol):
     """The routing part of a unit of work."""
 
     def route_of(self, lead_id: str) -> LeadRoute | None: ...
+
+    def routes_many(self, lead_ids: Sequence[str]) -> dict[str, Route]:
+        """The open routes of those leads that have one: queue, owner, running SLA due."""
+        ...
 
     def save_route(self, route: LeadRoute) -> None: ...
 

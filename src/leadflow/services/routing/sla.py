@@ -68,7 +68,7 @@ def _notice(
     member = team.member(member_id)
     if member is None:
         return False
-    store.add_notice(
+    store.routing.add_notice(
         Notice(
             lead_id=at["lead_id"],
             member_id=member_id,
@@ -120,9 +120,9 @@ def check_clock(
 ) -> SlaReport:
     """Do what is due for ``clock`` at ``now`` and save it with its next check."""
     report = SlaReport()
-    route = store.route_of(clock.lead_id)
+    route = store.routing.route_of(clock.lead_id)
     if route is None or not route.open or route.stage != clock.stage:
-        store.save_clock(close(clock, now, "stage_changed"))
+        store.routing.save_clock(close(clock, now, "stage_changed"))
         report.closed += 1
         return report
     playbook = playbooks(route.playbook_id)
@@ -158,23 +158,23 @@ def check_clock(
         and team is not None
         and queue is not None
     ):
-        picked = choose_owner(store, team, now, exclude=route.owner)
+        picked = choose_owner(store.routing, team, now, exclude=route.owner)
         if picked is None:  # nobody free now: try again shortly
             clock = replace(clock, reassign_at=now + RETRY_REASSIGN)
         else:
             moved = replace(route, owner=picked, assigned_at=now, manual=False, updated_at=now)
-            store.save_route(moved)
+            store.routing.save_route(moved)
             record_assignment(
                 store, moved, route.owner, reason="sla_reassigned", actor=WORKER, at=now
             )
-            store.save_clock(replace(close(clock, now, "reassigned"), reassigned_at=now))
-            fresh = start_clock(store, playbook, queue, moved, band=clock.band, at=now)
-            store.set_decision_route(clock.lead_id, picked, fresh.due_at if fresh else None)
+            store.routing.save_clock(replace(close(clock, now, "reassigned"), reassigned_at=now))
+            fresh = start_clock(store.routing, playbook, queue, moved, band=clock.band, at=now)
+            store.routing.set_decision_route(clock.lead_id, picked, fresh.due_at if fresh else None)
             text = f"Lead {clock.lead_id} was reassigned to you after a missed SLA"
             _notice(store, team, picked, "assigned", text, **lead)
             report.reassigned += 1
             return report
-    store.save_clock(replace(clock, next_check_at=next_check(clock)))
+    store.routing.save_clock(replace(clock, next_check_at=next_check(clock)))
     return report
 
 
@@ -183,7 +183,7 @@ def assign_waiting(store: LeadStore, playbook: Playbook, route: LeadRoute, now: 
     team = playbook.team(route.team_id)
     if team is None:
         return False
-    picked = choose_owner(store, team, now)
+    picked = choose_owner(store.routing, team, now)
     if picked is None:
         return False
     hand_over(store, route, picked, reason="routed", actor=WORKER, at=now, manual=False)
@@ -203,12 +203,12 @@ def hand_over(
     """Give an open route's lead to ``member_id`` with its running clock, record the change
     (history, audit, webhook) and update the stored decision's owner."""
     moved = replace(route, owner=member_id, assigned_at=at, manual=manual, updated_at=at)
-    store.save_route(moved)
+    store.routing.save_route(moved)
     record_assignment(store, moved, route.owner, reason=reason, actor=actor, at=at)
-    clock = store.running_clock(route.lead_id)
+    clock = store.routing.running_clock(route.lead_id)
     if clock is not None:
-        store.save_clock(replace(clock, owner=member_id))
-    store.set_decision_route(route.lead_id, member_id, clock.due_at if clock else None)
+        store.routing.save_clock(replace(clock, owner=member_id))
+    store.routing.set_decision_route(route.lead_id, member_id, clock.due_at if clock else None)
     return moved
 
 
@@ -224,7 +224,7 @@ def assign_by_hand(
 ) -> LeadRoute:
     """Give the lead to ``member_id`` (a member of its queue's team); audited, and the owner
     sticks until the lead leaves the team's queues or is reassigned after a breach."""
-    route = store.route_of(lead_id)
+    route = store.routing.route_of(lead_id)
     if route is None or not route.open:
         raise NotRoutedError(f"lead `{lead_id}` is not in a routed stage, so it has no owner")
     team = playbook.team(route.team_id)
@@ -253,14 +253,14 @@ def run_due(run: Runner, playbooks: PlaybookLookup, now: datetime, limit: int) -
     total = SlaReport()
 
     def clocks(store: LeadStore) -> tuple[int, SlaReport]:
-        found = store.due_clocks(now, limit)
+        found = store.routing.due_clocks(now, limit)
         report = SlaReport()
         for clock in found:
             report += check_clock(store, playbooks, clock, now)
         return len(found), report
 
     def routes(store: LeadStore) -> tuple[int, int]:
-        found = store.unassigned_routes(limit)
+        found = store.routing.unassigned_routes(limit)
         done = [assign_waiting(store, playbooks(r.playbook_id), r, now) for r in found]
         return len(found), sum(done)
 

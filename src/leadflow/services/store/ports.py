@@ -131,7 +131,7 @@ class AuditLog(Protocol):
         ...
 
 
-class LeadStore(RoutingStore, NurtureStore, Protocol):
+class LeadStore(NurtureStore, Protocol):
     """One unit of work over the lead store (routing and nurture included)."""
 
     @property
@@ -142,6 +142,11 @@ class LeadStore(RoutingStore, NurtureStore, Protocol):
     @property
     def outbox(self) -> Outbox:
         """Outbound webhooks, queued in this unit of work."""
+        ...
+
+    @property
+    def routing(self) -> RoutingStore:
+        """Routes, owners and SLA clocks, in this unit of work."""
         ...
 
     def commit(self) -> None: ...

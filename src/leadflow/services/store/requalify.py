@@ -37,10 +37,6 @@ class BatchStore(LeadStore, Protocol):
 
     def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]: ...
 
-    def routes_many(self, lead_ids: Sequence[str]) -> dict[str, Route]:
-        """The open routes of those leads that have one: queue, owner, running SLA due."""
-        ...
-
     def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
         """Replace the stored decisions of leads that have one, in one statement."""
         ...
@@ -118,7 +114,7 @@ def _decide_batch(
     leads = store.leads_many(ids)
     events = store.events_of_many(ids)
     current = store.stages_many(ids)
-    routes = store.routes_many(ids)
+    routes = store.routing.routes_many(ids)
     changed: list[Requalified] = []
     for lead in leads:
         playbook = playbooks(lead.playbook)
