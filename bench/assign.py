@@ -66,7 +66,7 @@ def _run(
     with setup.unit_of_work() as store:
         for lead_id in ids:
             profile = LeadProfile(lead_id=lead_id, playbook=playbook.id)
-            store.add_lead(StoredLead(lead_id, playbook.id, profile, AT, AT))
+            store.leads.add_lead(StoredLead(lead_id, playbook.id, profile, AT, AT))
         store.commit()
     dbs = [Database(make_engine(url)) for _ in range(workers)]
     barrier = threading.Barrier(workers + 1)

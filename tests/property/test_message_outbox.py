@@ -27,8 +27,8 @@ from sqlalchemy import Table, insert, select
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import upgrade
 from leadflow.adapters.db.nurture import send_due
-from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.db.tables import MessageRow
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.profile import LeadProfile
 from leadflow.entrypoints.bootstrap import App, bootstrap
@@ -125,7 +125,7 @@ class Model:
 
 
 def _event(app: App, kind: EventType, props: dict[str, Any]) -> None:
-    def work(store: SqlLeadStore) -> None:
+    def work(store: SqlUnitOfWork) -> None:
         ctx = app.context("test", "test")
         event = Event(f"e-{ctx.now.timestamp()}-{kind.value}", "L-1", kind, ctx.now, props)
         record_events(store, [event], ctx)
@@ -134,7 +134,7 @@ def _event(app: App, kind: EventType, props: dict[str, Any]) -> None:
 
 
 def _enqueue(app: App, channel: str, body: str, at: datetime) -> None:
-    def work(store: SqlLeadStore) -> None:
+    def work(store: SqlUnitOfWork) -> None:
         store.session.execute(
             insert(_MESSAGES).values(
                 msg_id=f"msg_{body}",

@@ -66,7 +66,7 @@ def test_parallel_workers_assign_each_lead_once_and_evenly(
     with setup.db.unit_of_work() as store:
         for lead_id in ids:
             profile = LeadProfile(lead_id=lead_id, playbook=playbook_id)
-            store.add_lead(StoredLead(lead_id, playbook_id, profile, START, START))
+            store.leads.add_lead(StoredLead(lead_id, playbook_id, profile, START, START))
         store.commit()
 
     workers = [make_app() for _ in range(WORKERS)]
@@ -122,7 +122,7 @@ def test_capacity_caps_a_member_and_nobody_free_leaves_the_lead_waiting(
     with app.db.unit_of_work() as store:
         for n in range(3):
             lead_id = f"CAP-{n}"
-            store.add_lead(
+            store.leads.add_lead(
                 StoredLead(lead_id, capped.id, LeadProfile(lead_id=lead_id), START, START)
             )
             decision = _decision(lead_id, capped.id, capped.version, "b2b_sales")
@@ -142,7 +142,7 @@ def test_two_sla_workers_racing_breach_each_clock_once(make_app: Callable[..., A
     with setup.db.unit_of_work() as store:
         for lead_id in ids:
             profile = LeadProfile(lead_id=lead_id, playbook=playbook.id)
-            store.add_lead(StoredLead(lead_id, playbook.id, profile, START, START))
+            store.leads.add_lead(StoredLead(lead_id, playbook.id, profile, START, START))
             decision = _decision(lead_id, playbook.id, playbook.version, "referral_coordinators")
             route_decision(store, playbook, decision, changed=True, events=[], at=START, actor="t")
         store.commit()

@@ -39,7 +39,7 @@ from tests.fakes import FakeClock, RecordingSink
 
 def _enrollments(app: App, lead_id: str = "SC-001") -> list[Enrollment]:
     with app.db.unit_of_work() as store:
-        return store.enrollments_of(lead_id)
+        return store.nurture.enrollments_of(lead_id)
 
 
 def _messages(app: App) -> list[Any]:

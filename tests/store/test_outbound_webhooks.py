@@ -119,7 +119,7 @@ def test_a_rolled_back_stage_change_queues_nothing(app: App, client: TestClient)
     before = len(outbox(app.db))
     later = START + timedelta(days=180)  # months without engagement: the MQL decays
     with app.db.unit_of_work() as store:
-        lead = store.get_lead("SC-001")
+        lead = store.leads.get_lead("SC-001")
         assert lead is not None
         result = requalify_lead(store, lead, app.playbooks, later, "test")
         assert result.changed

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from leadflow.adapters.db.accounts import SqlAccounts
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.bootstrap import App
 from leadflow.services.accounts import add_user, new_password, reset_password
 
@@ -59,7 +59,7 @@ def ensure_demo_accounts(app: App, path: Path) -> list[tuple[str, str, str]]:
     made = [(role, email, new_password()) for role, email, _ in ACCOUNTS]
     names = {email: name for _, email, name in ACCOUNTS}
 
-    def work(store: SqlLeadStore) -> None:
+    def work(store: SqlUnitOfWork) -> None:
         accounts = store.accounts
         for role, email, password in made:
             if accounts.user_by_email(email) is None:

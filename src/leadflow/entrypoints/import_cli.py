@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from leadflow.adapters.db.access_log import RecordAccess
 from leadflow.adapters.db.export import EXPORT_COLUMNS, ExportFilters, export_rows
 from leadflow.adapters.db.imports import SqlImportRun, run_id
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.records import ColumnMapping, Finding, RecordWarning, load_mapping
 from leadflow.adapters.records.events import event_parser
 from leadflow.adapters.records.leads import parse_lead
@@ -370,7 +370,7 @@ def export_command(
                 for lead in exported
             ]
 
-            def record(store: SqlLeadStore) -> None:
+            def record(store: SqlUnitOfWork) -> None:
                 store.audit.append(entry)
                 store.access.record(reads)
 

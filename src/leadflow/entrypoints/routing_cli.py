@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadflow.adapters.db.reader import away_until, open_loads, playbooks_in_use
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.common import fail, load_playbook_or_exit, parse_as_of, stderr
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app
 from leadflow.errors import InvalidRecordError, LeadflowError
@@ -161,7 +161,7 @@ def team_away(
     until --until (leads they hold stay theirs). Audited (`member.absent`)."""
     app = open_app(database_url, migrate=False)
 
-    def work(store: SqlLeadStore) -> int:
+    def work(store: SqlUnitOfWork) -> int:
         return record_absence(
             store,
             playbooks_in_use(store.session, app.playbooks),

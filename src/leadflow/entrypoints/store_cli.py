@@ -16,7 +16,7 @@ from leadflow.adapters.db.accounts import open_mode
 from leadflow.adapters.db.apikeys import ROLES, ApiKey, SqlApiKeys
 from leadflow.adapters.db.audit_log import audit_chain
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
 from leadflow.entrypoints.reporting import say
@@ -77,7 +77,7 @@ def open_app(database_url: str | None, *, migrate: bool) -> App:
 
 
 def write_store(
-    database_url: str | None, work: Callable[[SqlLeadStore], T], *, migrate: bool = False
+    database_url: str | None, work: Callable[[SqlUnitOfWork], T], *, migrate: bool = False
 ) -> T:
     """Open the store, run ``work`` in one unit of work, commit, and close the store."""
     app = open_app(database_url, migrate=migrate)
@@ -127,7 +127,7 @@ def db_prune(
     history, the audit log and the access log are never pruned."""
     now = datetime.now(UTC)
 
-    def work(store: SqlLeadStore) -> tuple[int, int, int, int]:
+    def work(store: SqlUnitOfWork) -> tuple[int, int, int, int]:
         keys, deliveries = store.retention.requests(
             now, timedelta(days=key_days), timedelta(days=delivery_days)
         )
@@ -280,7 +280,7 @@ def apikey_create(
         fail(stderr(), f"unknown role `{role}`; expected one of {', '.join(ROLES)}")
     now = datetime.now(UTC)
 
-    def work(store: SqlLeadStore) -> tuple[ApiKey, str]:
+    def work(store: SqlUnitOfWork) -> tuple[ApiKey, str]:
         key, text = store.keys.create(name, role, now)
         store.audit.append(
             AuditEntry(
@@ -318,7 +318,7 @@ def apikey_revoke(
     """Revoke a key at once (rotate: create the new key first, then revoke the old)."""
     now = datetime.now(UTC)
 
-    def work(store: SqlLeadStore) -> ApiKey | None:
+    def work(store: SqlUnitOfWork) -> ApiKey | None:
         key = store.keys.revoke(key_id, now)
         if key is not None:
             store.audit.append(AuditEntry(now, "cli:apikey", "apikey.revoked", "api_key", key_id))

@@ -16,7 +16,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from leadflow.adapters.db.accounts import SqlAccounts
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.passwords import Argon2Passwords
 from leadflow.domain.access import ROLES
 from leadflow.entrypoints.common import fail, stderr
@@ -59,7 +59,7 @@ def _password(from_stdin: bool) -> tuple[str, bool]:
     return text, False
 
 
-def _run(database_url: str | None, work: Callable[[SqlLeadStore], T]) -> T:
+def _run(database_url: str | None, work: Callable[[SqlUnitOfWork], T]) -> T:
     try:
         return write_store(database_url, work, migrate=True)
     except AccountError as exc:
@@ -84,7 +84,7 @@ def user_add(
     now = datetime.now(UTC)
     passwords = Argon2Passwords()
 
-    def work(store: SqlLeadStore) -> User:
+    def work(store: SqlUnitOfWork) -> User:
         return add_user(
             store.accounts,
             passwords,

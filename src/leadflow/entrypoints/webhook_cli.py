@@ -26,7 +26,7 @@ import typer
 
 from leadflow.adapters.db.nurture import SendReport, send_due, step_due
 from leadflow.adapters.db.outbox import EVENT_TYPES, SqlWebhookOutbox
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.messaging_sink import make_sink
 from leadflow.adapters.webhooks.outbound import TIMEOUT_S, DeliveryReport, deliver_due
 from leadflow.entrypoints.bootstrap import App
@@ -63,7 +63,7 @@ def webhook_add(
     events = event or [EVENT_TYPES[0]]
     now = datetime.now(UTC)
 
-    def work(store: SqlLeadStore) -> tuple[str, str]:
+    def work(store: SqlUnitOfWork) -> tuple[str, str]:
         endpoint, secret = store.outbox.add_endpoint(url, events, now)
         store.audit.append(
             AuditEntry(
@@ -105,7 +105,7 @@ def _switch_endpoint(
     """Enable or disable an endpoint, audited; fails when no endpoint has that id."""
     now = datetime.now(UTC)
 
-    def work(store: SqlLeadStore) -> bool:
+    def work(store: SqlUnitOfWork) -> bool:
         done = change(store.outbox)
         if done:
             store.audit.append(
@@ -179,7 +179,7 @@ def webhook_replay(
         fail(stderr(), "give a message id or --all-dead (not both)")
     now = datetime.now(UTC)
 
-    def work(store: SqlLeadStore) -> list[str]:
+    def work(store: SqlUnitOfWork) -> list[str]:
         ids = store.outbox.replay(msg_id, now)
         for replayed in ids:
             store.audit.append(

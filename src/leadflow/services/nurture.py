@@ -31,7 +31,7 @@ from leadflow.domain.nurture import entry_of, track_for
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.stages import Stage
 from leadflow.services.nurture_ports import Enrollment, NurtureStore
-from leadflow.services.store.ports import AuditEntry, LeadStore
+from leadflow.services.store.ports import AuditEntry, UnitOfWork
 
 __all__ = [
     "COMPLETED",
@@ -77,7 +77,7 @@ def leave_reason(enrollment: Enrollment, stage: Stage, events: Sequence[Event]) 
 
 
 def on_decision(
-    store: LeadStore,
+    store: UnitOfWork,
     playbook: Playbook,
     decision: Decision,
     *,
@@ -94,12 +94,12 @@ def on_decision(
     lead_id = decision.lead_id
     if before != Stage.NURTURE.value and decision.stage is not Stage.NURTURE:
         return None  # enrollments live only while the lead is in nurture: nothing to do
-    active = store.active_enrollment(lead_id)
+    active = store.nurture.active_enrollment(lead_id)
     if active is not None:
         reason = leave_reason(active, decision.stage, events)
         if reason is None:
             return active
-        store.end_enrollment(active.id, at, reason)
+        store.nurture.end_enrollment(active.id, at, reason)
         store.audit.append(
             AuditEntry(
                 at,
@@ -119,7 +119,7 @@ def on_decision(
     entry = entry_of(decision.stage, decision.status)
     if track is None or entry is None or not track.steps:
         return None
-    enrollment = store.add_enrollment(
+    enrollment = store.nurture.add_enrollment(
         Enrollment(
             id=0,
             lead_id=lead_id,

@@ -1,4 +1,4 @@
-"""What nurture needs from the store: a lead's enrollment on a track (``LeadStore`` has it).
+"""What nurture needs from the store: a lead's enrollment on a track (``UnitOfWork`` has it).
 
 Kept apart from :mod:`leadflow.services.nurture` so that the store's port can include it
 without importing the use cases.

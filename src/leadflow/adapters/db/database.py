@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.adapters.db.engine import READ_ONLY
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.errors import ConcurrentUpdateError
 
 T = TypeVar("T")
@@ -33,10 +33,10 @@ class Database:
         )
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[SqlLeadStore]:
+    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
         """A store whose work is rolled back unless committed; races become retryable errors."""
         with self._sessions() as session:
-            store = SqlLeadStore(session)
+            store = SqlUnitOfWork(session)
             try:
                 yield store
             except IntegrityError as exc:
@@ -53,7 +53,7 @@ class Database:
                 store.rollback()
                 raise
 
-    def run(self, work: Callable[[SqlLeadStore], T], attempts: int = 5) -> T:
+    def run(self, work: Callable[[SqlUnitOfWork], T], attempts: int = 5) -> T:
         """Run ``work`` in a unit of work and commit, retrying a unit that lost a race."""
         for attempt in range(1, attempts + 1):
             try:

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.database import Database
-from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.db.tables import ImportRunRow
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.services.store.importing import RunState
-from leadflow.services.store.ports import Clock, LeadStore
+from leadflow.services.store.ports import Clock, UnitOfWork
 
 T = TypeVar("T")
 _CHUNK = 1 << 20
@@ -45,7 +45,7 @@ def run_state(session: Session, run: str) -> RunState:
 
 
 def save_progress(
-    store: SqlLeadStore,
+    store: SqlUnitOfWork,
     run: str,
     *,
     kind: str,
@@ -104,8 +104,8 @@ class SqlImportRun:
         with self.db.read() as session:
             return run_state(session, self.id)
 
-    def batch(self, work: Callable[[LeadStore], T], rows_done: int, finished: bool) -> T:
-        def unit(store: SqlLeadStore) -> T:
+    def batch(self, work: Callable[[UnitOfWork], T], rows_done: int, finished: bool) -> T:
+        def unit(store: SqlUnitOfWork) -> T:
             result = work(store)
             save_progress(
                 store,

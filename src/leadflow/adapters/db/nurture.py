@@ -1,6 +1,6 @@
 """Nurture enrollments and the message outbox in SQL, and the worker's two jobs on them.
 
-:class:`NurtureTables` is a mixin of :class:`~leadflow.adapters.db.store.SqlLeadStore` (the
+:class:`NurtureTables` is a mixin of :class:`~leadflow.adapters.db.store.SqlUnitOfWork` (the
 ``NurtureStore`` port). :func:`step_due` turns due nurture steps into queued messages;
 :func:`send_due` sends queued messages through the consent gate at send time.
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from leadflow.adapters.db.database import Database
-    from leadflow.adapters.db.store import SqlLeadStore
+    from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 
 _ENROLLMENTS = cast(Table, NurtureEnrollmentRow.__table__)
 _MESSAGES = cast(Table, MessageRow.__table__)
@@ -71,11 +71,12 @@ def new_msg_id() -> str:
     return "msg_" + secrets.token_hex(12)
 
 
-class NurtureTables:
+class SqlNurture:
     """The ``NurtureStore`` port (and the SMS review flag) on the unit of work's session."""
 
-    session: Session
-    dialect: str
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
 
     def active_enrollment(self, lead_id: str) -> Enrollment | None:
         row = self.session.execute(
@@ -154,7 +155,7 @@ def step_due(
 
 
 def _step_batch(
-    store: SqlLeadStore, playbooks: Callable[[str], Playbook], now: datetime, limit: int
+    store: SqlUnitOfWork, playbooks: Callable[[str], Playbook], now: datetime, limit: int
 ) -> int:
     query = (
         select(_ENROLLMENTS)
@@ -173,8 +174,8 @@ def _step_batch(
     return queued
 
 
-def _end(store: SqlLeadStore, enrollment: Enrollment, now: datetime, reason: str) -> int:
-    store.end_enrollment(enrollment.id, now, reason)
+def _end(store: SqlUnitOfWork, enrollment: Enrollment, now: datetime, reason: str) -> int:
+    store.nurture.end_enrollment(enrollment.id, now, reason)
     if reason != COMPLETED:
         store.audit.append(
             AuditEntry(
@@ -192,13 +193,16 @@ def _end(store: SqlLeadStore, enrollment: Enrollment, now: datetime, reason: str
 
 
 def _advance(
-    store: SqlLeadStore, enrollment: Enrollment, playbooks: Callable[[str], Playbook], now: datetime
+    store: SqlUnitOfWork,
+    enrollment: Enrollment,
+    playbooks: Callable[[str], Playbook],
+    now: datetime,
 ) -> int:
     """Queue each of the enrollment's steps due at ``now``, then schedule the next or end."""
-    lead = store.get_lead(enrollment.lead_id)
+    lead = store.leads.get_lead(enrollment.lead_id)
     if lead is None:
         return _end(store, enrollment, now, "lead_missing")
-    decided = store.current_decision(lead.lead_id)
+    decided = store.leads.current_decision(lead.lead_id)
     if decided is None or decided.stage != Stage.NURTURE.value:
         return _end(store, enrollment, now, STAGE_CHANGED)
     try:
@@ -208,7 +212,7 @@ def _advance(
     track = next((t for t in playbook.tracks if t.id == enrollment.track), None)
     if track is None:
         return _end(store, enrollment, now, "track_missing")
-    profile = current_profile(lead, store.events_of(lead.lead_id))
+    profile = current_profile(lead, store.leads.events_of(lead.lead_id))
     values = {name: getattr(profile, name) for name in TEMPLATE_FIELDS}
     step_no, due = enrollment.next_step, enrollment.next_due_at
     queued = 0
@@ -293,7 +297,7 @@ def send_due(
     counts = dict.fromkeys(("sent", "skipped", "deferred", "retrying", "failed"), 0)
     for row_id in ids:
 
-        def work(store: SqlLeadStore, row_id: int = row_id) -> str:
+        def work(store: SqlUnitOfWork, row_id: int = row_id) -> str:
             return _send_one(
                 store, row_id, lease_until, now, sink, state_windows=state_windows, links=links
             )
@@ -304,7 +308,7 @@ def send_due(
     return SendReport(len(ids), **counts)
 
 
-def _claim(store: SqlLeadStore, now: datetime, limit: int, lease_until: datetime) -> list[int]:
+def _claim(store: SqlUnitOfWork, now: datetime, limit: int, lease_until: datetime) -> list[int]:
     query = (
         select(_MESSAGES.c.id)
         .where(
@@ -334,7 +338,7 @@ class _Target:
 
 
 def _send_one(
-    store: SqlLeadStore,
+    store: SqlUnitOfWork,
     row_id: int,
     lease_until: datetime,
     now: datetime,
@@ -401,14 +405,16 @@ def _send_one(
 
 
 def _lead_target(
-    store: SqlLeadStore, row: Any, now: datetime, state_windows: Mapping[str, Window] | None
+    store: SqlUnitOfWork, row: Any, now: datetime, state_windows: Mapping[str, Window] | None
 ) -> _Target:
     """The lead's current address for the channel and the gate's answer, read now."""
-    lead = store.get_lead(row.lead_id)
+    lead = store.leads.get_lead(row.lead_id)
     if lead is None:
         return _Target(None, "no_contact_point")
-    store.lock_lead(lead.lead_id)  # a concurrent revocation waits for this send, or precedes it
-    profile = current_profile(lead, store.events_of(lead.lead_id))
+    store.leads.lock_lead(
+        lead.lead_id
+    )  # a concurrent revocation waits for this send, or precedes it
+    profile = current_profile(lead, store.leads.events_of(lead.lead_id))
     to = profile.email if row.channel == "email" else profile.phone
     zones = zones_for_lead(profile) or None
     state = profile.state or state_for_zip(profile.postal_code)
@@ -416,15 +422,15 @@ def _lead_target(
     verdict = may_send(
         row.channel,
         to,
-        consent_facts(store.consents_of(lead.lead_id)),
+        consent_facts(store.leads.consents_of(lead.lead_id)),
         now,
         zones=zones,
-        paused=store.review_pending(lead.lead_id),
+        paused=store.nurture.review_pending(lead.lead_id),
         window=window,
     )
     if not verdict.allowed and verdict.reason in FINAL_REASONS:
         return _Target(to, verdict.reason)
-    decided = store.current_decision(lead.lead_id)
+    decided = store.leads.current_decision(lead.lead_id)
     text = " ".join(filter(None, (row.subject, row.body)))
     if (decided is None or decided.stage in _EARLY) and claims_in(text):
         return _Target(to, EARLY_STAGE_CLAIM)
@@ -437,7 +443,7 @@ def _lead_target(
     return _Target(to, "allowed")
 
 
-def _left_nurture(store: SqlLeadStore, enrollment_id: int) -> bool:
+def _left_nurture(store: SqlUnitOfWork, enrollment_id: int) -> bool:
     """Whether the enrollment ended for a reason other than completing its steps."""
     reason = store.session.execute(
         select(_ENROLLMENTS.c.ended_at, _ENROLLMENTS.c.end_reason).where(

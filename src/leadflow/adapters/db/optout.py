@@ -43,7 +43,7 @@ from leadflow.services.store.lifecycle import current_profile
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from leadflow.adapters.db.store import SqlLeadStore
+    from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 
 _SECRETS = cast(Table, AppSecretRow.__table__)
 _MESSAGES = cast(Table, MessageRow.__table__)
@@ -77,7 +77,7 @@ class UnsubscribeLinks:
         return email_footer(url), one_click_headers(url)
 
 
-def _mailed_addresses(store: SqlLeadStore, lead_id: str) -> set[str]:
+def _mailed_addresses(store: SqlUnitOfWork, lead_id: str) -> set[str]:
     """Where the lead's emails went (the outbox) and its current address: a link's candidates."""
     query = select(_MESSAGES.c.to_address).where(
         _MESSAGES.c.lead_id == lead_id,
@@ -86,39 +86,41 @@ def _mailed_addresses(store: SqlLeadStore, lead_id: str) -> set[str]:
         _MESSAGES.c.to_address.is_not(None),
     )
     found = {str(a) for a in store.session.scalars(query.distinct())}
-    lead = store.get_lead(lead_id)
+    lead = store.leads.get_lead(lead_id)
     if lead is not None:
-        email = current_profile(lead, store.events_of(lead_id)).email
+        email = current_profile(lead, store.leads.events_of(lead_id)).email
         if email:
             found.add(email)
     return found
 
 
-def check_token(store: SqlLeadStore, links: UnsubscribeLinks, token: str, now: datetime) -> str:
+def check_token(store: SqlUnitOfWork, links: UnsubscribeLinks, token: str, now: datetime) -> str:
     """Verify ``token`` (raises :class:`~leadflow.errors.UnsubscribeTokenError`); returns
     ``active`` or ``already`` (that address is unsubscribed already)."""
     done = _verify(store, links, token, now)
-    status = latest_status(store.consents_of(done.lead_id), done.channel, done.contact_point)
+    status = latest_status(store.leads.consents_of(done.lead_id), done.channel, done.contact_point)
     return "already" if status == "revoked" else "active"
 
 
-def _verify(store: SqlLeadStore, links: UnsubscribeLinks, token: str, now: datetime) -> Unsubscribe:
+def _verify(
+    store: SqlUnitOfWork, links: UnsubscribeLinks, token: str, now: datetime
+) -> Unsubscribe:
     lead_id = token_lead(token)
-    if store.get_lead(lead_id) is None:
+    if store.leads.get_lead(lead_id) is None:
         raise UnsubscribeTokenError("bad_token", "the unsubscribe link is not valid")
     key = links.key(store.session, now)
     return verify_unsubscribe(key, token, sorted(_mailed_addresses(store, lead_id)), now)
 
 
 def unsubscribe_by_token(
-    store: SqlLeadStore, links: UnsubscribeLinks, token: str, ctx: Context
+    store: SqlUnitOfWork, links: UnsubscribeLinks, token: str, ctx: Context
 ) -> str:
     """Record the ``unsubscribed`` event a valid link asks for (once: ``already`` when that
     address was unsubscribed before); raises
     :class:`~leadflow.errors.UnsubscribeTokenError` and stores nothing otherwise."""
     done = _verify(store, links, token, ctx.now)
-    store.lock_lead(done.lead_id)
-    status = latest_status(store.consents_of(done.lead_id), done.channel, done.contact_point)
+    store.leads.lock_lead(done.lead_id)
+    status = latest_status(store.leads.consents_of(done.lead_id), done.channel, done.contact_point)
     if status == "revoked":
         return "already"
     props = {"channel": done.channel, "contact_point": done.contact_point}
@@ -137,7 +139,7 @@ def unsubscribe_by_token(
 
 
 def queue_stop_confirmation(
-    store: SqlLeadStore, lead_id: str, number: str, body: str, replied_at: datetime
+    store: SqlUnitOfWork, lead_id: str, number: str, body: str, replied_at: datetime
 ) -> None:
     """Queue the confirmation of a stop reply, due at once. ``created_at`` is the reply's
     time: the text goes within :data:`CONFIRM_WITHIN` of it or not at all."""
@@ -157,7 +159,7 @@ def queue_stop_confirmation(
     )
 
 
-def confirmation_verdict(store: SqlLeadStore, row: Any, now: datetime) -> tuple[str | None, str]:
+def confirmation_verdict(store: SqlUnitOfWork, row: Any, now: datetime) -> tuple[str | None, str]:
     """Where a stop confirmation goes and whether it may (``allowed``): to the number that
     replied, whatever its consent (now revoked) and the hour, if still within 5 minutes of
     the reply and no confirmation went to that number in the last 24 hours."""
@@ -165,7 +167,7 @@ def confirmation_verdict(store: SqlLeadStore, row: Any, now: datetime) -> tuple[
     if to is None:
         return None, "no_contact_point"
     if row.lead_id is not None:
-        store.lock_lead(row.lead_id)  # two workers never both see "none sent yet"
+        store.leads.lock_lead(row.lead_id)  # two workers never both see "none sent yet"
     if now > row.created_at + CONFIRM_WITHIN:
         return to, TOO_LATE
     recent = exists().where(
@@ -193,7 +195,7 @@ def sender_name(configured: str | None, playbook_name: str) -> str:
 # -- SMS replies awaiting review ------------------------------------------------------------
 
 
-def clear_review(store: SqlLeadStore, lead_id: str) -> int:
+def clear_review(store: SqlUnitOfWork, lead_id: str) -> int:
     """Mark the lead's replies awaiting review as reviewed; returns how many there were."""
     result = store.session.execute(
         update(_MESSAGES)

@@ -1,6 +1,6 @@
 """Routes, assignments, member claims, absences, SLA clocks and notices in SQL.
 
-A mixin of :class:`~leadflow.adapters.db.store.SqlLeadStore` (the ``RoutingStore`` port).
+A mixin of :class:`~leadflow.adapters.db.store.SqlUnitOfWork` (the ``RoutingStore`` port).
 Claiming a member locks that member's ``team_members`` row: on PostgreSQL with
 ``FOR UPDATE SKIP LOCKED``, trying the next-best member when a concurrent transaction holds
 the best one, so two assignments never read the same member's load and both pick them. On

@@ -40,8 +40,8 @@ from sqlalchemy import Table
 
 from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.outbox import OutboxMessage
-from leadflow.adapters.db.store import SqlLeadStore
 from leadflow.adapters.db.tables import WebhookEndpointRow, WebhookOutboxRow
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.webhooks.signature import (
     ID_HEADER,
     SIGNATURE_HEADER,
@@ -162,7 +162,7 @@ def deliver_due(
             message, now, client, allow_private=allow_private, timeout_s=timeout_s, resolve=resolve
         )
 
-        def record(store: SqlLeadStore, m: OutboxMessage = message, o: _Outcome = outcome) -> str:
+        def record(store: SqlUnitOfWork, m: OutboxMessage = message, o: _Outcome = outcome) -> str:
             return _record(store, m, o, now, jitter)
 
         counts[db.run(record)] += 1
@@ -219,7 +219,7 @@ def _send(
 
 
 def _record(
-    store: SqlLeadStore, message: OutboxMessage, outcome: _Outcome, now: datetime, jitter: Jitter
+    store: SqlUnitOfWork, message: OutboxMessage, outcome: _Outcome, now: datetime, jitter: Jitter
 ) -> str:
     """Write one outcome; returns ``delivered``, ``retry`` or ``dead``."""
     values: dict[str, Any] = {"last_status": outcome.status, "last_error": outcome.error}

@@ -13,11 +13,11 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.bootstrap import App
 from leadflow.errors import HttpError
 
-Work = Callable[[SqlLeadStore], tuple[int, dict[str, Any]]]
+Work = Callable[[SqlUnitOfWork], tuple[int, dict[str, Any]]]
 MAX_KEY = 255
 
 
@@ -39,7 +39,7 @@ def run_idempotent(
     digest = body_hash(canonical_body)
     full_key = f"{scope}|{key}"
 
-    def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
+    def unit(store: SqlUnitOfWork) -> tuple[int, dict[str, Any], bool]:
         if key is not None:
             if not store.requests.claim_key(full_key):
                 raise HttpError(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.outputs import events_written
@@ -45,7 +45,7 @@ def post_events(
         )
     records = [event_record(item) for item in items]
 
-    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+    def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
         ctx = app.context(who.actor, "api")
         events = events_from_records(records, ctx.now, app.settings.future_skew_s)
         result = record_events(store, events, ctx)

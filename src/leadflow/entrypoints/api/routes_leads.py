@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from leadflow.adapters.db.access_log import accesses_of
 from leadflow.adapters.db.reader import BadCursorError, LeadFilters, lead_and_aliases, list_leads
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.domain.stages import SalesAction, Stage
 from leadflow.entrypoints.api.deps import (
     Act,
@@ -72,7 +72,7 @@ def post_lead(body: LeadIn, app: AppDep, who: Ingest, key: IdempotencyKey = None
     profile = lead_from_body(body)
     evidence = body.consent.model_dump(exclude_none=True) if body.consent else {}
 
-    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+    def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
         ctx = app.context(who.actor, "api")
         try:
             result = upsert_lead(
@@ -171,7 +171,7 @@ def post_action(
         raise invalid_field("reason", f"`{action.value}` needs a reason")
     props = body.model_dump(exclude={"occurred_at"}, exclude_none=True)
 
-    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+    def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
         ctx = app.context(who.actor, "api")
         when = body.occurred_at if body.occurred_at is not None else ctx.now
         if when.tzinfo is None:

@@ -14,7 +14,7 @@ from leadflow.adapters.db.reader import (
     open_loads,
     playbooks_in_use,
 )
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, ReadTeams, Route
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.routes_leads import ERRORS, TEXT, LeadId
@@ -54,7 +54,7 @@ def post_assign(
     `not_routed` when the lead has no queue with a team, 422 `unknown_member` when `owner`
     is not on that team."""
 
-    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+    def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
         now = app.clock()
         done = assign_lead(
             store, app.playbooks, lead_id, body.owner, actor=who.actor, at=now, reason=body.reason
@@ -109,7 +109,7 @@ def post_absence(
     with app.db.read() as session:
         playbooks = playbooks_in_use(session, app.playbooks)
 
-    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
+    def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
         absence_id = record_absence(
             store,
             playbooks,

@@ -24,7 +24,7 @@ from leadflow.adapters.db.optout import (
     sender_name,
     stop_confirmation_text,
 )
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.records.values import normalise_phone, phone_region
 from leadflow.domain.contact_rules import classify_sms_reply
 from leadflow.domain.events import Event, EventType
@@ -62,9 +62,9 @@ def _not_found() -> HttpError:
     return HttpError(404, "lead_not_found", "no lead has the replying phone number")
 
 
-def _sender(app: App, store: SqlLeadStore, lead_id: str) -> str:
+def _sender(app: App, store: SqlUnitOfWork, lead_id: str) -> str:
     """Who the confirmation is from: the setting, else the lead's playbook's organisation."""
-    lead = store.get_lead(lead_id)
+    lead = store.leads.get_lead(lead_id)
     try:
         name = app.playbooks(lead.playbook).name if lead else ""
     except LeadflowError:
@@ -85,8 +85,8 @@ def post_inbound_sms(body: SmsIn, app: AppDep, who: Ingest, key: IdempotencyKey 
     if received is not None and received.tzinfo is None:
         received = received.replace(tzinfo=UTC)
 
-    def work(store: SqlLeadStore) -> tuple[int, dict[str, Any]]:
-        found = store.leads_by_identity([IdentityKey("phone", number)])
+    def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
+        found = store.leads.leads_by_identity([IdentityKey("phone", number)])
         if not found:
             raise _not_found()
         lead_id = found[0]
@@ -104,9 +104,11 @@ def post_inbound_sms(body: SmsIn, app: AppDep, who: Ingest, key: IdempotencyKey 
             text = stop_confirmation_text(_sender(app, store, lead_id))
             queue_stop_confirmation(store, lead_id, number, text, at)
             return 200, {"lead_id": lead_id, "action": "revoked"}
-        lead = store.get_lead(lead_id)
+        lead = store.leads.get_lead(lead_id)
         known = (lead.profile,) if lead is not None else ()
-        store.add_sms_reply(lead_id, number, body.body, ctx.now, ctx.scan_text(body.body, *known))
+        store.nurture.add_sms_reply(
+            lead_id, number, body.body, ctx.now, ctx.scan_text(body.body, *known)
+        )
         store.audit.append(
             AuditEntry(
                 ctx.now,
@@ -140,8 +142,8 @@ def post_sms_review(lead_id: LeadId, app: AppDep, who: Review) -> Any:
     to the lead resumes (audited `sms.reviewed`). 404 for an unknown lead; 409
     `nothing_to_review` when no reply awaits review."""
 
-    def work(store: SqlLeadStore) -> dict[str, Any]:
-        lead = store.get_lead(lead_id)
+    def work(store: SqlUnitOfWork) -> dict[str, Any]:
+        lead = store.leads.get_lead(lead_id)
         if lead is None:
             raise HttpError(404, "lead_not_found", f"no lead with id `{lead_id}`")
         reviewed = clear_review(store, lead.lead_id)

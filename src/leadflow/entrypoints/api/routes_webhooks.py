@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.webhooks import verify_webhook
 from leadflow.domain.profile import LeadProfile
 from leadflow.entrypoints.api.deps import AppDep
@@ -169,7 +169,7 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
     origin = f"webhook:{source}"
     profile = _check(app, source, delivery_id, payload)
 
-    def unit(store: SqlLeadStore) -> tuple[int, dict[str, Any], bool]:
+    def unit(store: SqlUnitOfWork) -> tuple[int, dict[str, Any], bool]:
         if not store.requests.claim_key(f"webhook|{source}|{delivery_id}"):
             raise HttpError(409, "delivery_in_progress", "this delivery is being processed")
         seen = store.requests.delivery(source, delivery_id)

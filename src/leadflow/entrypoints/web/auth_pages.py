@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadflow.adapters.db.accounts import SignInFlow
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import SESSION_COOKIE, AppDep, SignInRequired, resolve
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.web.render import (
@@ -102,7 +102,7 @@ def login(
     address = request.client.host if request.client else "unknown"
     now = app.clock()
 
-    def work(store: SqlLeadStore) -> tuple[SignIn, str | None]:
+    def work(store: SqlUnitOfWork) -> tuple[SignIn, str | None]:
         outcome = password_sign_in(
             store.accounts,
             app.passwords,
@@ -163,7 +163,7 @@ def sso_start(request: Request, app: AppDep, next: str = "/") -> Response:  # no
     now = app.clock()
     flow = SignInFlow(start.code_verifier, start.nonce, safe_next(next), now)
 
-    def work(store: SqlLeadStore) -> None:
+    def work(store: SqlUnitOfWork) -> None:
         store.accounts.forget_flows(now - SSO_MAX_AGE)
         store.accounts.save_flow(_flow_id(start.state), flow)
 
@@ -218,7 +218,7 @@ def sso_callback(
         identity.claims,
     )
 
-    def work(store: SqlLeadStore) -> tuple[str | None, str | None]:
+    def work(store: SqlUnitOfWork) -> tuple[str | None, str | None]:
         try:
             user = sso_sign_in(store.accounts, who, app.role_mapping(), now)
         except AccountError as exc:

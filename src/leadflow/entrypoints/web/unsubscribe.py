@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from leadflow.adapters.db.optout import check_token, unsubscribe_by_token
-from leadflow.adapters.db.store import SqlLeadStore
+from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import AppDep
 from leadflow.entrypoints.web.render import templates
 from leadflow.errors import UnsubscribeTokenError
@@ -77,7 +77,7 @@ def post_unsubscribe(token: str, request: Request, app: AppDep) -> HTMLResponse:
     """Record an `unsubscribed` event (channel email) for the address the link was sent to."""
     links = app.unsubscribe_links()
 
-    def work(store: SqlLeadStore) -> str:
+    def work(store: SqlUnitOfWork) -> str:
         return unsubscribe_by_token(store, links, token, app.context(ACTOR, "unsubscribe_link"))
 
     try:

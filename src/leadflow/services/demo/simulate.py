@@ -31,11 +31,11 @@ from leadflow.services.demo.world import DAYS, DemoLead, plan_leads
 from leadflow.services.redaction import TextScanner
 from leadflow.services.store.intake import Context, record_events, upsert_lead
 from leadflow.services.store.lifecycle import Requalified
-from leadflow.services.store.ports import LeadStore, PlaybookLookup
+from leadflow.services.store.ports import PlaybookLookup, UnitOfWork
 from leadflow.services.store.sales import take_action
 
 T = TypeVar("T")
-UnitOfWork = Callable[[Callable[[LeadStore], Any]], Any]
+RunUnit = Callable[[Callable[[UnitOfWork], Any]], Any]
 Progress = Callable[[int, int], None]
 
 BATCH = 200
@@ -171,12 +171,12 @@ class Simulation:
         )
 
     # -- running ----------------------------------------------------------------------
-    def run(self, uow: UnitOfWork, progress: Progress | None = None) -> None:
+    def run(self, uow: RunUnit, progress: Progress | None = None) -> None:
         """Process every step in time order, ``BATCH`` steps per unit of work."""
         while self.queue:
             calls = [0]
 
-            def work(store: LeadStore, calls: list[int] = calls) -> None:
+            def work(store: UnitOfWork, calls: list[int] = calls) -> None:
                 calls[0] += 1
                 if calls[0] > 1:
                     raise DemoRetryError(
@@ -193,7 +193,7 @@ class Simulation:
                 at = self.queue[0].at if self.queue else self.end
                 progress(min(DAYS, (at - self.start).days), DAYS)
 
-    def _do(self, store: LeadStore, step: _Step) -> None:
+    def _do(self, store: UnitOfWork, step: _Step) -> None:
         self.steps += 1
         st = self.state[step.lead]
         rng = self._rng(step)
@@ -203,14 +203,14 @@ class Simulation:
             self._after(step, st, result, rng)
 
     def _record(
-        self, store: LeadStore, step: _Step, st: _LeadState, actor: str, events: list[Event]
+        self, store: UnitOfWork, step: _Step, st: _LeadState, actor: str, events: list[Event]
     ) -> Requalified:
         result = record_events(store, events, self._ctx(step, actor))
         return result.leads[st.lead.lead_id]
 
     def _act(
         self,
-        store: LeadStore,
+        store: UnitOfWork,
         step: _Step,
         st: _LeadState,
         action: SalesAction,
@@ -266,7 +266,7 @@ class Simulation:
 
     # -- steps ------------------------------------------------------------------------
     def _step_create(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified:
         lead = st.lead
         created = upsert_lead(
@@ -281,7 +281,7 @@ class Simulation:
         return created.outcome
 
     def _step_touch(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified | None:
         if st.stage in ("won", "lost") or (st.stage == "disqualified" and "sales" in st.status):
             return None  # a closed lead is not followed any more
@@ -299,7 +299,7 @@ class Simulation:
         return reps[st.lead.index % len(reps)]
 
     def _step_outreach(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified:
         profile = st.lead.profile
         phone = st.queue in PHONE_QUEUES and profile.phone and profile.consent_phone
@@ -309,7 +309,7 @@ class Simulation:
         return self._record(store, step, st, self._rep(st), [event])
 
     def _step_review(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified | None:
         p, rep = st.lead.propensity, self._rep(st)
         roll = rng.random()
@@ -327,7 +327,7 @@ class Simulation:
         return self._reject(store, step, st, rng, reason=_weighted(rng, REJECT_REASONS))
 
     def _reject(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random, *, reason: str
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random, *, reason: str
     ) -> Requalified | None:
         self.reasons["rejected"][reason] += 1
         result = self._act(
@@ -365,7 +365,7 @@ class Simulation:
         return answers
 
     def _step_discovery(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified | None:
         p, rep = st.lead.propensity, self._rep(st)
         answers = self._answers(st, rng)
@@ -391,7 +391,7 @@ class Simulation:
         return self._act(store, step, st, SalesAction.DISCOVERY, answers, actor=rep)
 
     def _step_eligibility(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified | None:
         rep = self._rep(st)
         if rng.random() < 0.15:
@@ -403,7 +403,7 @@ class Simulation:
         return self._act(store, step, st, SalesAction.DISCOVERY, answers, actor=rep)
 
     def _step_recheck(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified | None:
         if st.stage != "mql" or st.status != NO_TIMELINE:
             st.in_cycle = st.stage in ("sales_accepted", "sql", "opportunity")
@@ -416,7 +416,7 @@ class Simulation:
         return self._reject(store, step, st, rng, reason="not_ready")
 
     def _step_appointment(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified | None:
         rep = self._rep(st)
         if st.stage != "sql":
@@ -440,7 +440,7 @@ class Simulation:
         )
 
     def _step_outcome(
-        self, store: LeadStore, step: _Step, st: _LeadState, rng: random.Random
+        self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
     ) -> Requalified | None:
         rep = self._rep(st)
         if rng.random() < 0.3 + 0.6 * st.lead.propensity:
@@ -462,7 +462,7 @@ class Simulation:
 
 
 def simulate(
-    uow: UnitOfWork,
+    uow: RunUnit,
     playbooks: PlaybookLookup,
     *,
     leads: int,

@@ -17,7 +17,7 @@ from leadflow.domain.events import Event, EventType
 from leadflow.domain.playbook import Member, Playbook, Queue, Team
 from leadflow.domain.stages import Stage
 from leadflow.services.routing.ports import AssignmentChange, LeadRoute, RoutingStore, SlaClock
-from leadflow.services.store.ports import AuditEntry, LeadStore
+from leadflow.services.store.ports import AuditEntry, UnitOfWork
 
 ASSIGNED = "lead.assigned"
 ALWAYS_OPEN = BusinessHours.always_open()
@@ -75,7 +75,13 @@ def assigned_payload(
 
 
 def record_assignment(
-    store: LeadStore, route: LeadRoute, before: str | None, *, reason: str, actor: str, at: datetime
+    store: UnitOfWork,
+    route: LeadRoute,
+    before: str | None,
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
 ) -> None:
     """History row, audit record and ``lead.assigned`` webhook for an owner change."""
     store.routing.add_assignment(
@@ -174,7 +180,7 @@ def _outreach(events: Sequence[Event], since: datetime, until: datetime) -> Even
 
 
 def route_decision(
-    store: LeadStore,
+    store: UnitOfWork,
     playbook: Playbook,
     decision: Decision,
     *,
@@ -219,7 +225,7 @@ def route_decision(
 
 
 def _leave_routing(
-    store: LeadStore,
+    store: UnitOfWork,
     route: LeadRoute | None,
     clock: SlaClock | None,
     decision: Decision,
@@ -235,7 +241,7 @@ def _leave_routing(
 
 
 def _next_route(
-    store: LeadStore,
+    store: UnitOfWork,
     playbook: Playbook,
     queue: Queue,
     *,
@@ -272,7 +278,7 @@ def _next_route(
 
 
 def _stop_on_outreach(
-    store: LeadStore, clock: SlaClock | None, events: Sequence[Event], at: datetime
+    store: UnitOfWork, clock: SlaClock | None, events: Sequence[Event], at: datetime
 ) -> SlaClock | None:
     """The running clock, or ``None`` once the first outreach since its start stopped it."""
     if clock is None:

@@ -23,7 +23,7 @@ from leadflow.errors import (
 )
 from leadflow.services.routing.ports import LeadRoute
 from leadflow.services.routing.sla import assign_by_hand
-from leadflow.services.store.ports import AuditEntry, LeadStore, PlaybookLookup
+from leadflow.services.store.ports import AuditEntry, PlaybookLookup, UnitOfWork
 
 MANUAL = "manual: "
 MAX_REASON = 500  # a manual assignment's reason, kept in the history as `manual: …`
@@ -44,7 +44,7 @@ def _problem(field: str, message: str, record_id: str | None = None) -> InvalidR
 
 
 def assign_lead(
-    store: LeadStore,
+    store: UnitOfWork,
     playbooks: PlaybookLookup,
     lead_id: str,
     member_id: str,
@@ -62,10 +62,10 @@ def assign_lead(
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise _problem("reason", f"at most {MAX_REASON} characters", lead_id)
-    lead = store.get_lead(lead_id)
+    lead = store.leads.get_lead(lead_id)
     if lead is None:
         raise LeadNotFoundError(lead_id)
-    store.lock_lead(lead.lead_id)
+    store.leads.lock_lead(lead.lead_id)
     route = store.routing.route_of(lead.lead_id)
     before = route.owner if route is not None else None
     playbook = playbooks(lead.playbook)  # the name or file the lead was posted under
@@ -91,7 +91,7 @@ def check_member(playbooks: Iterable[Playbook], member_id: str, field: str) -> N
 
 
 def record_absence(
-    store: LeadStore,
+    store: UnitOfWork,
     playbooks: Sequence[Playbook],
     member_id: str,
     *,

@@ -9,10 +9,9 @@ Notices to people carry the lead id and times only, never the lead's details.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from leadflow.domain.playbook import Playbook, Team
 from leadflow.errors import NotRoutedError, UnknownMemberError
@@ -24,12 +23,11 @@ from leadflow.services.routing.assign import (
     start_clock,
 )
 from leadflow.services.routing.ports import LeadRoute, Notice, SlaClock
-from leadflow.services.store.ports import AuditEntry, LeadStore, PlaybookLookup
+from leadflow.services.store.ports import AuditEntry, PlaybookLookup, Runner, UnitOfWork
 
 SLA_BREACHED = "lead.sla_breached"
 WORKER = "worker:sla"
 RETRY_REASSIGN = timedelta(minutes=15)
-R = TypeVar("R")
 
 
 @dataclass
@@ -61,7 +59,7 @@ def _stamp(at: datetime, team: Team | None) -> str:
 
 
 def _notice(
-    store: LeadStore, team: Team | None, member_id: str | None, kind: str, text: str, **at: Any
+    store: UnitOfWork, team: Team | None, member_id: str | None, kind: str, text: str, **at: Any
 ) -> bool:
     if team is None or member_id is None:
         return False
@@ -101,7 +99,7 @@ def breached_payload(clock: SlaClock, at: datetime) -> dict[str, Any]:
     }
 
 
-def _audit(store: LeadStore, clock: SlaClock, action: str, at: datetime, **after: Any) -> None:
+def _audit(store: UnitOfWork, clock: SlaClock, action: str, at: datetime, **after: Any) -> None:
     store.audit.append(
         AuditEntry(
             at=at,
@@ -116,7 +114,7 @@ def _audit(store: LeadStore, clock: SlaClock, action: str, at: datetime, **after
 
 
 def check_clock(
-    store: LeadStore, playbooks: PlaybookLookup, clock: SlaClock, now: datetime
+    store: UnitOfWork, playbooks: PlaybookLookup, clock: SlaClock, now: datetime
 ) -> SlaReport:
     """Do what is due for ``clock`` at ``now`` and save it with its next check."""
     report = SlaReport()
@@ -178,7 +176,7 @@ def check_clock(
     return report
 
 
-def assign_waiting(store: LeadStore, playbook: Playbook, route: LeadRoute, now: datetime) -> bool:
+def assign_waiting(store: UnitOfWork, playbook: Playbook, route: LeadRoute, now: datetime) -> bool:
     """Give an open, unassigned route an owner now that someone may be free."""
     team = playbook.team(route.team_id)
     if team is None:
@@ -191,7 +189,7 @@ def assign_waiting(store: LeadStore, playbook: Playbook, route: LeadRoute, now: 
 
 
 def hand_over(
-    store: LeadStore,
+    store: UnitOfWork,
     route: LeadRoute,
     member_id: str,
     *,
@@ -213,7 +211,7 @@ def hand_over(
 
 
 def assign_by_hand(
-    store: LeadStore,
+    store: UnitOfWork,
     playbook: Playbook,
     lead_id: str,
     member_id: str,
@@ -241,25 +239,19 @@ def assign_by_hand(
     return hand_over(store, route, member_id, reason=why, actor=actor, at=at, manual=True)
 
 
-class Runner(Protocol):
-    """Runs one function in a unit of work and commits it (``Database.run``)."""
-
-    def __call__(self, work: Callable[[LeadStore], R]) -> R: ...
-
-
 def run_due(run: Runner, playbooks: PlaybookLookup, now: datetime, limit: int) -> SlaReport:
     """Every clock due at ``now``, then every route waiting for an owner, ``limit`` per unit
     of work (the reads lock what they return; PostgreSQL workers skip each other's rows)."""
     total = SlaReport()
 
-    def clocks(store: LeadStore) -> tuple[int, SlaReport]:
+    def clocks(store: UnitOfWork) -> tuple[int, SlaReport]:
         found = store.routing.due_clocks(now, limit)
         report = SlaReport()
         for clock in found:
             report += check_clock(store, playbooks, clock, now)
         return len(found), report
 
-    def routes(store: LeadStore) -> tuple[int, int]:
+    def routes(store: UnitOfWork) -> tuple[int, int]:
         found = store.routing.unassigned_routes(limit)
         done = [assign_waiting(store, playbooks(r.playbook_id), r, now) for r in found]
         return len(found), sum(done)

@@ -8,7 +8,7 @@ from typing import Any
 
 from leadflow.domain.events import CHANNELS, Event, EventType
 from leadflow.domain.profile import LeadProfile
-from leadflow.services.store.ports import ConsentRecord, LeadStore
+from leadflow.services.store.ports import ConsentRecord, UnitOfWork
 
 EVIDENCE_KEYS = ("page_url", "user_agent", "ip_address", "text", "form")
 _FLAG = {"email": "consent_email", "sms": "consent_sms", "phone": "consent_phone"}
@@ -31,7 +31,7 @@ def active_consent(consents: list[ConsentRecord], channel: str, point: str | Non
 
 
 def consents_from_profile(
-    store: LeadStore,
+    store: UnitOfWork,
     lead_id: str,
     profile: LeadProfile,
     evidence: Mapping[str, Any],
@@ -40,7 +40,7 @@ def consents_from_profile(
     at: datetime,
 ) -> list[ConsentRecord]:
     """Records for the ``consent_*`` flags that differ from what is stored for that point."""
-    stored = store.consents_of(lead_id)
+    stored = store.leads.consents_of(lead_id)
     added: list[ConsentRecord] = []
     for channel, field in _FLAG.items():
         flag = getattr(profile, field)
@@ -66,13 +66,13 @@ def consents_from_profile(
             revoked_at=None if flag else at,
             revoked_how=None if flag else "lead_record",
         )
-        store.add_consent(record)
+        store.leads.add_consent(record)
         added.append(record)
     return added
 
 
 def consent_from_event(
-    store: LeadStore, event: Event, profile: LeadProfile, source: str, at: datetime
+    store: UnitOfWork, event: Event, profile: LeadProfile, source: str, at: datetime
 ) -> ConsentRecord | None:
     """The record a ``consent_granted``, ``consent_revoked`` or ``unsubscribed`` event makes."""
     channel = event.prop("channel")
@@ -97,7 +97,7 @@ def consent_from_event(
         revoked_how=None if granted else event.type.value,
         event_id=event.event_id,
     )
-    store.add_consent(record)
+    store.leads.add_consent(record)
     return record
 
 

@@ -29,7 +29,7 @@ from leadflow.errors import (
     StoreError,
 )
 from leadflow.services.store.intake import Context, event_hash, record_events, upsert_lead
-from leadflow.services.store.ports import LeadStore
+from leadflow.services.store.ports import UnitOfWork
 
 T = TypeVar("T")
 Item = TypeVar("Item", LeadProfile, Event)
@@ -51,7 +51,7 @@ class ImportRun(Protocol):
         """The run's checkpoint (a new run starts at row 0)."""
         ...
 
-    def batch(self, work: Callable[[LeadStore], T], rows_done: int, finished: bool) -> T:
+    def batch(self, work: Callable[[UnitOfWork], T], rows_done: int, finished: bool) -> T:
         """Run ``work`` and record the checkpoint in one transaction, and commit it."""
         ...
 
@@ -98,24 +98,24 @@ def _lead_refusal(profile: LeadProfile, ctx: Context) -> Refusal | None:
     return None
 
 
-def _already_stored(store: LeadStore, profile: LeadProfile, ctx: Context) -> bool:
+def _already_stored(store: UnitOfWork, profile: LeadProfile, ctx: Context) -> bool:
     """Whether this very row created the lead: storing it again must change nothing.
 
     A row imported again is old data: its consent flags must not undo a later revocation,
     nor its fields a later update, so it is matched and skipped.
     """
-    lead = store.get_lead(profile.lead_id)
+    lead = store.leads.get_lead(profile.lead_id)
     if lead is None or lead.lead_id != profile.lead_id:
         return False
     playbook = profile.playbook or ctx.default_playbook
     return lead.playbook == playbook and lead.profile == replace(profile, playbook=playbook)
 
 
-def _event_refusal(store: LeadStore, event: Event) -> Refusal | None:
-    lead = store.get_lead(event.lead_id)
+def _event_refusal(store: UnitOfWork, event: Event) -> Refusal | None:
+    lead = store.leads.get_lead(event.lead_id)
     if lead is None:
         return Refusal("lead_id", str(LeadNotFoundError(event.lead_id)))
-    known = store.event_hash(event.event_id)
+    known = store.leads.event_hash(event.event_id)
     if known is not None and known != event_hash(replace(event, lead_id=lead.lead_id)):
         return Refusal("event_id", str(EventConflictError(event.event_id)))
     return None
@@ -160,7 +160,7 @@ class _Importer:
 
     # -- one batch ---------------------------------------------------------------------------
     def _store_leads(
-        self, store: LeadStore, rows: Sequence[tuple[int, LeadProfile]]
+        self, store: UnitOfWork, rows: Sequence[tuple[int, LeadProfile]]
     ) -> list[tuple[int, str, Refusal]]:
         ctx = self.context()
         refusals: list[tuple[int, str, Refusal]] = []
@@ -180,7 +180,7 @@ class _Importer:
         return refusals
 
     def _store_events(
-        self, store: LeadStore, rows: Sequence[tuple[int, Event]]
+        self, store: UnitOfWork, rows: Sequence[tuple[int, Event]]
     ) -> list[tuple[int, str, Refusal]]:
         ctx = self.context()
         refusals: list[tuple[int, str, Refusal]] = []
@@ -197,8 +197,8 @@ class _Importer:
 
     def _work(
         self, rows: Sequence[tuple[int, Item]]
-    ) -> Callable[[LeadStore], list[tuple[int, str, Refusal]]]:
-        def work(store: LeadStore) -> list[tuple[int, str, Refusal]]:
+    ) -> Callable[[UnitOfWork], list[tuple[int, str, Refusal]]]:
+        def work(store: UnitOfWork) -> list[tuple[int, str, Refusal]]:
             if self.kind == "leads":
                 return self._store_leads(store, rows)  # type: ignore[arg-type]
             return self._store_events(store, rows)  # type: ignore[arg-type]

@@ -23,10 +23,10 @@ from leadflow.services.store.lifecycle import Requalified, current_profile, requ
 from leadflow.services.store.ports import (
     AuditEntry,
     IdentityKey,
-    LeadStore,
     PlaybookLookup,
     StoredEvent,
     StoredLead,
+    UnitOfWork,
 )
 
 _UPDATABLE = tuple(f for f in (*TEXT_FIELDS, *CONSENT_FIELDS) if f != "playbook")
@@ -146,7 +146,7 @@ def _fill(current: LeadProfile, other: LeadProfile) -> dict[str, Any]:
     return fill
 
 
-def _audit_merge(store: LeadStore, ctx: Context, absorbed: str, survivor: str) -> None:
+def _audit_merge(store: UnitOfWork, ctx: Context, absorbed: str, survivor: str) -> None:
     store.audit.append(
         AuditEntry(
             ctx.now,
@@ -162,7 +162,7 @@ def _audit_merge(store: LeadStore, ctx: Context, absorbed: str, survivor: str) -
 
 
 def _profile_event(
-    store: LeadStore,
+    store: UnitOfWork,
     lead_id: str,
     changes: Mapping[str, Any],
     ctx: Context,
@@ -170,14 +170,14 @@ def _profile_event(
 ) -> str:
     event = Event(new_id("upd"), lead_id, EventType.PROFILE_UPDATED, ctx.now, dict(changes))
     redacted = ctx.scan_event(event, *known)
-    store.add_events(
+    store.leads.add_events(
         [StoredEvent(event, event_hash(event), ctx.source, ctx.actor, ctx.now, redacted)]
     )
     return event.event_id
 
 
 def _create_lead(
-    store: LeadStore,
+    store: UnitOfWork,
     profile: LeadProfile,
     keys: list[IdentityKey],
     evidence: dict[str, Any],
@@ -194,8 +194,8 @@ def _create_lead(
         ctx.now,
         ctx.scan_profile(profile),
     )
-    store.add_lead(lead)
-    store.add_identities(lead.lead_id, keys, ctx.now)
+    store.leads.add_lead(lead)
+    store.leads.add_identities(lead.lead_id, keys, ctx.now)
     consents_from_profile(
         store, lead.lead_id, lead.profile, evidence, source=ctx.source, at=ctx.now
     )
@@ -214,7 +214,7 @@ def _create_lead(
 
 
 def upsert_lead(
-    store: LeadStore,
+    store: UnitOfWork,
     posted: LeadProfile,
     ctx: Context,
     *,
@@ -233,12 +233,12 @@ def upsert_lead(
     ctx.playbooks(playbook)  # an unknown playbook fails before anything is stored
     keys = identity_keys(posted, external_id, ctx.source)
     candidates: list[StoredLead] = []
-    by_id = store.get_lead(posted.lead_id)
+    by_id = store.leads.get_lead(posted.lead_id)
     if by_id is not None:
         candidates.append(by_id)
-    for lead_id in store.leads_by_identity(keys):
+    for lead_id in store.leads.leads_by_identity(keys):
         if all(c.lead_id != lead_id for c in candidates):
-            found = store.get_lead(lead_id)
+            found = store.leads.get_lead(lead_id)
             if found is not None:
                 candidates.append(found)
     evidence = dict(consent_evidence or {})
@@ -247,18 +247,18 @@ def upsert_lead(
 
     candidates.sort(key=lambda c: (c.created_at, c.lead_id))
     survivor = candidates[0]
-    store.lock_lead(survivor.lead_id)
+    store.leads.lock_lead(survivor.lead_id)
     merged: list[str] = []
     for other in candidates[1:]:
-        other_profile = current_profile(other, store.events_of(other.lead_id))
-        store.merge(survivor.lead_id, other.lead_id)
-        here = current_profile(survivor, store.events_of(survivor.lead_id))
+        other_profile = current_profile(other, store.leads.events_of(other.lead_id))
+        store.leads.merge(survivor.lead_id, other.lead_id)
+        here = current_profile(survivor, store.leads.events_of(survivor.lead_id))
         fill = _fill(here, other_profile)
         if fill:
             _profile_event(store, survivor.lead_id, fill, ctx, here, other_profile)
         _audit_merge(store, ctx, other.lead_id, survivor.lead_id)
         merged.append(other.lead_id)
-    if id_given and by_id is None and store.get_lead(posted.lead_id) is None:
+    if id_given and by_id is None and store.leads.get_lead(posted.lead_id) is None:
         alias = StoredLead(
             posted.lead_id,
             playbook,
@@ -267,10 +267,10 @@ def upsert_lead(
             ctx.now,
             ctx.scan_profile(posted),
         )
-        store.add_lead(alias, merged_into=survivor.lead_id)
+        store.leads.add_lead(alias, merged_into=survivor.lead_id)
         _audit_merge(store, ctx, posted.lead_id, survivor.lead_id)
         merged.append(posted.lead_id)
-    here = current_profile(survivor, store.events_of(survivor.lead_id))
+    here = current_profile(survivor, store.leads.events_of(survivor.lead_id))
     changes = _changes(here, posted)
     event_id = None
     if changes:
@@ -285,7 +285,7 @@ def upsert_lead(
                 after={"fields": sorted(changes)},
             )
         )
-    store.add_identities(survivor.lead_id, keys, ctx.now)
+    store.leads.add_identities(survivor.lead_id, keys, ctx.now)
     # Consent follows the contact point: only flags sent now count, for the points known now.
     # A flag the lead's record already had is a resend, not a new capture: recording it
     # again would undo an unsubscribe that came in between. A new capture says so with its
@@ -297,32 +297,32 @@ def upsert_lead(
     }
     blank = dict.fromkeys(CONSENT_FIELDS)
     updated = replace(
-        current_profile(survivor, store.events_of(survivor.lead_id)), **{**blank, **flags}
+        current_profile(survivor, store.leads.events_of(survivor.lead_id)), **{**blank, **flags}
     )
     consents_from_profile(store, survivor.lead_id, updated, evidence, source=ctx.source, at=ctx.now)
     outcome = requalify_lead(store, survivor, ctx.playbooks, ctx.now, ctx.actor, event_id=event_id)
     return LeadResult(survivor.lead_id, False, merged, sorted(changes), outcome)
 
 
-def _leads_of(store: LeadStore, events: Sequence[Event]) -> dict[str, StoredLead]:
+def _leads_of(store: UnitOfWork, events: Sequence[Event]) -> dict[str, StoredLead]:
     """The (surviving) lead of each event's lead id, locked in id order; an unknown lead
     raises :class:`LeadNotFoundError`."""
     leads: dict[str, StoredLead] = {}
     for event in events:
         if event.lead_id not in leads:
-            lead = store.get_lead(event.lead_id)
+            lead = store.leads.get_lead(event.lead_id)
             if lead is None:
                 raise LeadNotFoundError(event.lead_id)
             leads[event.lead_id] = lead
     for lead_id in sorted({lead.lead_id for lead in leads.values()}):
-        store.lock_lead(lead_id)
+        store.leads.lock_lead(lead_id)
     return leads
 
 
-def _seen(store: LeadStore, event_id: str, digest: str, pending: list[StoredEvent]) -> bool:
+def _seen(store: UnitOfWork, event_id: str, digest: str, pending: list[StoredEvent]) -> bool:
     """Whether the event is already stored (or earlier in this batch) with this content;
     another content under its id raises :class:`EventConflictError`."""
-    known = store.event_hash(event_id)
+    known = store.leads.event_hash(event_id)
     earlier = [s.content_hash for s in pending if s.event.event_id == event_id]
     if known is None and not earlier:
         return False
@@ -332,14 +332,14 @@ def _seen(store: LeadStore, event_id: str, digest: str, pending: list[StoredEven
 
 
 def _record_consents(
-    store: LeadStore, stored: list[Event], by_id: dict[str, StoredLead], ctx: Context
+    store: UnitOfWork, stored: list[Event], by_id: dict[str, StoredLead], ctx: Context
 ) -> None:
     """Consent records (audited) for the consent events just stored."""
     for event in stored:
         if event.type not in CONSENT_TYPES:
             continue
         survivor = by_id[event.lead_id]
-        profile = current_profile(survivor, store.events_of(survivor.lead_id))
+        profile = current_profile(survivor, store.leads.events_of(survivor.lead_id))
         record = consent_from_event(store, event, profile, ctx.source, ctx.now)
         if record is not None:
             store.audit.append(
@@ -355,7 +355,7 @@ def _record_consents(
             )
 
 
-def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> EventsResult:
+def record_events(store: UnitOfWork, events: Sequence[Event], ctx: Context) -> EventsResult:
     """Append ``events`` (already validated) and re-qualify each lead they touch once.
 
     An unknown lead raises :class:`LeadNotFoundError`; an event id stored with different
@@ -377,7 +377,7 @@ def record_events(store: LeadStore, events: Sequence[Event], ctx: Context) -> Ev
         to_store.append(StoredEvent(stored_as, digest, ctx.source, ctx.actor, ctx.now, redacted))
         result.stored.append(event.event_id)
         touched[lead.lead_id] = event.event_id
-    store.add_events(to_store)
+    store.leads.add_events(to_store)
     by_id = {lead.lead_id: lead for lead in leads.values()}
     _record_consents(store, [s.event for s in to_store], by_id, ctx)
     for lead_id, last_event in touched.items():

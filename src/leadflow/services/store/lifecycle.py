@@ -15,10 +15,10 @@ from leadflow.services.nurture import on_decision
 from leadflow.services.routing.assign import route_decision
 from leadflow.services.store.ports import (
     AuditEntry,
-    LeadStore,
     PlaybookLookup,
     StageChange,
     StoredLead,
+    UnitOfWork,
 )
 
 
@@ -52,7 +52,7 @@ def _why(decision: Decision) -> str:
 
 
 def requalify_lead(
-    store: LeadStore,
+    store: UnitOfWork,
     lead: StoredLead,
     playbooks: PlaybookLookup,
     as_of: datetime,
@@ -62,9 +62,9 @@ def requalify_lead(
 ) -> Requalified:
     """Decide ``lead`` at ``as_of`` from everything stored, within the caller's unit of work."""
     playbook = playbooks(lead.playbook)
-    events = store.events_of(lead.lead_id)
+    events = store.leads.events_of(lead.lead_id)
     decision = qualify(lead.profile, events, playbook, as_of)
-    current = store.current_decision(lead.lead_id)
+    current = store.leads.current_decision(lead.lead_id)
     before = current.stage if current is not None else None
     decision = route_decision(
         store,
@@ -94,7 +94,7 @@ def requalify_lead(
 
 
 def store_decision(
-    store: LeadStore,
+    store: UnitOfWork,
     result: Requalified,
     as_of: datetime,
     actor: str,
@@ -102,12 +102,12 @@ def store_decision(
     event_id: str | None = None,
 ) -> None:
     """Save the decision; on a stage change add the history row and its audit record."""
-    store.save_decision(result.decision, as_of)
+    store.leads.save_decision(result.decision, as_of)
     record_stage_change(store, result, as_of, actor, event_id=event_id)
 
 
 def record_stage_change(
-    store: LeadStore,
+    store: UnitOfWork,
     result: Requalified,
     as_of: datetime,
     actor: str,
@@ -119,7 +119,7 @@ def record_stage_change(
     lead_id = decision.lead_id
     if result.changed:
         record = decision.to_record()
-        store.add_stage_change(
+        store.leads.add_stage_change(
             StageChange(
                 lead_id=lead_id,
                 from_stage=before,

@@ -1,7 +1,7 @@
 """What the lead store's use cases need from storage (implemented by ``adapters/db``).
 
-A :class:`LeadStore` is one unit of work: everything done through it is committed together
-by :meth:`LeadStore.commit` or not at all. Use cases never see SQL.
+A :class:`UnitOfWork` is one unit of work: everything done through it is committed together
+by :meth:`UnitOfWork.commit` or not at all. Use cases never see SQL.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event
@@ -131,27 +131,8 @@ class AuditLog(Protocol):
         ...
 
 
-class LeadStore(NurtureStore, Protocol):
-    """One unit of work over the lead store (routing and nurture included)."""
-
-    @property
-    def audit(self) -> AuditLog:
-        """The audit log, written in this unit of work."""
-        ...
-
-    @property
-    def outbox(self) -> Outbox:
-        """Outbound webhooks, queued in this unit of work."""
-        ...
-
-    @property
-    def routing(self) -> RoutingStore:
-        """Routes, owners and SLA clocks, in this unit of work."""
-        ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
+class Leads(Protocol):
+    """Leads, identities, events, decisions, stage history and consents (``uow.leads``)."""
 
     # leads and identities
     def get_lead(self, lead_id: str) -> StoredLead | None:
@@ -197,3 +178,61 @@ class LeadStore(NurtureStore, Protocol):
     def open_lead_ids(self, after: str, limit: int) -> list[str]:
         """Up to ``limit`` ids after ``after`` of surviving leads whose stage is not final."""
         ...
+
+    # many leads at once (re-qualifying in batches)
+    def leads_many(self, lead_ids: Sequence[str]) -> list[StoredLead]: ...
+
+    def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]: ...
+
+    def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
+        """Replace the stored decisions of leads that have one, in one statement."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One unit of work: its repositories' changes are committed together or not at all."""
+
+    @property
+    def leads(self) -> Leads:
+        """Leads and everything recorded about them, in this unit of work."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log, written in this unit of work."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """Outbound webhooks, queued in this unit of work."""
+        ...
+
+    @property
+    def routing(self) -> RoutingStore:
+        """Routes, owners and SLA clocks, in this unit of work."""
+        ...
+
+    @property
+    def nurture(self) -> NurtureStore:
+        """Nurture enrollments and the message outbox, in this unit of work."""
+        ...
+
+    def secret(self, name: str, now: datetime) -> bytes:
+        """The store's own secret ``name``, made the first time it is asked for."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+R = TypeVar("R")
+
+
+class Runner(Protocol):
+    """Runs one unit of work and commits it (``Database.run``), retrying one that lost a race
+    up to ``attempts`` times."""
+
+    def __call__(self, work: Callable[[UnitOfWork], R], attempts: int = 5) -> R: ...

@@ -8,13 +8,12 @@ harmless: a lead whose decision is unchanged gets no history row).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
 
-from leadflow.domain.decision import Decision, Route
+from leadflow.domain.decision import Route
 from leadflow.domain.events import Event
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.qualify import qualify
@@ -25,24 +24,9 @@ from leadflow.services.store.lifecycle import (
     current_profile,
     record_stage_change,
 )
-from leadflow.services.store.ports import LeadStore, PlaybookLookup, StoredLead
+from leadflow.services.store.ports import PlaybookLookup, UnitOfWork
 
-
-class BatchStore(LeadStore, Protocol):
-    """A unit of work that can also read many leads at once."""
-
-    def leads_many(self, lead_ids: Sequence[str]) -> list[StoredLead]: ...
-
-    def events_of_many(self, lead_ids: Sequence[str]) -> dict[str, list[Event]]: ...
-
-    def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]: ...
-
-    def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
-        """Replace the stored decisions of leads that have one, in one statement."""
-        ...
-
-
-UnitOfWork = Callable[[], AbstractContextManager[BatchStore]]
+OpenUnit = Callable[[], AbstractContextManager[UnitOfWork]]
 
 
 @dataclass
@@ -57,12 +41,12 @@ class RequalifyReport:
         return sum(self.transitions.values())
 
 
-def _open_ids(unit: UnitOfWork, batch: int) -> Iterator[list[str]]:
+def _open_ids(unit: OpenUnit, batch: int) -> Iterator[list[str]]:
     """Pages of open lead ids, each read in a short unit of work of its own."""
     after = ""
     while True:
         with unit() as store:
-            ids = store.open_lead_ids(after, batch)
+            ids = store.leads.open_lead_ids(after, batch)
         if not ids:
             return
         yield ids
@@ -70,7 +54,7 @@ def _open_ids(unit: UnitOfWork, batch: int) -> Iterator[list[str]]:
 
 
 def requalify_all(
-    unit: UnitOfWork,
+    unit: OpenUnit,
     playbooks: PlaybookLookup,
     as_of: datetime,
     actor: str,
@@ -89,7 +73,7 @@ def requalify_all(
             if dry_run:
                 store.rollback()
             else:
-                store.save_decisions([r.decision for r in changed], as_of)
+                store.leads.save_decisions([r.decision for r in changed], as_of)
                 for result in changed:
                     record_stage_change(store, result, as_of, actor)
                 store.commit()
@@ -100,7 +84,7 @@ def requalify_all(
 
 
 def _decide_batch(
-    store: BatchStore,
+    store: UnitOfWork,
     ids: list[str],
     playbooks: PlaybookLookup,
     report: RequalifyReport,
@@ -111,9 +95,9 @@ def _decide_batch(
 ) -> list[Requalified]:
     """Decide one batch of leads (counting the transitions in ``report``); unless
     ``dry_run``, route them and take the effects of each stage change (nurture, webhooks)."""
-    leads = store.leads_many(ids)
-    events = store.events_of_many(ids)
-    current = store.stages_many(ids)
+    leads = store.leads.leads_many(ids)
+    events = store.leads.events_of_many(ids)
+    current = store.leads.stages_many(ids)
     routes = store.routing.routes_many(ids)
     changed: list[Requalified] = []
     for lead in leads:
@@ -142,7 +126,7 @@ def _decide_batch(
 
 
 def _routed(
-    store: BatchStore,
+    store: UnitOfWork,
     playbook: Playbook,
     result: Requalified,
     route: Route | None,

@@ -9,7 +9,7 @@ from leadflow.domain.events import Event, EventType, PropertyValue
 from leadflow.domain.stages import ALLOWED_ACTIONS, SalesAction, Stage
 from leadflow.errors import ActionNotAllowedError, LeadNotFoundError
 from leadflow.services.store.intake import Context, EventsResult, new_id, record_events
-from leadflow.services.store.ports import LeadStore
+from leadflow.services.store.ports import UnitOfWork
 
 ACTION_EVENTS: dict[SalesAction, EventType] = {
     SalesAction.ACCEPT: EventType.SALES_ACCEPTED,
@@ -30,7 +30,7 @@ def allowed_actions(stage: Stage) -> list[str]:
 
 
 def take_action(
-    store: LeadStore,
+    store: UnitOfWork,
     lead_id: str,
     action: SalesAction,
     properties: Mapping[str, PropertyValue],
@@ -45,11 +45,11 @@ def take_action(
     the lead's current stage does allow) before anything is stored. ``event_id`` names the
     event (a fresh random id when omitted), for callers that must be reproducible.
     """
-    lead = store.get_lead(lead_id)
+    lead = store.leads.get_lead(lead_id)
     if lead is None:
         raise LeadNotFoundError(lead_id)
-    store.lock_lead(lead.lead_id)
-    current = store.current_decision(lead.lead_id)
+    store.leads.lock_lead(lead.lead_id)
+    current = store.leads.current_decision(lead.lead_id)
     stage = Stage(current.stage) if current is not None else Stage.NEW
     if action not in ALLOWED_ACTIONS[stage]:
         raise ActionNotAllowedError(lead.lead_id, stage.value, action.value, allowed_actions(stage))

@@ -1,48 +1,29 @@
-"""The lead store on SQLAlchemy: one :class:`SqlLeadStore` per unit of work (opened by
-:class:`~leadflow.adapters.db.database.Database`)."""
+"""Leads, their identities, events, decisions, stage history and consents in SQL
+(``uow.leads``, the ``Leads`` port).
+
+Writes and most reads are Core statements on the mapped tables rather than ORM objects: a
+lead's ingest runs a dozen statements, and the ORM's bookkeeping would cost more than the
+database does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from sqlalchemy import (
-    Table,
-    bindparam,
-    delete,
-    insert,
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from leadflow.adapters.db.access_log import SqlAccessLog
-from leadflow.adapters.db.accounts import SqlAccounts
-from leadflow.adapters.db.apikeys import SqlApiKeys
-from leadflow.adapters.db.audit_log import SqlAuditLog
-from leadflow.adapters.db.convert import (
-    profile_from_json,
-    profile_to_json,
-)
-from leadflow.adapters.db.nurture import NurtureTables
-from leadflow.adapters.db.outbox import SqlWebhookOutbox
-from leadflow.adapters.db.prune import SqlRetention
-from leadflow.adapters.db.requests import SqlRequests
-from leadflow.adapters.db.routing import SqlRouting
+from leadflow.adapters.db.convert import profile_from_json, profile_to_json
 from leadflow.adapters.db.tables import (
-    AuditHeadRow,
-    AuditRow,
     ConsentRow,
     DecisionRow,
     EventRow,
     IdentityRow,
     LeadRow,
     StageChangeRow,
-    WebhookEndpointRow,
-    WebhookOutboxRow,
 )
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
@@ -57,59 +38,23 @@ from leadflow.services.store.ports import (
     StoredLead,
 )
 
-T = TypeVar("T")
 _LEADS = cast(Table, LeadRow.__table__)
 _IDENTITIES = cast(Table, IdentityRow.__table__)
 _EVENTS = cast(Table, EventRow.__table__)
 _DECISIONS = cast(Table, DecisionRow.__table__)
 _HISTORY = cast(Table, StageChangeRow.__table__)
 _CONSENTS = cast(Table, ConsentRow.__table__)
-_AUDIT = cast(Table, AuditRow.__table__)
-_HEAD = cast(Table, AuditHeadRow.__table__)
-_ENDPOINTS = cast(Table, WebhookEndpointRow.__table__)
-_OUTBOX = cast(Table, WebhookOutboxRow.__table__)
 _TERMINAL = sorted(s.value for s in TERMINAL_STAGES)
 _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
-class SqlLeadStore(NurtureTables):
-    """A unit of work over one SQLAlchemy session (the ``LeadStore`` port).
-
-    Writes and most reads are Core statements on the mapped tables rather than ORM objects:
-    a lead's ingest runs a dozen statements, and the ORM's bookkeeping would cost more than
-    the database does.
-    """
+class SqlLeads:
+    """The ``Leads`` port on the unit of work's session."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
-        self.audit = SqlAuditLog(session)
-        self.requests = SqlRequests(session)
-        self.access = SqlAccessLog(session)
-        self.keys = SqlApiKeys(session)
-        self.retention = SqlRetention(session)
-        self.outbox = SqlWebhookOutbox(session)
-        self.routing = SqlRouting(session)
-
-    # -- unit of work ------------------------------------------------------------------
-    @property
-    def accounts(self) -> SqlAccounts:
-        """Accounts and sessions in this unit of work (audited in its chain)."""
-        return SqlAccounts(self.session, self.audit)
-
-    def commit(self) -> None:
-        self.audit.write_head()
-        self.session.commit()
-        self.audit.forget()
-
-    def rollback(self) -> None:
-        self.session.rollback()
-        self.audit.forget()
-
-    def flush(self) -> None:
-        self.audit.write_head()
-        self.session.flush()
 
     def _run(self, statement: Any, params: Any = None) -> Any:
         return self.session.execute(statement, params)
