@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bz2
 import hashlib
+import importlib.util
 import json
 import os
 import pickle
@@ -124,11 +125,16 @@ def _medications() -> Iterator[tuple[str, bool]]:
 
 
 def _icd_file() -> Path:
-    folder = resources.files("simple_icd_10_cm").joinpath("data")
+    # Found without importing the package: its __init__ loads every code through a
+    # deprecated importlib call, which we do not need (we read the tabular list ourselves).
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("simple_icd_10_cm is not installed")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".xml"))
     if not names:
         raise FileNotFoundError("simple_icd_10_cm ships no tabular list")
-    return Path(str(folder.joinpath(names[-1])))
+    return folder / names[-1]
 
 
 def condition_phrases(description: str) -> set[str]:
