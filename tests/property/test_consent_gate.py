@@ -1,25 +1,31 @@
-"""Random grant / revoke / number change / enqueue / send sequences against the consent gate.
+"""Random grant / revoke / number change / enqueue / send sequences through the one send path.
 
-An independent model of the rules predicts exactly which queued messages go at each send;
-the recording sink must see exactly those, so a message never goes without an active consent
-for its channel and the lead's current contact point at send time (and the gate is not
-trivially shut either).
+The outbox is sent by :class:`~leadflow.services.sending.Sender` (what the worker runs) over
+in-memory repositories. An independent model of the rules predicts exactly which queued
+messages go at each send; the recording sink must see exactly those, so a message never goes
+without an active consent for its channel and the lead's current contact point at send time
+(and the gate is not trivially shut either).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.fakes import RecordingSink
+from tests.fakes.store import FakeDatabase
 
 from leadflow.adapters.messaging_sink import FileSink
-from leadflow.domain.contact_rules import US_ZONES, ConsentFact
-from leadflow.services.messaging import Message, MessageQueue, Recipient, send
+from leadflow.domain.contact_rules import US_ZONES
+from leadflow.domain.profile import LeadProfile
+from leadflow.services.nurture_ports import NURTURE, NewMessage
+from leadflow.services.sending import Location, Sender
+from leadflow.services.store.ports import ConsentRecord, StoredLead
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 START = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)  # 14:00 in New York, 09:00 in Honolulu
@@ -28,6 +34,7 @@ POINTS = {
     "email": ("pat@example.com", "pat@new.example"),
     "phone": ("+16175550142", "+16175550199"),
 }
+FOOTER = "\n\n--\nTo stop these emails"
 
 
 def _kind(channel: str) -> str:
@@ -35,55 +42,81 @@ def _kind(channel: str) -> str:
 
 
 @dataclass
-class RecordingSink:
-    sent: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def send(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
-        assert subject is None  # these messages have none
-        self.sent.append((channel, to, body))
-
-
-@dataclass
 class World:
-    """The lead as the store would hold it, plus an independent model of the rules."""
+    """The lead in the fake store, the sender, and an independent model of the rules."""
 
     zones: frozenset[str] | None
     now: datetime = START
+    db: FakeDatabase = field(default_factory=FakeDatabase)
+    sink: RecordingSink = field(default_factory=RecordingSink)
     current: dict[str, int] = field(default_factory=lambda: {"email": 0, "phone": 0})
     paused: bool = False
-    facts: list[ConsentFact] = field(default_factory=list)
     status: dict[tuple[str, str], str] = field(default_factory=dict)  # the model
-    model_queue: list[Message] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # ids the model expects still queued
+
+    def __post_init__(self) -> None:
+        self.db.uow.leads.add_lead(StoredLead("L-1", "p", self._profile(), START, START))
+
+    def _profile(self) -> LeadProfile:
+        return LeadProfile("L-1", email=self.point("email"), phone=self.point("sms"))
+
+    @property
+    def sender(self) -> Sender:
+        return Sender(self.db.run, self.sink, lambda _: Location(self.zones or frozenset()))
 
     def point(self, channel: str) -> str:
         kind = _kind(channel)
         return POINTS[kind][self.current[kind]]
 
-    def recipient(self, lead_id: str) -> Recipient:
-        assert lead_id == "L-1"
-        return Recipient(
-            email=self.point("email"),
-            phone=self.point("sms"),
-            consents=tuple(self.facts),
-            zones=self.zones,
-            paused=self.paused,
-        )
+    def change(self, kind: str) -> None:
+        self.current[kind] = 1 - self.current[kind]
+        lead = self.db.uow.leads.leads["L-1"]
+        self.db.uow.leads.leads["L-1"] = replace(lead, profile=self._profile())
 
-    def in_hours(self) -> bool:
+    def consent(self, channel: str, point: str, status: str) -> None:
+        self.db.uow.leads.add_consent(
+            ConsentRecord("L-1", channel, "marketing", point, status, self.now, "test", "form")
+        )
+        self.status[(channel, point)] = status
+
+    def pause(self, paused: bool) -> None:
+        self.paused = paused
+        if paused:
+            self.db.uow.nurture.add_sms_reply("L-1", self.point("sms"), "call me?", self.now)
+        else:
+            self.db.uow.nurture.clear_review("L-1")
+
+    def enqueue(self, channel: str, body: str) -> int:
+        self.db.uow.nurture.queue_message(
+            NewMessage("L-1", NURTURE, channel, body, created_at=self.now, due_at=self.now)
+        )
+        row = self.db.uow.nurture.messages[-1]
+        self.waiting.append(row.id)
+        return row.id
+
+    def in_hours(self, at: datetime | None = None) -> bool:
         names = self.zones or US_ZONES
-        return all(8 <= self.now.astimezone(ZoneInfo(z)).hour < 21 for z in names)
+        at = at or self.now
+        return all(8 <= at.astimezone(ZoneInfo(z)).hour < 21 for z in names)
 
     def expected_sends(self) -> list[tuple[str, str, str]]:
-        sent, kept = [], []
-        for message in self.model_queue:
+        """What the model says goes now; the refused stay queued (waiting) or are dropped."""
+        rows = {m.id: m for m in self.db.uow.nurture.messages}
+        due = sorted(
+            (i for i in self.waiting if rows[i].due_at <= self.now),
+            key=lambda i: (rows[i].due_at, i),
+        )
+        sent = []
+        for message_id in due:
+            message = rows[message_id].message
             to = self.point(message.channel)
             if self.status.get((message.channel, to)) != "granted":
-                continue  # dropped: no consent or revoked
-            if self.paused or (message.channel != "email" and not self.in_hours()):
-                kept.append(message)
+                self.waiting.remove(message_id)  # dropped: no consent or revoked
                 continue
+            if self.paused or (message.channel != "email" and not self.in_hours()):
+                continue  # kept for later
+            self.waiting.remove(message_id)
             sent.append((message.channel, to, message.body))
-        self.model_queue = kept
         return sent
 
 
@@ -96,6 +129,8 @@ enqueues = st.tuples(st.just("enqueue"), channels)
 sends = st.tuples(st.just("send"))
 # Weighted towards grants, enqueues and sends so that many sequences do send something.
 operations = st.one_of(
+    grants,
+    grants,
     grants,
     grants,
     enqueues,
@@ -118,14 +153,33 @@ zone_sets = st.sampled_from(
 )
 
 
+def _check_send(world: World) -> None:
+    before = len(world.sink.sent)
+    report = world.sender.send_due(world.now, 100)
+    expected = world.expected_sends()
+    got = [(c, to, body) for c, to, body, _ in world.sink.sent[before:]]
+    assert [(c, to) for c, to, _ in got] == [(c, to) for c, to, _ in expected]
+    for (channel, to, body), (_, _, wanted) in zip(got, expected, strict=True):
+        assert body == wanted if channel != "email" else body.startswith(wanted + FOOTER)
+        assert world.status[(channel, to)] == "granted"
+        assert to == world.point(channel)
+        assert not world.paused
+        assert channel == "email" or world.in_hours()
+    assert report.sent == len(expected)
+    rows = {m.id: m for m in world.db.uow.nurture.messages}
+    queued = sorted(i for i, m in rows.items() if m.status == "queued")
+    assert queued == sorted(world.waiting)
+    for message_id in world.waiting:  # a refusal waiting can cure: tried again later
+        assert rows[message_id].due_at > world.now
+        assert rows[message_id].lease_until is None
+
+
 @SETTINGS
-@given(zones=zone_sets, ops=st.lists(operations, min_size=5, max_size=40))
+@given(zones=zone_sets, ops=st.lists(operations, min_size=20, max_size=60))
 def test_nothing_is_sent_without_consent_for_the_channel_and_point_at_send_time(
     zones: frozenset[str] | None, ops: list[tuple[object, ...]]
 ) -> None:
     world = World(zones)
-    queue = MessageQueue()
-    sink = RecordingSink()
     enqueued = 0
     for op in ops:
         world.now += timedelta(seconds=1)
@@ -133,79 +187,78 @@ def test_nothing_is_sent_without_consent_for_the_channel_and_point_at_send_time(
             case ("grant" | "revoke") as verb, str(channel), str(named):
                 kind = _kind(channel)
                 index = world.current[kind] if named == "current" else 1 - world.current[kind]
-                point = POINTS[kind][index]
-                status = "granted" if verb == "grant" else "revoked"
-                world.facts.append(ConsentFact(channel, point, status, world.now))
-                world.status[(channel, point)] = status
+                world.consent(
+                    channel, POINTS[kind][index], "granted" if verb == "grant" else "revoked"
+                )
             case ("change", str(kind)):
-                world.current[kind] = 1 - world.current[kind]
+                world.change(kind)
             case ("enqueue", str(channel)):
                 enqueued += 1
-                message = Message(f"M-{enqueued}", "L-1", channel, f"body {enqueued}")
-                before = len(sink.sent)
-                queue.enqueue(message)
-                world.model_queue.append(message)
-                assert len(sink.sent) == before  # intent only: nothing checked or sent
+                before = len(world.sink.sent)
+                world.enqueue(channel, f"body {enqueued}")
+                assert len(world.sink.sent) == before  # intent only: nothing checked or sent
             case ("send",):
-                before = len(sink.sent)
-                results = queue.send_due(world.recipient, sink, lambda: world.now)
-                expected = world.expected_sends()
-                assert sink.sent[before:] == expected
-                for channel, to, _ in sink.sent[before:]:
-                    assert world.status[(channel, to)] == "granted"
-                    assert to == world.point(channel)
-                    assert not world.paused
-                    assert channel == "email" or world.in_hours()
-                assert all(r.to == world.point(r.message.channel) for r in results)
-                assert sum(r.decision.allowed for r in results) == len(expected)
-                assert queue.waiting == tuple(world.model_queue)
+                _check_send(world)
             case ("advance", int(minutes)):
                 world.now += timedelta(minutes=minutes)
             case ("pause", bool(paused)):
-                world.paused = paused
+                world.pause(paused)
             case _:  # pragma: no cover
                 raise AssertionError(op)
 
 
+def _status(world: World, message_id: int) -> tuple[str, str | None]:
+    row = world.db.uow.nurture.row(message_id)
+    return row.status, row.reason
+
+
 def test_revocation_between_enqueue_and_send_sends_nothing() -> None:
     world = World(frozenset({"America/New_York"}))
-    queue, sink = MessageQueue(), RecordingSink()
-    world.facts.append(ConsentFact("sms", world.point("sms"), "granted", world.now))
-    queue.enqueue(Message("M-1", "L-1", "sms", "hello"))
+    world.consent("sms", world.point("sms"), "granted")
+    message_id = world.enqueue("sms", "hello")
     world.now += timedelta(minutes=1)
-    world.facts.append(ConsentFact("sms", world.point("sms"), "revoked", world.now))
+    world.consent("sms", world.point("sms"), "revoked")
     world.now += timedelta(minutes=1)
-    [result] = queue.send_due(world.recipient, sink, lambda: world.now)
-    assert result.decision.reason == "revoked"
-    assert sink.sent == []
-    assert queue.waiting == ()
+    assert world.sender.send_due(world.now).skipped == 1
+    assert _status(world, message_id) == ("skipped", "revoked")
+    assert world.sink.sent == []
 
 
 def test_a_grant_for_the_old_number_never_covers_the_new_one() -> None:
     world = World(frozenset({"America/New_York"}))
-    queue, sink = MessageQueue(), RecordingSink()
     old = world.point("sms")
-    world.facts.append(ConsentFact("sms", old, "granted", world.now))
-    queue.enqueue(Message("M-1", "L-1", "sms", "hello"))
-    world.current["phone"] = 1
+    world.consent("sms", old, "granted")
+    message_id = world.enqueue("sms", "hello")
+    world.change("phone")
     world.now += timedelta(minutes=1)
-    [result] = queue.send_due(world.recipient, sink, lambda: world.now)
-    assert result.to == world.point("sms") != old
-    assert result.decision.reason == "no_consent"
-    assert sink.sent == []
+    world.sender.send_due(world.now)
+    assert _status(world, message_id) == ("skipped", "no_consent")
+    assert world.sink.sent == []
+
+
+def test_quiet_hours_defer_a_text_to_the_start_of_the_recipients_day() -> None:
+    world = World(frozenset({"America/New_York"}), now=datetime(2026, 3, 3, 3, 0, tzinfo=UTC))
+    world.consent("sms", world.point("sms"), "granted")
+    message_id = world.enqueue("sms", "hello")
+    assert world.sender.send_due(world.now).deferred == 1  # 22:00 in New York
+    row = world.db.uow.nurture.row(message_id)
+    assert (row.status, row.reason) == ("queued", "quiet_hours")
+    assert row.due_at == datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    assert world.sender.send_due(row.due_at - timedelta(seconds=1)).claimed == 0
+    assert world.sender.send_due(row.due_at).sent == 1
 
 
 def test_the_file_sink_gets_only_what_the_gate_allows(tmp_path: Path) -> None:
     world = World(frozenset({"America/New_York"}))
-    sink = FileSink(tmp_path / "out" / "messages.jsonl")
-    world.facts.append(ConsentFact("email", world.point("email"), "granted", world.now))
+    world.consent("email", world.point("email"), "granted")
     for channel in ("email", "sms"):
-        send(
-            Message(f"M-{channel}", "L-1", channel, "Hi ✓"),
-            world.recipient,
-            sink,
-            lambda: world.now,
+        world.db.uow.nurture.queue_message(
+            NewMessage("L-1", "notice", channel, "Hi ✓", created_at=world.now, due_at=world.now)
         )
+    sink = FileSink(tmp_path / "out" / "messages.jsonl")
+    Sender(world.db.run, sink, lambda _: Location(frozenset({"America/New_York"}))).send_due(
+        world.now
+    )
     lines = sink.path.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [
         {"channel": "email", "to": "pat@example.com", "body": "Hi ✓"}

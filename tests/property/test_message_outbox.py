@@ -26,7 +26,6 @@ from sqlalchemy import Table, insert, select
 
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import upgrade
-from leadflow.adapters.db.nurture import send_due
 from leadflow.adapters.db.tables import MessageRow
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.domain.events import Event, EventType
@@ -247,7 +246,7 @@ def _consent(app: App, model: Model, verb: str, channel: str) -> None:
 def _send(app: App, model: Model, sink: Recorder) -> None:
     """A send pass: exactly what the model expects goes out, never without consent."""
     before = len(sink.sent)
-    report = send_due(app.db, model.now, sink, 100)
+    report = app.sender(sink).send_due(model.now, 100)
     got = sink.sent[before:]
     expected = model.expected()
     assert sorted(got) == sorted(expected)

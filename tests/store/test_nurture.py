@@ -18,14 +18,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Table, select
 from typer.testing import CliRunner
 
-from leadflow.adapters.db.nurture import MAX_ATTEMPTS, lease_for, send_due, step_due
 from leadflow.adapters.db.tables import AuditRow, MessageRow
 from leadflow.adapters.messaging_sink import FileSink, make_sink
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
 from leadflow.entrypoints.webhook_cli import run_messages
 from leadflow.services.nurture_ports import Enrollment
+from leadflow.services.nurture_steps import step_due
 from leadflow.services.routing.ports import Notice
+from leadflow.services.sending import MAX_ATTEMPTS, lease_for
 from tests.factories import (
     CAREGIVER,
     CAREGIVER_EVENTS,
@@ -143,7 +144,7 @@ def test_a_lead_that_becomes_mql_leaves_its_track_and_queued_steps_are_not_sent(
 ) -> None:
     nurture_lead(client)
     clock.advance(hours=1)
-    assert step_due(app.db, app.playbooks, clock.now) == 1  # queued, not yet sent
+    assert step_due(app.db.run, app.playbooks, clock.now) == 1  # queued, not yet sent
     for event in CAREGIVER_EVENTS[1:]:
         assert client.post("/v1/events", json=event).status_code == 201
     assert client.get("/v1/leads/SC-001").json()["decision"]["stage"] == "mql"
@@ -151,7 +152,7 @@ def test_a_lead_that_becomes_mql_leaves_its_track_and_queued_steps_are_not_sent(
     assert enrollment.end_reason == "stage_changed"
     assert _audit_actions(app)[-1] == ("nurture.left", {"reason": "stage_changed"})
     sink = RecordingSink()
-    report = send_due(app.db, clock.now, sink)
+    report = app.sender(sink).send_due(clock.now)
     assert (report.claimed, report.skipped, sink.sent) == (1, 1, [])
     assert _messages(app)[0].reason == "left_nurture"
 
@@ -213,7 +214,7 @@ def test_staff_notices_go_to_their_address_without_the_lead_consent_gate(
     app.db.run(add)
     clock.advance(hours=23)  # 23:00 UTC: staff email has no quiet hours
     sink = RecordingSink()
-    report = send_due(app.db, clock.now, sink)
+    report = app.sender(sink).send_due(clock.now)
     assert (report.sent, report.skipped) == (1, 1)
     assert sink.sent == [("email", "ana@northwind.example", "Call SC-001", "Lead due soon")]
     assert [(m.status, m.reason) for m in _messages(app)] == [
@@ -227,7 +228,7 @@ def test_a_stop_reply_revokes_sms_consent_at_once_and_the_queued_text_is_skipped
 ) -> None:
     nurture_lead(client)
     clock.now = datetime(2026, 3, 13, 14, 0, tzinfo=UTC)  # every step due, 10:00 in Boston
-    assert step_due(app.db, app.playbooks, clock.now) == 3
+    assert step_due(app.db.run, app.playbooks, clock.now) == 3
     stop = {"from": "(617) 555-0142", "body": " Stop. "}
     reply = client.post("/v1/sms/inbound", json=stop, headers={"Idempotency-Key": "SM1"})
     assert reply.status_code == 200, reply.text
@@ -241,7 +242,7 @@ def test_a_stop_reply_revokes_sms_consent_at_once_and_the_queued_text_is_skipped
     assert sms[-1]["status"] == "revoked"
     assert sms[-1]["contact_point"] == PHONE
     sink = RecordingSink()
-    send_due(app.db, clock.now, sink)
+    app.sender(sink).send_due(clock.now)
     # email consent holds; the one text is the STOP confirmation (tests/store/test_unsubscribe.py)
     assert [s[:2] for s in sink.sent] == [("email", EMAIL), ("email", EMAIL), ("sms", PHONE)]
     assert "you're unsubscribed" in sink.sent[2][2]
@@ -294,7 +295,7 @@ def test_two_workers_racing_never_send_the_same_message_twice(
 
     def run(worker: App) -> None:
         try:
-            while send_due(worker.db, clock.now, sink, 3).claimed:
+            while worker.sender(sink).send_due(clock.now, 3).claimed:
                 pass
         except BaseException as exc:  # reported below
             errors.append(exc)
@@ -342,7 +343,7 @@ def test_a_worker_killed_mid_send_loses_nothing(
 ) -> None:
     nurture_lead(client)
     clock.advance(hours=1)
-    step_due(app.db, app.playbooks, clock.now)
+    step_due(app.db.run, app.playbooks, clock.now)
 
     class Killed(BaseException):
         pass
@@ -359,14 +360,14 @@ def test_a_worker_killed_mid_send_loses_nothing(
             raise Killed
 
     with pytest.raises(Killed):
-        send_due(app.db, clock.now, DyingSink(), 20)
+        app.sender(DyingSink()).send_due(clock.now, 20)
     [message] = _messages(app)
     assert message.status == "queued"
     lease_end = clock.now + lease_for(20)
     assert message.lease_until == lease_end
     sink = RecordingSink()
-    assert send_due(app.db, lease_end - timedelta(seconds=1), sink).claimed == 0
-    assert send_due(app.db, lease_end, sink).sent == 1
+    assert app.sender(sink).send_due(lease_end - timedelta(seconds=1)).claimed == 0
+    assert app.sender(sink).send_due(lease_end).sent == 1
     assert len(sink.sent) == 1
 
 

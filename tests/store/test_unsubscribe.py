@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 
-from leadflow.adapters.db.nurture import send_due, step_due
 from leadflow.adapters.db.tables import AuditRow, EventRow, MessageRow
 from leadflow.adapters.messaging_sink import make_sink
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.webhook_cli import run_messages
+from leadflow.services.nurture_steps import step_due
 from leadflow.services.routing.ports import Notice
 from tests.factories import EMAIL, PHONE, nurture_lead
 from tests.fakes import FakeClock, RecordingSink
@@ -139,7 +139,7 @@ def test_one_click_unsubscribes_and_the_next_nurture_email_is_skipped_as_revoked
 
     app.db.run(queue)
     sink = RecordingSink()
-    report = send_due(app.db, clock.now, sink)
+    report = app.sender(sink).send_due(clock.now)
     assert (report.skipped, sink.sent) == (1, [])
     last = _messages(app)[-1]
     assert (last.msg_id, last.status, last.reason) == ("msg_after", "skipped", "revoked")
@@ -208,7 +208,7 @@ def test_staff_notices_get_no_unsubscribe_link(
         )
     )
     sink = RecordingSink()
-    send_due(app.db, clock.now, sink)
+    app.sender(sink).send_due(clock.now)
     assert sink.sent == [("email", "ana@northwind.example", "Call", "Late")]
     assert sink.headers == [None]
 
@@ -222,7 +222,7 @@ def test_stop_sends_one_confirmation_despite_revoked_consent_and_not_again_withi
     assert stop.json() == {"lead_id": "SC-001", "action": "revoked"}
     clock.advance(minutes=1)
     sink = RecordingSink()
-    assert send_due(app.db, clock.now, sink).sent == 1
+    assert app.sender(sink).send_due(clock.now).sent == 1
     assert sink.sent == [("sms", PHONE, CONFIRMATION, None)]
     sms = [c for c in client.get("/v1/leads/SC-001").json()["consents"] if c["channel"] == "sms"]
     assert sms[-1]["status"] == "revoked"  # sent although consent is revoked
@@ -230,7 +230,7 @@ def test_stop_sends_one_confirmation_despite_revoked_consent_and_not_again_withi
     clock.advance(hours=3)
     again = client.post("/v1/sms/inbound", json={"from": PHONE, "body": "stop"})
     assert again.json()["action"] == "revoked"
-    assert send_due(app.db, clock.now, sink).skipped == 1
+    assert app.sender(sink).send_due(clock.now).skipped == 1
     assert len(sink.sent) == 1  # none within 24 h of the first
     confirmations = [m for m in _messages(app) if m.kind == "stop_confirmation"]
     assert [(m.status, m.reason, m.to_address) for m in confirmations] == [
@@ -240,7 +240,7 @@ def test_stop_sends_one_confirmation_despite_revoked_consent_and_not_again_withi
 
     clock.advance(hours=22)  # 25 h after the first: a new STOP may be confirmed again
     client.post("/v1/sms/inbound", json={"from": PHONE, "body": "Unsubscribe"})
-    assert send_due(app.db, clock.now, sink).sent == 1
+    assert app.sender(sink).send_due(clock.now).sent == 1
     assert [s[2] for s in sink.sent] == [CONFIRMATION, CONFIRMATION]
 
 
@@ -251,7 +251,7 @@ def test_a_confirmation_that_cannot_go_within_5_minutes_is_skipped(
     client.post("/v1/sms/inbound", json={"from": PHONE, "body": "quit"})
     clock.advance(minutes=5, seconds=1)  # the worker was down
     sink = RecordingSink()
-    report = send_due(app.db, clock.now, sink)
+    report = app.sender(sink).send_due(clock.now)
     assert (report.skipped, sink.sent) == (1, [])
     [confirmation] = [m for m in _messages(app) if m.kind == "stop_confirmation"]
     assert (confirmation.status, confirmation.reason) == ("skipped", "confirmation_too_late")
@@ -263,7 +263,7 @@ def test_the_sender_name_setting_names_the_confirmation(make_app: Any, clock: Fa
         nurture_lead(client)
         client.post("/v1/sms/inbound", json={"from": PHONE, "body": "cancel"})
     sink = RecordingSink()
-    send_due(app.db, clock.now, sink)
+    app.sender(sink).send_due(clock.now)
     assert [s[2] for s in sink.sent] == [
         "Northwind Care Line: you're unsubscribed and will get no more texts. Reply HELP for help."
     ]
@@ -274,11 +274,11 @@ def test_reviewing_replies_clears_the_pause_and_the_queued_text_goes(
 ) -> None:
     nurture_lead(client)
     clock.now = datetime(2026, 3, 13, 14, 0, tzinfo=UTC)  # every step due, 10:00 in Boston
-    assert step_due(app.db, app.playbooks, clock.now) == 3
+    assert step_due(app.db.run, app.playbooks, clock.now) == 3
     reply = client.post("/v1/sms/inbound", json={"from": PHONE, "body": "who is this?"})
     assert reply.json()["action"] == "flagged_for_review"
     sink = RecordingSink()
-    assert send_due(app.db, clock.now, sink).deferred == 3
+    assert app.sender(sink).send_due(clock.now).deferred == 3
     assert sink.sent == []
 
     missing = client.post("/v1/leads/NOPE/sms-review")
@@ -301,7 +301,7 @@ def test_reviewing_replies_clears_the_pause_and_the_queued_text_goes(
     assert kept.status == "reviewed"
 
     clock.advance(minutes=15)  # the paused messages' retry
-    report = send_due(app.db, clock.now, sink)
+    report = app.sender(sink).send_due(clock.now)
     assert report.sent == 3
     assert [s[:2] for s in sink.sent] == [("email", EMAIL), ("email", EMAIL), ("sms", PHONE)]
 

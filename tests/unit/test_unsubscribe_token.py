@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadflow.adapters.unsubscribe import (
+from leadflow.domain.unsubscribe import (
     TOKEN_TTL,
     email_footer,
     one_click_headers,

@@ -20,7 +20,7 @@ from threading import Lock
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from leadflow.services.messaging import Sink
+from leadflow.services.sending import Sink
 
 SMTP_TIMEOUT_S = 10.0
 _TRUE = {"1", "true", "yes", "on"}
@@ -34,7 +34,7 @@ def _append(path: Path, record: dict[str, Any], lock: Lock) -> None:
 
 
 class FileSink:
-    """The :class:`~leadflow.services.messaging.Sink` for local use: one JSON line per message
+    """The :class:`~leadflow.services.sending.Sink` for local use: one JSON line per message
     (``channel``, ``to``, ``body``, and ``subject`` and ``headers`` when there are some)."""
 
     def __init__(self, path: Path) -> None:

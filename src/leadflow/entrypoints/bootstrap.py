@@ -12,17 +12,19 @@ from threading import Lock
 from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
-from leadflow.adapters.db.optout import UnsubscribeLinks
 from leadflow.adapters.oidc import OidcClient, SsoConfig
 from leadflow.adapters.passwords import Argon2Passwords
 from leadflow.adapters.playbook_yaml import load_playbook, shipped_playbooks
 from leadflow.adapters.ratelimit import RateLimiter
+from leadflow.adapters.records.zones import locate
 from leadflow.adapters.redaction import default_scanner
 from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.settings import Settings
 from leadflow.errors import PlaybookNotFoundError
 from leadflow.services.accounts import SessionRules, SignInRules
+from leadflow.services.optout import UnsubscribeLinks
 from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
+from leadflow.services.sending import Sender, Sink
 from leadflow.services.sso import RoleMapping
 from leadflow.services.store.intake import Context
 
@@ -137,6 +139,11 @@ class App:
         return UnsubscribeLinks(
             self.settings.public_url, secret.get_secret_value().encode() if secret else None
         )
+
+    def sender(self, sink: Sink) -> Sender:
+        """What sends the message outbox to ``sink``: this database, the lead locator, the
+        unsubscribe links from the settings."""
+        return Sender(self.db.run, sink, locate, self.unsubscribe_links())
 
 
 def bootstrap(

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 import httpx
 import typer
 
-from leadflow.adapters.db.nurture import SendReport, send_due, step_due
 from leadflow.adapters.db.outbox import EVENT_TYPES, SqlWebhookOutbox
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.messaging_sink import make_sink
@@ -33,8 +32,9 @@ from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.common import fail, stderr
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app, read_store, write_store
-from leadflow.services.messaging import Sink
+from leadflow.services.nurture_steps import step_due
 from leadflow.services.routing.sla import SlaReport, run_due
+from leadflow.services.sending import SendReport, Sink
 from leadflow.services.store.ports import AuditEntry
 
 ACTOR = "cli:webhook"
@@ -253,13 +253,13 @@ def run_messages(app: App, now: datetime, sink: Sink, batch: int) -> MessagesRep
     batch until fewer than ``batch`` are claimed), each through the consent gate."""
     queued = 0
     while True:
-        done = step_due(app.db, app.playbooks, now, batch)
+        done = step_due(app.db.run, app.playbooks, now, batch)
         queued += done
         if done < batch:
             break
-    sent = SendReport()
+    sent, sender = SendReport(), app.sender(sink)
     while True:
-        report = send_due(app.db, now, sink, batch, links=app.unsubscribe_links())
+        report = sender.send_due(now, batch)
         sent += report
         if report.claimed < batch:
             break

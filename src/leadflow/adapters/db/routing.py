@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, fields, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
@@ -32,6 +32,7 @@ from leadflow.adapters.db.tables import (
 )
 from leadflow.domain.decision import Route
 from leadflow.domain.playbook import Assignment
+from leadflow.services.routing.assign import member_rank
 from leadflow.services.routing.ports import AssignmentChange, LeadRoute, Notice, SlaClock
 
 _ROUTES = cast(Table, LeadRouteRow.__table__)
@@ -43,7 +44,6 @@ _DECISIONS = cast(Table, DecisionRow.__table__)
 _MESSAGES = cast(Table, MessageRow.__table__)
 _CLOCK_FIELDS = [f.name for f in fields(SlaClock)]
 _ROUTE_FIELDS = [f.name for f in fields(LeadRoute)]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CLAIM_ROUNDS = 200  # ~8 s at most waiting for concurrent claims of the best members
 
 
@@ -151,11 +151,9 @@ class SqlRouting:
             if cap is not None and loads[member] >= cap:
                 continue
             row = state[member]
-            last = row.last_assigned_at or _EPOCH
-            if strategy is Assignment.LOAD_BALANCED:
-                rank: tuple[Any, ...] = (loads[member], last, row.assigned_total, order[member])
-            else:  # the member whose last lead is oldest; fewer leads first on a tie
-                rank = (last, row.assigned_total, order[member])
+            rank = member_rank(
+                strategy, loads[member], row.last_assigned_at, row.assigned_total, order[member]
+            )
             ranked.append((rank, member))
         return sorted(ranked)
 

@@ -12,6 +12,7 @@ from phonenumbers import timezone as phone_timezone
 
 from leadflow.adapters.records.values import phone_region
 from leadflow.domain.profile import LeadProfile
+from leadflow.services.sending import Location
 
 _E = "America/New_York"
 _C = "America/Chicago"
@@ -155,3 +156,9 @@ def zones_for_lead(profile: LeadProfile) -> frozenset[str]:
         phone=profile.phone,
         country=profile.country,
     )
+
+
+def locate(profile: LeadProfile) -> Location:
+    """Where a lead may be, for the send-time gate: its candidate zones, and its state as
+    given or from its ZIP code."""
+    return Location(zones_for_lead(profile), profile.state or state_for_zip(profile.postal_code))

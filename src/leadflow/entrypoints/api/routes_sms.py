@@ -18,12 +18,6 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadflow.adapters.db.optout import (
-    clear_review,
-    queue_stop_confirmation,
-    sender_name,
-    stop_confirmation_text,
-)
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.records.values import normalise_phone, phone_region
 from leadflow.domain.contact_rules import classify_sms_reply
@@ -34,6 +28,11 @@ from leadflow.entrypoints.api.routes_leads import ERRORS, LeadId
 from leadflow.entrypoints.api.schemas import Strict
 from leadflow.entrypoints.bootstrap import App
 from leadflow.errors import HttpError, LeadflowError
+from leadflow.services.optout import (
+    queue_stop_confirmation,
+    sender_name,
+    stop_confirmation_text,
+)
 from leadflow.services.store.intake import new_id, record_events
 from leadflow.services.store.ports import AuditEntry, IdentityKey
 
@@ -146,7 +145,7 @@ def post_sms_review(lead_id: LeadId, app: AppDep, who: Review) -> Any:
         lead = store.leads.get_lead(lead_id)
         if lead is None:
             raise HttpError(404, "lead_not_found", f"no lead with id `{lead_id}`")
-        reviewed = clear_review(store, lead.lead_id)
+        reviewed = store.nurture.clear_review(lead.lead_id)
         if not reviewed:
             raise HttpError(
                 409, "nothing_to_review", f"no SMS reply of lead `{lead.lead_id}` awaits review"

@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from leadflow.adapters.db.optout import check_token, unsubscribe_by_token
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import AppDep
 from leadflow.entrypoints.web.render import templates
 from leadflow.errors import UnsubscribeTokenError
+from leadflow.services.optout import check_token, unsubscribe_by_token
 
 # Pages reached from an inbox, not API operations: left out of the OpenAPI document, like the
 # dashboard (its error answers are HTML pages, not the API's JSON error shape).

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from leadflow.domain.calendar import BusinessHours, Sla
 from leadflow.domain.decision import Decision, Route
 from leadflow.domain.events import Event, EventType
-from leadflow.domain.playbook import Member, Playbook, Queue, Team
+from leadflow.domain.playbook import Assignment, Member, Playbook, Queue, Team
 from leadflow.domain.stages import Stage
 from leadflow.services.routing.ports import AssignmentChange, LeadRoute, RoutingStore, SlaClock
 from leadflow.services.store.ports import AuditEntry, UnitOfWork
@@ -40,6 +40,25 @@ def on_duty(team: Team, at: datetime, absent: set[str], exclude: str | None = No
     """Members who work on the team's next business day from ``at`` and are not away."""
     day = team.hours.local(team.hours.next_open(at)).weekday()
     return [m for m in team.members if m.works_on(day) and m.id not in absent and m.id != exclude]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def member_rank(
+    strategy: Assignment,
+    load: int,
+    last_assigned_at: datetime | None,
+    assigned_total: int,
+    position: int,
+) -> tuple[Any, ...]:
+    """How a member under their cap ranks for the next lead (lowest first): load balancing
+    takes the fewest open leads; round robin the member whose last lead is oldest. Ties go
+    to fewer leads in total, then to the order the playbook lists the members in."""
+    last = last_assigned_at or _EPOCH
+    if strategy is Assignment.LOAD_BALANCED:
+        return (load, last, assigned_total, position)
+    return (last, assigned_total, position)
 
 
 def choose_owner(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadflow.domain.playbook import Playbook, Team
+from leadflow.domain.playbook import Playbook, Queue, Team
 from leadflow.errors import NotRoutedError, UnknownMemberError
 from leadflow.services.routing.assign import (
     choose_owner,
@@ -116,7 +116,8 @@ def _audit(store: UnitOfWork, clock: SlaClock, action: str, at: datetime, **afte
 def check_clock(
     store: UnitOfWork, playbooks: PlaybookLookup, clock: SlaClock, now: datetime
 ) -> SlaReport:
-    """Do what is due for ``clock`` at ``now`` and save it with its next check."""
+    """Do what is due for ``clock`` at ``now`` (remind, breach and escalate, reassign) and
+    save it with its next check; a clock whose lead left its stage closes."""
     report = SlaReport()
     route = store.routing.route_of(clock.lead_id)
     if route is None or not route.open or route.stage != clock.stage:
@@ -125,55 +126,88 @@ def check_clock(
         return report
     playbook = playbooks(route.playbook_id)
     team = playbook.team(clock.team_id)
-    queue = playbook.queue(clock.queue)
-    due = _stamp(clock.due_at, team)
-    lead = {"lead_id": clock.lead_id, "now": now}
-    if (
-        clock.remind_at is not None
-        and clock.reminded_at is None
-        and clock.remind_at <= now < clock.due_at
-    ):
-        text = f"Reminder: first outreach to lead {clock.lead_id} is due by {due}"
-        _notice(store, team, clock.owner, "sla_reminder", text, **lead)
-        clock = replace(clock, reminded_at=now)
-        _audit(store, clock, "sla.reminded", now, owner=clock.owner)
+    if _remind_due(clock, now):
+        clock = _remind(store, clock, team, now)
         report.reminded += 1
     if clock.breached_at is None and clock.due_at <= now:
-        escalate = team.lead if team is not None else None
-        clock = replace(clock, breached_at=now, escalated_to=escalate)
-        text = f"SLA missed: first outreach to lead {clock.lead_id} was due by {due}"
-        _notice(store, team, clock.owner, "sla_breach", text, **lead)
-        if _notice(store, team, escalate, "sla_escalation", f"Escalated to you — {text}", **lead):
-            report.escalated += 1
-        _audit(store, clock, "sla.breached", now, owner=clock.owner, escalated_to=escalate)
-        store.outbox.enqueue(SLA_BREACHED, breached_payload(clock, now), now)
+        clock, escalated = _breach(store, clock, team, now)
         report.breached += 1
-    if (
-        clock.breached_at is not None
-        and clock.reassign_at is not None
-        and clock.reassigned_at is None
-        and clock.reassign_at <= now
-        and team is not None
-        and queue is not None
-    ):
+        report.escalated += escalated
+    queue = playbook.queue(clock.queue)
+    if _reassign_due(clock, now) and team is not None and queue is not None:
         picked = choose_owner(store.routing, team, now, exclude=route.owner)
         if picked is None:  # nobody free now: try again shortly
             clock = replace(clock, reassign_at=now + RETRY_REASSIGN)
         else:
-            moved = replace(route, owner=picked, assigned_at=now, manual=False, updated_at=now)
-            store.routing.save_route(moved)
-            record_assignment(
-                store, moved, route.owner, reason="sla_reassigned", actor=WORKER, at=now
-            )
-            store.routing.save_clock(replace(close(clock, now, "reassigned"), reassigned_at=now))
-            fresh = start_clock(store.routing, playbook, queue, moved, band=clock.band, at=now)
-            store.routing.set_decision_route(clock.lead_id, picked, fresh.due_at if fresh else None)
-            text = f"Lead {clock.lead_id} was reassigned to you after a missed SLA"
-            _notice(store, team, picked, "assigned", text, **lead)
+            _reassign(store, playbook, queue, team, route, clock, picked, now)
             report.reassigned += 1
             return report
     store.routing.save_clock(replace(clock, next_check_at=next_check(clock)))
     return report
+
+
+def _remind(store: UnitOfWork, clock: SlaClock, team: Team | None, now: datetime) -> SlaClock:
+    due = _stamp(clock.due_at, team)
+    text = f"Reminder: first outreach to lead {clock.lead_id} is due by {due}"
+    _notice(store, team, clock.owner, "sla_reminder", text, lead_id=clock.lead_id, now=now)
+    clock = replace(clock, reminded_at=now)
+    _audit(store, clock, "sla.reminded", now, owner=clock.owner)
+    return clock
+
+
+def _breach(
+    store: UnitOfWork, clock: SlaClock, team: Team | None, now: datetime
+) -> tuple[SlaClock, int]:
+    """The deadline passed without outreach: tell the owner and the team lead (escalation),
+    audit it and queue ``lead.sla_breached``; returns the clock and 1 if escalated."""
+    escalate = team.lead if team is not None else None
+    clock = replace(clock, breached_at=now, escalated_to=escalate)
+    text = f"SLA missed: first outreach to lead {clock.lead_id} was due by "
+    text += _stamp(clock.due_at, team)
+    lead = {"lead_id": clock.lead_id, "now": now}
+    _notice(store, team, clock.owner, "sla_breach", text, **lead)
+    escalated = _notice(
+        store, team, escalate, "sla_escalation", f"Escalated to you — {text}", **lead
+    )
+    _audit(store, clock, "sla.breached", now, owner=clock.owner, escalated_to=escalate)
+    store.outbox.enqueue(SLA_BREACHED, breached_payload(clock, now), now)
+    return clock, int(escalated)
+
+
+def _remind_due(clock: SlaClock, now: datetime) -> bool:
+    return (
+        clock.remind_at is not None
+        and clock.reminded_at is None
+        and clock.remind_at <= now < clock.due_at
+    )
+
+
+def _reassign_due(clock: SlaClock, now: datetime) -> bool:
+    return (
+        clock.breached_at is not None
+        and clock.reassign_at is not None
+        and clock.reassigned_at is None
+        and clock.reassign_at <= now
+    )
+
+
+def _reassign(  # noqa: PLR0917 (the reassignment's whole context)
+    store: UnitOfWork,
+    playbook: Playbook,
+    queue: Queue,
+    team: Team,
+    route: LeadRoute,
+    clock: SlaClock,
+    picked: str,
+    now: datetime,
+) -> None:
+    """The breached lead goes to ``picked`` with a fresh clock; the old one closes."""
+    moved = _give(store, route, picked, reason="sla_reassigned", actor=WORKER, at=now, manual=False)
+    store.routing.save_clock(replace(close(clock, now, "reassigned"), reassigned_at=now))
+    fresh = start_clock(store.routing, playbook, queue, moved, band=clock.band, at=now)
+    store.routing.set_decision_route(clock.lead_id, picked, fresh.due_at if fresh else None)
+    text = f"Lead {clock.lead_id} was reassigned to you after a missed SLA"
+    _notice(store, team, picked, "assigned", text, lead_id=clock.lead_id, now=now)
 
 
 def assign_waiting(store: UnitOfWork, playbook: Playbook, route: LeadRoute, now: datetime) -> bool:
@@ -188,6 +222,24 @@ def assign_waiting(store: UnitOfWork, playbook: Playbook, route: LeadRoute, now:
     return True
 
 
+def _give(
+    store: UnitOfWork,
+    route: LeadRoute,
+    member_id: str,
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+    manual: bool,
+) -> LeadRoute:
+    """The route with its new owner, saved, and the change recorded (history, audit,
+    webhook)."""
+    moved = replace(route, owner=member_id, assigned_at=at, manual=manual, updated_at=at)
+    store.routing.save_route(moved)
+    record_assignment(store, moved, route.owner, reason=reason, actor=actor, at=at)
+    return moved
+
+
 def hand_over(
     store: UnitOfWork,
     route: LeadRoute,
@@ -199,10 +251,8 @@ def hand_over(
     manual: bool,
 ) -> LeadRoute:
     """Give an open route's lead to ``member_id`` with its running clock, record the change
-    (history, audit, webhook) and update the stored decision's owner."""
-    moved = replace(route, owner=member_id, assigned_at=at, manual=manual, updated_at=at)
-    store.routing.save_route(moved)
-    record_assignment(store, moved, route.owner, reason=reason, actor=actor, at=at)
+    and update the stored decision's owner."""
+    moved = _give(store, route, member_id, reason=reason, actor=actor, at=at, manual=manual)
     clock = store.routing.running_clock(route.lead_id)
     if clock is not None:
         store.routing.save_clock(replace(clock, owner=member_id))

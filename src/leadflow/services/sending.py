@@ -1,0 +1,237 @@
+"""Sending the message outbox through the consent gate: the one send path.
+
+Queuing a message records intent only. :meth:`Sender.send_due` re-reads the lead when each
+message goes (its current contact point, consents, candidate zones and review pause), asks
+:func:`~leadflow.domain.contact_rules.may_send`, and only then calls the :class:`Sink`. The
+address is the lead's current one at send time, never the one known when it was queued.
+
+Sending is at least once and never twice at the same time: a short unit of work claims a
+batch and leases it; each message is then re-checked and sent in a unit of work of its own
+that locks the message and its lead, so a revocation either commits before the check (and
+the message is refused) or waits until the send is recorded. A worker killed mid-batch loses
+nothing: the lease ends and the message is claimed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from leadflow.domain.contact_rules import (
+    FINAL_REASONS,
+    QUIET_HOURS,
+    ConsentFact,
+    Window,
+    may_send,
+    window_for,
+)
+from leadflow.domain.nurture import claims_in
+from leadflow.domain.profile import LeadProfile
+from leadflow.domain.stages import Stage
+from leadflow.services.nurture import next_allowed, paused_retry
+from leadflow.services.nurture_ports import NURTURE, STOP_CONFIRMATION, QueuedMessage
+from leadflow.services.optout import UnsubscribeLinks, confirmation_verdict
+from leadflow.services.store.lifecycle import current_profile
+from leadflow.services.store.ports import ConsentRecord, Runner, UnitOfWork
+
+EARLY_STAGE_CLAIM = "early_stage_claim"
+LEFT_NURTURE = "left_nurture"
+MAX_ATTEMPTS = 5
+SEND_TIMEOUT_S = 30.0
+LEASE_MARGIN_S = 60.0
+RETRY_BASE = timedelta(minutes=1)
+_EARLY = {Stage.NEW.value, Stage.NURTURE.value}
+
+
+class Sink(Protocol):
+    """Where an allowed message goes (an email, SMS or voice provider; a file locally).
+
+    ``subject`` is for email (``None`` for texts and calls); ``headers`` are extra email
+    headers (the one-click ``List-Unsubscribe`` pair of a marketing email), given only when
+    there are some. Raising means "not sent": the caller retries later.
+    """
+
+    def send(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a lead may be: its candidate IANA zones (empty: unknown) and US state."""
+
+    zones: frozenset[str] = frozenset()
+    state: str | None = None
+
+
+Locate = Callable[[LeadProfile], Location]
+
+
+def consent_facts(records: Iterable[ConsentRecord]) -> tuple[ConsentFact, ...]:
+    """The gate's view of stored consent records.
+
+    A grant counts from when it was captured; a revocation from the earlier of when it was
+    captured and when the lead revoked.
+    """
+    facts: list[ConsentFact] = []
+    for record in records:
+        at = record.captured_at
+        if record.status != "granted" and record.revoked_at is not None:
+            at = min(at, record.revoked_at)
+        facts.append(ConsentFact(record.channel, record.contact_point, record.status, at))
+    return tuple(facts)
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What one :meth:`Sender.send_due` call did with the messages it claimed."""
+
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def __add__(self, other: SendReport) -> SendReport:
+        return SendReport(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(SendReport))
+        )
+
+
+def lease_for(limit: int) -> timedelta:
+    """How long claimed messages are held: every send of the batch timing out, plus margin."""
+    return timedelta(seconds=LEASE_MARGIN_S + SEND_TIMEOUT_S * limit)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a message goes and the gate's verdict (``reason`` ``allowed`` to send)."""
+
+    to: str | None
+    reason: str
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Sends the outbox: units of work from ``run``, allowed messages to ``sink``.
+
+    ``locate`` tells where a lead may be (its quiet hours); ``links`` signs the unsubscribe
+    footer and one-click headers every ``nurture`` email gets; ``state_windows`` are calling
+    windows stricter than the default, per US state.
+    """
+
+    run: Runner
+    sink: Sink
+    locate: Locate
+    links: UnsubscribeLinks = field(default_factory=UnsubscribeLinks)
+    state_windows: Mapping[str, Window] | None = None
+
+    def send_due(self, now: datetime, limit: int = 20) -> SendReport:
+        """Send up to ``limit`` queued messages due at ``now``, each through the gate on its
+        own unit of work."""
+        lease_until = now + lease_for(limit)
+        ids = self.run(lambda uow: uow.nurture.claim_messages(now, limit, lease_until))
+        counts = dict.fromkeys(("sent", "skipped", "deferred", "retrying", "failed"), 0)
+        for message_id in ids:
+
+            def work(uow: UnitOfWork, message_id: int = message_id) -> str:
+                return self.send_one(uow, message_id, lease_until, now)
+
+            outcome = self.run(work, attempts=1)  # never retried: the sink may have been called
+            if outcome in counts:
+                counts[outcome] += 1
+        return SendReport(len(ids), **counts)
+
+    def send_one(
+        self, uow: UnitOfWork, message_id: int, lease_until: datetime, now: datetime
+    ) -> str:
+        """Check and send one claimed message; returns the outcome (``lost``: not ours any
+        more)."""
+        message = uow.nurture.locked_message(message_id)
+        if message is None or message.status != "queued" or message.lease_until != lease_until:
+            return "lost"  # sent or re-claimed by another worker after our lease ended
+        target = self._target(uow, message, now)
+        if target.reason != "allowed":
+            if target.retry_at is not None:
+                uow.nurture.message_deferred(message_id, target.retry_at, target.reason)
+                return "deferred"
+            uow.nurture.message_skipped(message_id, target.reason)
+            return "skipped"
+        assert target.to is not None  # noqa: S101 (allowed implies an address)
+        try:
+            self._deliver(uow, message, target.to, now)
+        except Exception as exc:  # any failure of the sink: not sent, tried again later
+            attempts = message.attempts + 1
+            error = f"send failed ({type(exc).__name__})"[:60]
+            final = attempts >= MAX_ATTEMPTS
+            retry_at = None if final else now + RETRY_BASE * 2 ** (attempts - 1)
+            uow.nurture.message_failed(message_id, attempts, error, retry_at)
+            return "failed" if final else "retrying"
+        uow.nurture.message_sent(message_id, target.to, now)
+        return "sent"
+
+    def _deliver(self, uow: UnitOfWork, message: QueuedMessage, to: str, now: datetime) -> None:
+        if message.kind == NURTURE and message.channel == "email" and message.lead_id:
+            # marketing: a way out in every one
+            footer, headers = self.links.for_email(uow, message.lead_id, to, now)
+            self.sink.send(
+                message.channel, to, message.body + footer, message.subject, headers=headers
+            )
+        else:
+            self.sink.send(message.channel, to, message.body, message.subject)
+
+    def _target(self, uow: UnitOfWork, message: QueuedMessage, now: datetime) -> _Target:
+        if message.member_id is not None or message.lead_id is None:
+            # A notice to a team member: to the address stored with it, no lead consent.
+            to = message.to_address
+            return _Target(to, "allowed" if to else "no_contact_point")
+        if message.kind == STOP_CONFIRMATION:
+            # The one message sent without consent (now revoked), outside calling hours too.
+            return _Target(*confirmation_verdict(uow, message, now))
+        return self._lead_target(uow, message, message.lead_id, now)
+
+    def _lead_target(
+        self, uow: UnitOfWork, message: QueuedMessage, lead_id: str, now: datetime
+    ) -> _Target:
+        """The lead's current address for the channel and the gate's answer, read now."""
+        lead = uow.leads.get_lead(lead_id)
+        if lead is None:
+            return _Target(None, "no_contact_point")
+        uow.leads.lock_lead(lead.lead_id)  # a concurrent revocation waits, or came first
+        profile = current_profile(lead, uow.leads.events_of(lead.lead_id))
+        to = profile.email if message.channel == "email" else profile.phone
+        where = self.locate(profile)
+        zones = where.zones or None
+        window = window_for(where.state, self.state_windows)
+        verdict = may_send(
+            message.channel,
+            to,
+            consent_facts(uow.leads.consents_of(lead.lead_id)),
+            now,
+            zones=zones,
+            paused=uow.nurture.review_pending(lead.lead_id),
+            window=window,
+        )
+        if not verdict.allowed and verdict.reason in FINAL_REASONS:
+            return _Target(to, verdict.reason)
+        decided = uow.leads.current_decision(lead.lead_id)
+        text = " ".join(filter(None, (message.subject, message.body)))
+        if (decided is None or decided.stage in _EARLY) and claims_in(text):
+            return _Target(to, EARLY_STAGE_CLAIM)
+        if message.enrollment_id is not None and uow.nurture.ended_early(message.enrollment_id):
+            return _Target(to, LEFT_NURTURE)
+        if not verdict.allowed:
+            if verdict.reason == QUIET_HOURS:
+                retry = next_allowed(message.channel, now, zones, window)
+                return _Target(to, verdict.reason, retry)
+            return _Target(to, verdict.reason, paused_retry(now))
+        return _Target(to, "allowed")
