@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
-from leadflow.adapters.db.accounts import SqlAccounts
+from leadflow.adapters.db.engine import sqlite_file
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.bootstrap import App
 from leadflow.services.accounts import add_user, new_password, reset_password
@@ -32,9 +30,8 @@ ACCOUNTS: tuple[tuple[str, str, str], ...] = (
 
 def accounts_file(database_url: str) -> Path:
     """Where the demo's passwords are kept: beside a SQLite file, else in this folder."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        db = Path(url.database)
+    db = sqlite_file(database_url)
+    if db is not None:
         return db.with_name(f"{db.stem}-accounts.txt")
     return Path("leadflow-demo-accounts.txt")
 
@@ -43,8 +40,8 @@ def _all_there(app: App, kept: list[tuple[str, str, str]]) -> bool:
     wanted = {email for _, email, _ in ACCOUNTS}
     if {email for _, email, _ in kept} != wanted:
         return False
-    with app.db.read() as session:
-        found = {u.email for u in SqlAccounts(session).users()}
+    with app.db.view() as view:
+        found = {u.email for u in view.accounts.users()}
     return wanted <= found
 
 

@@ -9,13 +9,12 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
 
-from leadflow.adapters.db.tables import LeadRow
+from leadflow.adapters.db.engine import shown_url
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
 from leadflow.entrypoints.reporting import say
-from leadflow.entrypoints.store_cli import DatabaseUrl, open_app, shown_url
+from leadflow.entrypoints.store_cli import DatabaseUrl, open_app
 from leadflow.services.demo import DemoSummary, simulate
 from leadflow.services.demo.simulate import Progress as ProgressCallback
 from leadflow.services.routing.sla import run_due
@@ -31,15 +30,14 @@ def default_end(now: datetime) -> datetime:
 
 def lead_count(app: App) -> int:
     """How many leads the database holds."""
-    with app.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(LeadRow)) or 0)
+    with app.db.view() as view:
+        return view.lead_count()
 
 
 def demo_lead_count(app: App) -> int:
     """How many leads with demo ids (``demo-L…``) the database holds."""
-    with app.db.read() as session:
-        query = select(func.count()).select_from(LeadRow).where(LeadRow.id.like("demo-L%"))
-        return int(session.scalar(query) or 0)
+    with app.db.view() as view:
+        return view.lead_count(id_prefix="demo-L")
 
 
 def fill_demo(

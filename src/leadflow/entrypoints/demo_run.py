@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 
-from leadflow.adapters.db.tables import LeadRow
+from leadflow.adapters.db.engine import shown_url
 from leadflow.entrypoints.common import stderr
 from leadflow.entrypoints.demo_accounts import accounts_file, ensure_demo_accounts, sign_in_lines
 from leadflow.entrypoints.reporting import say
-from leadflow.entrypoints.store_cli import open_app, serve_app, shown_url
+from leadflow.entrypoints.store_cli import open_app, serve_app
 
 DEMO_URL = "sqlite:///leadflow-demo.db"
 
@@ -36,8 +35,8 @@ def demo_command(
 
     console = stderr()
     app = open_app(database_url, migrate=True)
-    with app.db.read() as session:
-        existing = int(session.scalar(select(func.count()).select_from(LeadRow)) or 0)
+    with app.db.view() as view:
+        existing = view.lead_count()
     if existing:
         say(console, f"{shown_url(database_url)} already holds {existing} leads; using them")
     else:

@@ -18,10 +18,10 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy.exc import SQLAlchemyError
 
 from leadflow.adapters.db.access_log import RecordAccess
-from leadflow.adapters.db.export import EXPORT_COLUMNS, ExportFilters, export_rows
+from leadflow.adapters.db.engine import DatabaseError
+from leadflow.adapters.db.export import EXPORT_COLUMNS, ExportFilters
 from leadflow.adapters.db.imports import SqlImportRun, run_id
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.records import ColumnMapping, Finding, RecordWarning, load_mapping
@@ -168,7 +168,7 @@ def _open_app(console: Console, database_url: str | None) -> App:
     settings = _settings(console, database_url)
     try:
         return bootstrap(settings, migrate=True)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
+    except (DatabaseError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
         fail(console, f"cannot open the lead store ({type(exc).__name__}: {first})")
 
@@ -293,7 +293,7 @@ def import_command(
                 results.append(_run_job(app, job, rows, console, batch_size))
     except (InputFileError, OSError) as exc:
         fail(console, str(exc))
-    except SQLAlchemyError as exc:
+    except DatabaseError as exc:
         fail(console, f"the lead store failed ({type(exc).__name__}); run the command again")
     finally:
         app.db.dispose()
@@ -352,8 +352,8 @@ def export_command(
         with replacing(output) as handle:
             writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
             writer.writeheader()
-            with app.db.read() as session:
-                for row in export_rows(session, filters):
+            with app.db.view() as view:
+                for row in view.export_rows(filters):
                     writer.writerow({k: _cell(v) for k, v in row.items()})
                     exported.append(row["lead_id"])
             now = app.clock()
@@ -377,7 +377,7 @@ def export_command(
             app.db.run(record)
     except OSError as exc:
         fail(console, str(exc))
-    except SQLAlchemyError as exc:
+    except DatabaseError as exc:
         fail(console, f"the lead store failed ({type(exc).__name__})")
     finally:
         app.db.dispose()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from leadflow.adapters.db.access_log import RecordAccess
-from leadflow.adapters.db.reader import lead_view
 from leadflow.domain.access import TextView
 from leadflow.entrypoints.api.deps import Principal
 from leadflow.entrypoints.bootstrap import App
@@ -18,8 +17,8 @@ def read_lead_record(
 ) -> dict[str, Any] | None:
     """The lead's record shaped for ``who`` (``None`` when there is no such lead)."""
     scanner = None if who.view.free_text is TextView.RAW else app.scanner
-    with app.db.read() as session:
-        view = lead_view(session, lead_id, scanner)
+    with app.db.view() as snapshot:
+        view = snapshot.lead(lead_id, scanner)
     if view is None:
         return None
     access = RecordAccess(

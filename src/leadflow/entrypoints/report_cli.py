@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from leadflow.adapters.db.reports import read_report_facts
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app
 from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
@@ -89,8 +88,8 @@ def report_command(
     )
     app = open_app(database_url, migrate=False)
     try:
-        with app.db.read() as session:
-            facts = read_report_facts(session, filters, datetime.now(UTC), app.redactor(raw=False))
+        with app.db.view() as view:
+            facts = view.report_facts(filters, datetime.now(UTC), app.redactor(raw=False))
     finally:
         app.db.dispose()
     report = build_report(name.value, facts, by.value if by is not None else None)

@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from leadflow.adapters.db.reader import away_until, open_loads, playbooks_in_use
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.common import fail, load_playbook_or_exit, parse_as_of, stderr
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app
@@ -105,10 +104,10 @@ def team_list(
     chosen = [load_playbook_or_exit(console, playbook)] if playbook is not None else None
     app = open_app(database_url, migrate=False)
     try:
-        with app.db.read() as session:
-            playbooks = chosen or playbooks_in_use(session, app.playbooks)
-            loads = open_loads(session)
-            away = away_until(session, app.clock())
+        with app.db.view() as view:
+            playbooks = chosen or view.playbooks_in_use(app.playbooks)
+            loads = view.open_loads()
+            away = view.away_until(app.clock())
     finally:
         app.db.dispose()
     teams: list[dict[str, Any]] = [team_overview(p, t, loads, away) for p, t in teams_of(playbooks)]
@@ -164,7 +163,7 @@ def team_away(
     def work(store: SqlUnitOfWork) -> int:
         return record_absence(
             store,
-            playbooks_in_use(store.session, app.playbooks),
+            store.view.playbooks_in_use(app.playbooks),
             member,
             starts_at=starts,
             ends_at=until,

@@ -9,13 +9,11 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.table import Table
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
-from leadflow.adapters.db.accounts import open_mode
-from leadflow.adapters.db.apikeys import ROLES, ApiKey, SqlApiKeys
-from leadflow.adapters.db.audit_log import audit_chain
+from leadflow.adapters.db.apikeys import ROLES, ApiKey
+from leadflow.adapters.db.engine import shown_url
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
+from leadflow.adapters.db.read_view import ReadView
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import fail, parse_as_of, stderr
@@ -54,11 +52,6 @@ def settings_or_exit(database_url: str | None) -> Settings:
     return settings
 
 
-def shown_url(url: str) -> str:
-    """The database URL with any password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def open_app(database_url: str | None, *, migrate: bool) -> App:
     """The wired application; with ``migrate``, an empty database is created first."""
     settings = settings_or_exit(database_url)
@@ -87,12 +80,12 @@ def write_store(
         app.db.dispose()
 
 
-def read_store(database_url: str | None, read: Callable[[Session], T]) -> T:
-    """Open the store, run ``read`` in a read session, and close the store."""
+def read_store(database_url: str | None, read: Callable[[ReadView], T]) -> T:
+    """Open the store, run ``read`` on the read side, and close the store."""
     app = open_app(database_url, migrate=False)
     try:
-        with app.db.read() as session:
-            return read(session)
+        with app.db.view() as view:
+            return read(view)
     finally:
         app.db.dispose()
 
@@ -174,8 +167,8 @@ def serve_app(app: App, host: str, port: int, log_level: str, banner: str = "") 
     from leadflow.entrypoints.api.app import create_app  # noqa: PLC0415
     from leadflow.entrypoints.api.deps import is_loopback  # noqa: PLC0415
 
-    with app.db.read() as session:
-        is_open = open_mode(session)
+    with app.db.view() as view:
+        is_open = view.open_mode()
     if is_open and not is_loopback(host):
         app.db.dispose()
         fail(
@@ -247,8 +240,8 @@ def audit_verify(
 ) -> None:
     """Check every audit record's hash and link; exit 1 if a record was edited or deleted."""
     app = open_app(database_url, migrate=False)
-    with app.db.read() as session:
-        report = verify_chain(audit_chain(session))
+    with app.db.view() as view:
+        report = verify_chain(view.audit_chain())
     app.db.dispose()
     console = stderr()
     for problem in report.problems:
@@ -305,7 +298,7 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(database_url: DatabaseUrl = None) -> None:
     """List keys (never their secrets)."""
-    for key in read_store(database_url, lambda session: SqlApiKeys(session).all()):
+    for key in read_store(database_url, lambda view: view.keys.all()):
         state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
         typer.echo(f"{key.key_id}  {key.role:9}  {state:32}  {key.name}")
 

@@ -15,7 +15,6 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from leadflow.adapters.db.accounts import SqlAccounts
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.passwords import Argon2Passwords
 from leadflow.domain.access import ROLES
@@ -105,7 +104,7 @@ def user_add(
 @user_app.command("list")
 def user_list(database_url: DatabaseUrl = None) -> None:
     """Users, their roles and state (never a password)."""
-    users = read_store(database_url, lambda session: SqlAccounts(session).users())
+    users = read_store(database_url, lambda view: view.accounts.users())
     for user in users:
         state = "disabled" if not user.active else "active"
         seen = (

@@ -89,7 +89,7 @@ def webhook_add(
 @webhook_app.command("list")
 def webhook_list(database_url: DatabaseUrl = None) -> None:
     """List endpoints: id, state, event types and URL (never their secrets)."""
-    for endpoint in read_store(database_url, lambda session: SqlWebhookOutbox(session).endpoints()):
+    for endpoint in read_store(database_url, lambda view: view.webhooks.endpoints()):
         state = "enabled" if endpoint.enabled else f"disabled ({endpoint.disabled_reason})"
         typer.echo(
             f"{endpoint.endpoint_id}  {state}  {','.join(endpoint.event_types)}  {endpoint.url}"
@@ -152,7 +152,7 @@ def webhook_enable(
 def webhook_dead(database_url: DatabaseUrl = None) -> None:
     """List dead letters: messages that are not retried any more (`webhook replay` sends them
     again)."""
-    letters = read_store(database_url, lambda session: SqlWebhookOutbox(session).dead_letters())
+    letters = read_store(database_url, lambda view: view.webhooks.dead_letters())
     for letter in letters:
         when = letter.dead_at.isoformat() if letter.dead_at else "-"
         typer.echo(

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.adapters.db.engine import READ_ONLY
+from leadflow.adapters.db.read_view import ReadView
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.errors import ConcurrentUpdateError
 
@@ -31,6 +32,11 @@ class Database:
         self._readers = sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
@@ -74,6 +80,12 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def view(self) -> Iterator[ReadView]:
+        """The read side on one snapshot: what entry points read through (never a session)."""
+        with self.read() as session:
+            yield ReadView(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

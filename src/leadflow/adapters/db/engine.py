@@ -7,12 +7,36 @@ runs at READ COMMITTED with ``SELECT … FOR UPDATE`` where order matters (the a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError as DatabaseError
 
 DEFAULT_URL = "sqlite:///leadflow.db"
+
+__all__ = [
+    "DEFAULT_URL",
+    "DatabaseError",
+    "make_engine",
+    "normalise_url",
+    "shown_url",
+    "sqlite_file",
+]
+
+
+def shown_url(url: str) -> str:
+    """The database URL with any password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return Path(parsed.database)
+    return None
 
 
 def normalise_url(url: str) -> str:

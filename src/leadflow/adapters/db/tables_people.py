@@ -1,7 +1,7 @@
 """The schema of the people who use leadflow (migration 0005): users, their sessions,
 single sign-on flows in progress, failed sign-ins, and who read which lead's record.
 
-Registered on :data:`leadflow.adapters.db.tables.Base` (``tables`` imports this module).
+Registered on :data:`leadflow.adapters.db.tables_base.Base` (``tables`` imports this module).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadflow.adapters.db.tables import Base, BigId
+from leadflow.adapters.db.tables_base import Base, BigId
 
 
 class UserRow(Base):

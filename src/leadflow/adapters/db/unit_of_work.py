@@ -17,6 +17,7 @@ from leadflow.adapters.db.leads import SqlLeads
 from leadflow.adapters.db.nurture import SqlNurture
 from leadflow.adapters.db.outbox import SqlWebhookOutbox
 from leadflow.adapters.db.prune import SqlRetention
+from leadflow.adapters.db.read_view import ReadView
 from leadflow.adapters.db.requests import SqlRequests
 from leadflow.adapters.db.routing import SqlRouting
 
@@ -46,6 +47,11 @@ class SqlUnitOfWork:
     def accounts(self) -> SqlAccounts:
         """Accounts and sessions in this unit of work (audited in its chain)."""
         return SqlAccounts(self.session, self.audit)
+
+    @property
+    def view(self) -> ReadView:
+        """The read side inside this transaction (sees its own uncommitted writes)."""
+        return ReadView(self.session)
 
     def secret(self, name: str, now: datetime) -> bytes:
         """This database's own secret ``name`` (made once, the first time it is asked for)."""

@@ -27,8 +27,6 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from leadflow.adapters.db.accounts import SqlAccounts, open_mode
-from leadflow.adapters.db.apikeys import SqlApiKeys
 from leadflow.domain.access import LeadView, Permission, TextView, allowed_roles, lead_view, may
 from leadflow.entrypoints.bootstrap import App
 from leadflow.errors import HttpError
@@ -127,8 +125,8 @@ def resolve(request: Request, app: App, x_actor: str | None, default_actor: str)
         found = _from_session(request, app, token)
         if found is not None:
             return found
-    with app.db.read() as session:
-        is_open = open_mode(session)
+    with app.db.view() as view:
+        is_open = view.open_mode()
     if not is_open:
         raise SignInRequired
     if not own_host(app, request.headers.get("host")):
@@ -151,8 +149,8 @@ def _from_key(app: App, header: str, x_actor: str | None) -> Principal:
             "send an API key as `Authorization: Bearer lf_…`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    with app.db.read() as session:
-        key = SqlApiKeys(session).authenticate(presented.strip())
+    with app.db.view() as view:
+        key = view.keys.authenticate(presented.strip())
     if key is None:
         raise HttpError(
             401,
@@ -167,8 +165,8 @@ def _from_key(app: App, header: str, x_actor: str | None) -> Principal:
 
 def _from_session(request: Request, app: App, token: str) -> Principal | None:
     now, rules = app.clock(), app.session_rules()
-    with app.db.read() as session:
-        found = active_session(SqlAccounts(session), token, now, rules)
+    with app.db.view() as view:
+        found = active_session(view.accounts, token, now, rules)
     if found is None:
         return None
     if request.url.path.startswith("/v1/") and request.method not in SAFE_METHODS:

@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from leadflow.adapters.db.access_log import accesses_of
-from leadflow.adapters.db.reader import BadCursorError, LeadFilters, lead_and_aliases, list_leads
+from leadflow.adapters.db.reader import BadCursorError, LeadFilters
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.domain.stages import SalesAction, Stage
 from leadflow.entrypoints.api.deps import (
@@ -113,8 +112,8 @@ def get_leads(
         stage.value if stage else None, playbook, band, owner, source, created_from, created_to
     )
     try:
-        with app.db.read() as session:
-            items, next_cursor = list_leads(session, filters, cursor, limit)
+        with app.db.view() as view:
+            items, next_cursor = view.leads(filters, cursor, limit)
     except BadCursorError as exc:
         raise invalid_field("cursor", str(exc)) from exc
     shown = app.redactor(who.raw_text)
@@ -142,11 +141,11 @@ def get_lead(lead_id: LeadId, app: AppDep, who: ReadLeads) -> Any:
 def get_access(lead_id: LeadId, app: AppDep, _who: ReadAccessLog) -> Any:
     """Every read of the lead's record (API, dashboard, export), newest first: who, with
     which role, when, through what, and whether free text was shown as written. Admin only."""
-    with app.db.read() as session:
-        ids = lead_and_aliases(session, lead_id)
+    with app.db.view() as view:
+        ids = view.lead_and_aliases(lead_id)
         if ids is None:
             raise HttpError(404, "lead_not_found", f"no lead with id `{lead_id}`")
-        items = accesses_of(session, ids)
+        items = view.accesses_of(ids)
     return {"lead_id": ids[0], "items": items}
 
 

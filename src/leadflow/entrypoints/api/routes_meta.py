@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from leadflow.adapters.db.migrate import current_revision
 from leadflow.adapters.playbook_yaml import shipped_playbooks
@@ -24,14 +23,14 @@ router = APIRouter(tags=["meta"])
 )
 def healthz(app: AppDep) -> Any:
     try:
-        with app.db.read() as session:
-            session.execute(text("SELECT 1"))
+        with app.db.view() as view:
+            view.ping()
         revision = current_revision(app.db.engine)
     except Exception as exc:
         raise HttpError(
             503, "database_unavailable", f"database check failed: {type(exc).__name__}"
         ) from exc
-    return {"status": "ok", "database": app.db.engine.dialect.name, "schema_revision": revision}
+    return {"status": "ok", "database": app.db.dialect, "schema_revision": revision}
 
 
 @router.get(

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from leadflow.adapters.db.reports import read_report_facts
 from leadflow.entrypoints.api.deps import AppDep, ReadReports
 from leadflow.entrypoints.api.schemas import ErrorOut
 from leadflow.errors import invalid_field
@@ -177,8 +176,8 @@ def _answer(
         if value is not None and value.tzinfo is None:
             raise invalid_field(field, "needs a time zone offset, e.g. Z")
     filters = ReportFilters(created_from, created_to, playbook)
-    with app.db.read() as session:
-        facts = read_report_facts(session, filters, app.clock(), app.redactor(raw=False))
+    with app.db.view() as view:
+        facts = view.report_facts(filters, app.clock(), app.redactor(raw=False))
     report: Report = build_report(name, facts, by)
     if fmt == "csv":
         return Response(to_csv(report), media_type="text/csv; charset=utf-8")

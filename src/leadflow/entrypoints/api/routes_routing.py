@@ -7,13 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from leadflow.adapters.db.reader import (
-    absences_of,
-    assignment_history,
-    away_until,
-    open_loads,
-    playbooks_in_use,
-)
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, ReadTeams, Route
 from leadflow.entrypoints.api.idempotency import run_idempotent
@@ -60,7 +53,7 @@ def post_assign(
             store, app.playbooks, lead_id, body.owner, actor=who.actor, at=now, reason=body.reason
         )
         route = done.route
-        last = assignment_history(store.session, route.lead_id)[-1] if done.changed else None
+        last = store.view.assignment_history(route.lead_id)[-1] if done.changed else None
         out = {
             "lead_id": route.lead_id,
             "changed": done.changed,
@@ -85,10 +78,10 @@ def get_teams(app: AppDep, _who: ReadTeams) -> Any:
     """Every team of the playbooks in use: hours, holidays, escalation lead, assignment
     strategy, and each member's capacity, working days, open leads and absence (no lead
     data)."""
-    with app.db.read() as session:
-        playbooks = playbooks_in_use(session, app.playbooks)
-        loads = open_loads(session)
-        away = away_until(session, app.clock())
+    with app.db.view() as view:
+        playbooks = view.playbooks_in_use(app.playbooks)
+        loads = view.open_loads()
+        away = view.away_until(app.clock())
     return [team_overview(p, t, loads, away) for p, t in teams_of(playbooks)]
 
 
@@ -106,8 +99,8 @@ def post_absence(
     stay theirs). Audited (`member.absent`). 422 `unknown_member` when no team of the
     playbooks in use has the member, `invalid_record` when `ends_at` is not after
     `starts_at`."""
-    with app.db.read() as session:
-        playbooks = playbooks_in_use(session, app.playbooks)
+    with app.db.view() as view:
+        playbooks = view.playbooks_in_use(app.playbooks)
 
     def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
         absence_id = record_absence(
@@ -120,7 +113,7 @@ def post_absence(
             actor=who.actor,
             at=app.clock(),
         )
-        (created,) = [a for a in absences_of(store.session, member_id) if a["id"] == absence_id]
+        (created,) = [a for a in store.view.absences_of(member_id) if a["id"] == absence_id]
         return 201, AbsenceOut.model_validate(created).model_dump(mode="json")
 
     scope = f"{who.actor}|POST /v1/members/{member_id}/absences"
@@ -136,6 +129,6 @@ def post_absence(
 )
 def get_absences(member_id: MemberId, app: AppDep, _who: ReadTeams) -> Any:
     """Every recorded absence of the member, by start (past ones included)."""
-    with app.db.read() as session:
-        check_member(playbooks_in_use(session, app.playbooks), member_id, "member_id")
-        return absences_of(session, member_id)
+    with app.db.view() as view:
+        check_member(view.playbooks_in_use(app.playbooks), member_id, "member_id")
+        return view.absences_of(member_id)

@@ -17,16 +17,9 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 
-from leadflow.adapters.db.access_log import accesses_of
 from leadflow.adapters.db.reader import (
     LeadFilters,
-    list_leads,
-    names_of,
-    open_route,
-    stage_counts,
-    work_queue,
 )
-from leadflow.adapters.db.reports import read_report_facts
 from leadflow.adapters.playbook_yaml import shipped_playbooks
 from leadflow.domain.access import Permission
 from leadflow.domain.stages import STAGE_ORDER, SalesAction, Stage
@@ -132,14 +125,12 @@ def pipeline(request: Request, app: AppDep, who: ReadReports, playbook: Filter =
     if not who.may(Permission.LEADS_READ):  # analysts land on the reports
         return RedirectResponse("/reports", 303)
     shown = app.redactor(who.raw_text)
-    with app.db.read() as session:
-        counts = stage_counts(session, playbook)
+    with app.db.view() as snapshot:
+        counts = snapshot.stage_counts(playbook)
         columns = []
         for stage in STAGE_ORDER:
-            items, _ = list_leads(
-                session, LeadFilters(stage=stage.value, playbook=playbook), None, 6
-            )
-            names = names_of(session, [i["lead_id"] for i in items])
+            items, _ = snapshot.leads(LeadFilters(stage=stage.value, playbook=playbook), None, 6)
+            names = snapshot.names_of([i["lead_id"] for i in items])
             columns.append(
                 {
                     "stage": stage.value,
@@ -178,12 +169,12 @@ def leads(
     filters = LeadFilters(
         stage=stage, playbook=playbook or None, band=band or None, source=source or None
     )
-    with app.db.read() as session:
+    with app.db.view() as snapshot:
         try:
-            items, next_cursor = list_leads(session, filters, cursor or None, 50)
+            items, next_cursor = snapshot.leads(filters, cursor or None, 50)
         except ValueError:
-            items, next_cursor = list_leads(session, filters, None, 50)
-        names = names_of(session, [i["lead_id"] for i in items])
+            items, next_cursor = snapshot.leads(filters, None, 50)
+        names = snapshot.names_of([i["lead_id"] for i in items])
     shown = app.redactor(who.raw_text)
     rows = [
         {**i, "name": names.get(i["lead_id"], i["lead_id"]), "status": shown.text(i["status"])}
@@ -228,10 +219,10 @@ def lead(request: Request, app: AppDep, who: ReadLeads, lead_id: LeadId) -> HTML
     view = read_lead_record(app, who, lead_id, "dashboard", "lead page")
     if view is None:
         return message_page(request, 404, "No such lead", f"No lead has the id {lead_id}.", who)
-    with app.db.read() as session:
-        route = open_route(session, view["lead_id"])
+    with app.db.view() as snapshot:
+        route = snapshot.open_route(view["lead_id"])
         accesses = (
-            accesses_of(session, [view["lead_id"], *view["aliases"]], 50)
+            snapshot.accesses_of([view["lead_id"], *view["aliases"]], 50)
             if who.view.access_log
             else None
         )
@@ -358,15 +349,15 @@ def queue(
 ) -> HTMLResponse:
     now = app.clock()
     owners = _my_member_ids(app, who) if mine else set()
-    with app.db.read() as session:
+    with app.db.view() as snapshot:
         if mine:
             rows = [
                 row
                 for owner in sorted(owners)
-                for row in work_queue(session, owner=owner, queue=queue or None)
+                for row in snapshot.work_queue(owner=owner, queue=queue or None)
             ]
         else:
-            rows = work_queue(session, queue=queue or None)
+            rows = snapshot.work_queue(queue=queue or None)
     shown = app.redactor(who.raw_text)
     for row in rows:
         row["status"] = shown.text(row.get("status"))
@@ -457,8 +448,8 @@ def reports(
     name = report if report in REPORTS else "funnel"
     dimension = by if by in DIMENSIONS else "channel"
     filters = ReportFilters(playbook=playbook or None)
-    with app.db.read() as session:
-        facts = read_report_facts(session, filters, app.clock(), app.redactor(raw=False))
+    with app.db.view() as snapshot:
+        facts = snapshot.report_facts(filters, app.clock(), app.redactor(raw=False))
     built = build_report(name, facts, dimension if name == "funnel" else None)
     csv_query = f"format=csv&by={dimension}" if name == "funnel" else "format=csv"
     if playbook:

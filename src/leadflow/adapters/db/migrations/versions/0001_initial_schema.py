@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import leadflow.adapters.db.tables
+import leadflow.adapters.db.tables_base
 
 revision = "0001"
 down_revision = None
@@ -29,10 +29,12 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "revoked_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "revoked_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
     )
@@ -51,7 +53,9 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column("at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("action", sa.String(length=100), nullable=False),
         sa.Column("entity", sa.String(length=100), nullable=False),
@@ -86,7 +90,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
     )
@@ -103,10 +109,14 @@ def upgrade() -> None:
         sa.Column("rows_done", sa.Integer(), nullable=False),
         sa.Column("finished", sa.Boolean(), nullable=False),
         sa.Column(
-            "started_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "started_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "updated_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_runs")),
     )
@@ -122,10 +132,14 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "received_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "received_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("merged_into", sa.String(length=100), nullable=True),
         sa.ForeignKeyConstraint(
@@ -144,7 +158,9 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=100), nullable=False),
         sa.Column("delivery_id", sa.String(length=200), nullable=False),
         sa.Column(
-            "received_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "received_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column(
@@ -173,7 +189,9 @@ def upgrade() -> None:
         sa.Column("contact_point", sa.String(length=400), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column(
-            "captured_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "captured_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column("method", sa.String(length=100), nullable=False),
@@ -184,7 +202,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "revoked_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "revoked_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("revoked_how", sa.String(length=100), nullable=True),
         sa.Column("event_id", sa.String(length=200), nullable=True),
@@ -208,12 +226,14 @@ def upgrade() -> None:
         sa.Column("queue", sa.String(length=100), nullable=True),
         sa.Column("owner", sa.String(length=200), nullable=True),
         sa.Column(
-            "sla_due_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "sla_due_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("playbook_id", sa.String(length=100), nullable=False),
         sa.Column("playbook_version", sa.String(length=100), nullable=False),
         sa.Column(
-            "decided_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "decided_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
             "record",
@@ -240,10 +260,14 @@ def upgrade() -> None:
         sa.Column("lead_id", sa.String(length=100), nullable=False),
         sa.Column("type", sa.String(length=40), nullable=False),
         sa.Column(
-            "occurred_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "occurred_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "recorded_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "recorded_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
             "properties",
@@ -274,7 +298,9 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column("value", sa.String(length=400), nullable=False),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.ForeignKeyConstraint(
             ["lead_id"], ["leads.id"], name=op.f("fk_identities_lead_id_leads")
@@ -305,7 +331,9 @@ def upgrade() -> None:
         sa.Column("playbook_id", sa.String(length=100), nullable=False),
         sa.Column("playbook_version", sa.String(length=100), nullable=False),
         sa.Column(
-            "changed_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "changed_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=True),

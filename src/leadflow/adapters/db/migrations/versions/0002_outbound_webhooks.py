@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import leadflow.adapters.db.tables
+import leadflow.adapters.db.tables_base
 
 revision = "0002"
 down_revision = "0001"
@@ -26,7 +26,7 @@ def _json() -> sa.types.TypeEngine[Any]:
 
 
 def _instant(name: str, *, nullable: bool) -> sa.Column[Any]:
-    instant = leadflow.adapters.db.tables.UtcDateTime(timezone=True)
+    instant = leadflow.adapters.db.tables_base.UtcDateTime(timezone=True)
     return sa.Column(name, instant, nullable=nullable)
 
 

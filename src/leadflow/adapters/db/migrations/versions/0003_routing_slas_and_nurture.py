@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import leadflow.adapters.db.tables
+import leadflow.adapters.db.tables_base
 
 revision = "0003"
 down_revision = "0002"
@@ -30,15 +30,17 @@ def upgrade() -> None:
         ),
         sa.Column("member_id", sa.String(length=64), nullable=False),
         sa.Column(
-            "starts_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "starts_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "ends_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "ends_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_member_absences")),
     )
@@ -53,7 +55,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.String(length=64), nullable=False),
         sa.Column(
             "last_assigned_at",
-            leadflow.adapters.db.tables.UtcDateTime(timezone=True),
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column("assigned_total", sa.Integer(), nullable=False),
@@ -68,7 +70,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("lead_id", sa.String(length=100), nullable=False),
-        sa.Column("at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.Column("queue", sa.String(length=100), nullable=True),
         sa.Column("team_id", sa.String(length=64), nullable=True),
         sa.Column("from_owner", sa.String(length=64), nullable=True),
@@ -92,12 +96,16 @@ def upgrade() -> None:
         sa.Column("team_id", sa.String(length=64), nullable=True),
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column(
-            "assigned_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "assigned_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("manual", sa.Boolean(), nullable=False),
         sa.Column("open", sa.Boolean(), nullable=False),
         sa.Column(
-            "updated_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "updated_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.ForeignKeyConstraint(
             ["lead_id"], ["leads.id"], name=op.f("fk_lead_routes_lead_id_leads")
@@ -130,17 +138,25 @@ def upgrade() -> None:
         sa.Column("subject", sa.Text(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
-        sa.Column("due_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "due_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.String(length=60), nullable=True),
         sa.Column("to_address", sa.String(length=400), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
-            "lease_until", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "lease_until",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
-        sa.Column("sent_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "sent_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_messages_lead_id_leads")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("msg_id", name=op.f("uq_messages_msg_id")),
@@ -163,18 +179,24 @@ def upgrade() -> None:
         sa.Column("track", sa.String(length=100), nullable=False),
         sa.Column("entry", sa.String(length=20), nullable=False),
         sa.Column(
-            "entered_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "entered_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("next_step", sa.Integer(), nullable=False),
         sa.Column(
-            "next_due_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "next_due_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
-            "ended_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "ended_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("end_reason", sa.String(length=40), nullable=True),
         sa.Column(
-            "lease_until", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "lease_until",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.ForeignKeyConstraint(
             ["lead_id"], ["leads.id"], name=op.f("fk_nurture_enrollments_lead_id_leads")
@@ -205,38 +227,54 @@ def upgrade() -> None:
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("sla", sa.String(length=60), nullable=False),
         sa.Column(
-            "started_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("due_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "remind_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "started_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "reassign_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "due_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "reminded_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "remind_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column(
-            "breached_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "reassign_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
+        ),
+        sa.Column(
+            "reminded_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
+        ),
+        sa.Column(
+            "breached_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("escalated_to", sa.String(length=64), nullable=True),
         sa.Column(
-            "reassigned_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "reassigned_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
-            "stopped_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "stopped_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("stop_event_id", sa.String(length=200), nullable=True),
         sa.Column(
-            "closed_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "closed_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("closed_reason", sa.String(length=40), nullable=True),
         sa.Column(
-            "next_check_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "next_check_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
-            "lease_until", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "lease_until",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.ForeignKeyConstraint(
             ["lead_id"], ["leads.id"], name=op.f("fk_sla_clocks_lead_id_leads")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import leadflow.adapters.db.tables
+import leadflow.adapters.db.tables_base
 
 revision = "0004"
 down_revision = "0003"
@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=60), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_app_secrets")),
     )

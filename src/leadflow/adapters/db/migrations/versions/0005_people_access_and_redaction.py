@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import leadflow.adapters.db.tables
+import leadflow.adapters.db.tables_base
 
 revision = "0005"
 down_revision = "0004"
@@ -31,7 +31,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("lead_id", sa.String(length=100), nullable=False),
-        sa.Column("at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
@@ -47,10 +49,12 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column(
-            "first_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "first_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "locked_until", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "locked_until",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_sign_in_failures")),
     )
@@ -61,7 +65,9 @@ def upgrade() -> None:
         sa.Column("nonce", sa.String(length=100), nullable=False),
         sa.Column("next_url", sa.String(length=500), nullable=False),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_flows")),
     )
@@ -80,16 +86,24 @@ def upgrade() -> None:
         sa.Column("sso_issuer", sa.String(length=400), nullable=True),
         sa.Column("sso_subject", sa.String(length=400), nullable=True),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "updated_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "disabled_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "disabled_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
-            "last_sign_in_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "last_sign_in_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -101,16 +115,22 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=40), nullable=False),
         sa.Column("method", sa.String(length=20), nullable=False),
         sa.Column(
-            "created_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "last_seen_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "last_seen_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "expires_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=False
+            "expires_at",
+            leadflow.adapters.db.tables_base.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "revoked_at", leadflow.adapters.db.tables.UtcDateTime(timezone=True), nullable=True
+            "revoked_at", leadflow.adapters.db.tables_base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")
