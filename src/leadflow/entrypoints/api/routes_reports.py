@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -163,23 +165,34 @@ Playbook = Annotated[
 FormatQuery = Annotated[Format, Query(description="`json` (default) or `csv` (the rows)")]
 
 
-def _answer(
-    app: AppDep,
-    name: str,
-    fmt: Format,
-    created_from: datetime | None,
-    created_to: datetime | None,
-    playbook: str | None,
-    by: str | None = None,
-) -> Any:
+@dataclass(frozen=True)
+class ReportQuery:
+    """What every report is asked with: the answer's format and the leads it counts."""
+
+    format: Format
+    filters: ReportFilters
+
+
+def report_query(
+    format: FormatQuery = "json",  # noqa: A002 (the query parameter's public name)
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
+    playbook: Playbook = None,
+) -> ReportQuery:
     for field, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
             raise invalid_field(field, "needs a time zone offset, e.g. Z")
-    filters = ReportFilters(created_from, created_to, playbook)
+    return ReportQuery(format, ReportFilters(created_from, created_to, playbook))
+
+
+Asked = Annotated[ReportQuery, Depends(report_query)]
+
+
+def _answer(app: AppDep, name: str, asked: ReportQuery, by: str | None = None) -> Any:
     with app.db.view() as view:
-        facts = view.report_facts(filters, app.clock(), app.redactor(raw=False))
+        facts = view.report_facts(asked.filters, app.clock(), app.redactor(raw=False))
     report: Report = build_report(name, facts, by)
-    if fmt == "csv":
+    if asked.format == "csv":
         return Response(to_csv(report), media_type="text/csv; charset=utf-8")
     return {**report.to_json()}
 
@@ -188,111 +201,85 @@ def _answer(
 def funnel(
     app: AppDep,
     _who: ReadReports,
+    asked: Asked,
     by: Annotated[Dimension, Query(description="group leads by this")] = "channel",
-    format: FormatQuery = "json",  # noqa: A002 (the query parameter's public name)
-    created_from: CreatedFrom = None,
-    created_to: CreatedTo = None,
-    playbook: Playbook = None,
 ) -> Any:
     """Leads that reached MQL, sales accepted, SQL, opportunity and won, with the
     stage-to-stage conversion, per group (source, channel, campaign, offer, service line,
     lead type or month of creation) and for all leads."""
-    return _answer(app, "funnel", format, created_from, created_to, playbook, by)
+    return _answer(app, "funnel", asked, by)
 
 
-@router.get(
-    "/acceptance", response_model=AcceptanceOut, responses=RESPONSES, summary="Sales acceptance"
+@dataclass(frozen=True)
+class _Listed:
+    """A report asked with the common query only: its path is its name."""
+
+    name: str
+    model: type[ReportOut]
+    summary: str
+    description: str
+
+
+# One row per report; the funnel (grouped `by`) has its own route above.
+REPORTS = (
+    _Listed(
+        "acceptance",
+        AcceptanceOut,
+        "Sales acceptance",
+        "Sales acceptance rate (each lead's first review) and the rejection reasons.",
+    ),
+    _Listed(
+        "outreach",
+        OutreachOut,
+        "Time to outreach",
+        "Hours from hand-off (first MQL, else first SQL) to the first `outreach_logged` "
+        '(median, p90) and SLA compliance, per channel; says "no SLA data yet" without SLAs.',
+    ),
+    _Listed(
+        "disqualifications",
+        DisqualificationsOut,
+        "Disqualification reasons (Pareto)",
+        "Reasons of `disqualified` and `closed_lost` events and of hard stops: count, share "
+        "and cumulative share, most frequent first.",
+    ),
+    _Listed(
+        "channel-quality",
+        ChannelQualityOut,
+        "Channel quality",
+        "Per channel: MQL volume against the MQL→SQL rate, flagging channels with many MQLs "
+        "but a lower rate than overall.",
+    ),
+    _Listed(
+        "velocity",
+        VelocityOut,
+        "Velocity",
+        "Days spent in each stage (median, p90) over closed intervals; open ones counted.",
+    ),
+    _Listed(
+        "nurture",
+        NurtureOut,
+        "Nurture engagement",
+        "Leads that entered nurture: share that opened, clicked or engaged afterwards, and "
+        "share re-engaged to MQL, per channel.",
+    ),
 )
-def acceptance(
-    app: AppDep,
-    _who: ReadReports,
-    format: FormatQuery = "json",  # noqa: A002
-    created_from: CreatedFrom = None,
-    created_to: CreatedTo = None,
-    playbook: Playbook = None,
-) -> Any:
-    """Sales acceptance rate (each lead's first review) and the rejection reasons."""
-    return _answer(app, "acceptance", format, created_from, created_to, playbook)
 
 
-@router.get(
-    "/outreach", response_model=OutreachOut, responses=RESPONSES, summary="Time to outreach"
-)
-def outreach(
-    app: AppDep,
-    _who: ReadReports,
-    format: FormatQuery = "json",  # noqa: A002
-    created_from: CreatedFrom = None,
-    created_to: CreatedTo = None,
-    playbook: Playbook = None,
-) -> Any:
-    """Hours from hand-off (first MQL, else first SQL) to the first `outreach_logged`
-    (median, p90) and SLA compliance, per channel; says "no SLA data yet" without SLAs."""
-    return _answer(app, "outreach", format, created_from, created_to, playbook)
+def _route(name: str) -> Callable[..., Any]:
+    def read(app: AppDep, _who: ReadReports, asked: Asked) -> Any:
+        return _answer(app, name, asked)
+
+    return read
 
 
-@router.get(
-    "/disqualifications",
-    response_model=DisqualificationsOut,
-    responses=RESPONSES,
-    summary="Disqualification reasons (Pareto)",
-)
-def disqualifications(
-    app: AppDep,
-    _who: ReadReports,
-    format: FormatQuery = "json",  # noqa: A002
-    created_from: CreatedFrom = None,
-    created_to: CreatedTo = None,
-    playbook: Playbook = None,
-) -> Any:
-    """Reasons of `disqualified` and `closed_lost` events and of hard stops: count, share
-    and cumulative share, most frequent first."""
-    return _answer(app, "disqualifications", format, created_from, created_to, playbook)
-
-
-@router.get(
-    "/channel-quality",
-    response_model=ChannelQualityOut,
-    responses=RESPONSES,
-    summary="Channel quality",
-)
-def channel_quality(
-    app: AppDep,
-    _who: ReadReports,
-    format: FormatQuery = "json",  # noqa: A002
-    created_from: CreatedFrom = None,
-    created_to: CreatedTo = None,
-    playbook: Playbook = None,
-) -> Any:
-    """Per channel: MQL volume against the MQL→SQL rate, flagging channels with many MQLs
-    but a lower rate than overall."""
-    return _answer(app, "channel-quality", format, created_from, created_to, playbook)
-
-
-@router.get("/velocity", response_model=VelocityOut, responses=RESPONSES, summary="Velocity")
-def velocity(
-    app: AppDep,
-    _who: ReadReports,
-    format: FormatQuery = "json",  # noqa: A002
-    created_from: CreatedFrom = None,
-    created_to: CreatedTo = None,
-    playbook: Playbook = None,
-) -> Any:
-    """Days spent in each stage (median, p90) over closed intervals; open ones counted."""
-    return _answer(app, "velocity", format, created_from, created_to, playbook)
-
-
-@router.get(
-    "/nurture", response_model=NurtureOut, responses=RESPONSES, summary="Nurture engagement"
-)
-def nurture(
-    app: AppDep,
-    _who: ReadReports,
-    format: FormatQuery = "json",  # noqa: A002
-    created_from: CreatedFrom = None,
-    created_to: CreatedTo = None,
-    playbook: Playbook = None,
-) -> Any:
-    """Leads that entered nurture: share that opened, clicked or engaged afterwards, and
-    share re-engaged to MQL, per channel."""
-    return _answer(app, "nurture", format, created_from, created_to, playbook)
+for _report in REPORTS:
+    router.add_api_route(
+        f"/{_report.name}",
+        _route(_report.name),
+        methods=["GET"],
+        name=_report.name.replace("-", "_"),
+        response_model=_report.model,
+        responses=RESPONSES,
+        summary=_report.summary,
+        description=_report.description,
+    )
