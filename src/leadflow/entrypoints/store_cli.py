@@ -277,11 +277,11 @@ def apikey_create(
         key, text = store.keys.create(name, role, now)
         store.audit.append(
             AuditEntry(
-                now,
-                "cli:apikey",
-                "apikey.created",
-                "api_key",
-                key.key_id,
+                at=now,
+                actor="cli:apikey",
+                action="apikey.created",
+                entity="api_key",
+                entity_id=key.key_id,
                 after={"name": name, "role": role},
             )
         )
@@ -314,7 +314,15 @@ def apikey_revoke(
     def work(store: SqlUnitOfWork) -> ApiKey | None:
         key = store.keys.revoke(key_id, now)
         if key is not None:
-            store.audit.append(AuditEntry(now, "cli:apikey", "apikey.revoked", "api_key", key_id))
+            store.audit.append(
+                AuditEntry(
+                    at=now,
+                    actor="cli:apikey",
+                    action="apikey.revoked",
+                    entity="api_key",
+                    entity_id=key_id,
+                )
+            )
         return key
 
     key = write_store(database_url, work)

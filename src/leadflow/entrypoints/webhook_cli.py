@@ -67,11 +67,11 @@ def webhook_add(
         endpoint, secret = store.outbox.add_endpoint(url, events, now)
         store.audit.append(
             AuditEntry(
-                now,
-                ACTOR,
-                "webhook.endpoint_added",
-                "webhook_endpoint",
-                endpoint.endpoint_id,
+                at=now,
+                actor=ACTOR,
+                action="webhook.endpoint_added",
+                entity="webhook_endpoint",
+                entity_id=endpoint.endpoint_id,
                 after={"host": urlsplit(url).hostname, "events": endpoint.event_types},
             )
         )
@@ -110,7 +110,11 @@ def _switch_endpoint(
         if done:
             store.audit.append(
                 AuditEntry(
-                    now, ACTOR, f"webhook.endpoint_{action}", "webhook_endpoint", endpoint_id
+                    at=now,
+                    actor=ACTOR,
+                    action=f"webhook.endpoint_{action}",
+                    entity="webhook_endpoint",
+                    entity_id=endpoint_id,
                 )
             )
         return done
@@ -183,7 +187,13 @@ def webhook_replay(
         ids = store.outbox.replay(msg_id, now)
         for replayed in ids:
             store.audit.append(
-                AuditEntry(now, ACTOR, "webhook.replayed", "webhook_message", replayed)
+                AuditEntry(
+                    at=now,
+                    actor=ACTOR,
+                    action="webhook.replayed",
+                    entity="webhook_message",
+                    entity_id=replayed,
+                )
             )
         return ids
 

@@ -221,7 +221,14 @@ def add_user(
     )
     store.add_user(user, digest, sso)
     store.audit.append(
-        AuditEntry(at, actor, "user.created", "user", user.user_id, after={"role": role})
+        AuditEntry(
+            at=at,
+            actor=actor,
+            action="user.created",
+            entity="user",
+            entity_id=user.user_id,
+            after={"role": role},
+        )
     )
     return user
 
@@ -238,7 +245,11 @@ def disable_user(store: AccountStore, email: str, *, actor: str, at: datetime) -
     user = _existing(store, email)
     if user.active:
         store.update_user(user.user_id, at, disabled_at=at)
-        store.audit.append(AuditEntry(at, actor, "user.disabled", "user", user.user_id))
+        store.audit.append(
+            AuditEntry(
+                at=at, actor=actor, action="user.disabled", entity="user", entity_id=user.user_id
+            )
+        )
     ended = store.end_sessions(user.user_id, at)
     return user, ended
 
@@ -253,11 +264,11 @@ def set_role(store: AccountStore, email: str, role: str, *, actor: str, at: date
         store.end_sessions(user.user_id, at)
         store.audit.append(
             AuditEntry(
-                at,
-                actor,
-                "user.role_changed",
-                "user",
-                user.user_id,
+                at=at,
+                actor=actor,
+                action="user.role_changed",
+                entity="user",
+                entity_id=user.user_id,
                 before={"role": user.role},
                 after={"role": role},
             )
@@ -279,7 +290,11 @@ def reset_password(
     store.update_user(user.user_id, at, password_hash=hasher.hash(check_password(password)))
     store.clear_failures(store.failure_key("account", user.email, at))
     store.end_sessions(user.user_id, at)
-    store.audit.append(AuditEntry(at, actor, "user.password_reset", "user", user.user_id))
+    store.audit.append(
+        AuditEntry(
+            at=at, actor=actor, action="user.password_reset", entity="user", entity_id=user.user_id
+        )
+    )
     return user
 
 
@@ -356,11 +371,11 @@ def password_sign_in(
 def _audit_failure(store: AccountStore, user: User | None, at: datetime, why: str) -> None:
     store.audit.append(
         AuditEntry(
-            at,
-            "sign-in",
-            "user.sign_in_failed",
-            "user",
-            user.user_id if user is not None else "unknown",
+            at=at,
+            actor="sign-in",
+            action="user.sign_in_failed",
+            entity="user",
+            entity_id=user.user_id if user is not None else "unknown",
             reason=why,
         )
     )
@@ -383,7 +398,14 @@ def start_session(
     store.add_session(session_id(token), user.user_id, method, now, now + rules.lifetime)
     store.update_user(user.user_id, now, signed_in_at=now)
     store.audit.append(
-        AuditEntry(now, user.actor, "user.signed_in", "user", user.user_id, reason=method)
+        AuditEntry(
+            at=now,
+            actor=user.actor,
+            action="user.signed_in",
+            entity="user",
+            entity_id=user.user_id,
+            reason=method,
+        )
     )
     return token
 
@@ -420,5 +442,11 @@ def end_session(store: AccountStore, token: str, now: datetime) -> None:
         return
     store.end_sessions(found.user.user_id, now, found.session_id)
     store.audit.append(
-        AuditEntry(now, found.user.actor, "user.signed_out", "user", found.user.user_id)
+        AuditEntry(
+            at=now,
+            actor=found.user.actor,
+            action="user.signed_out",
+            entity="user",
+            entity_id=found.user.user_id,
+        )
     )

@@ -102,11 +102,11 @@ def on_decision(
         store.nurture.end_enrollment(active.id, at, reason)
         store.audit.append(
             AuditEntry(
-                at,
-                actor,
-                "nurture.left",
-                "lead",
-                lead_id,
+                at=at,
+                actor=actor,
+                action="nurture.left",
+                entity="lead",
+                entity_id=lead_id,
                 before={"track": active.track, "step": active.next_step},
                 after={"reason": reason},
                 reason=reason,
@@ -133,11 +133,11 @@ def on_decision(
     )
     store.audit.append(
         AuditEntry(
-            at,
-            actor,
-            "nurture.entered",
-            "lead",
-            lead_id,
+            at=at,
+            actor=actor,
+            action="nurture.entered",
+            entity="lead",
+            entity_id=lead_id,
             after={"track": track.id, "entry": entry.value},
             reason=decision.status,
             playbook_version=decision.playbook_version,

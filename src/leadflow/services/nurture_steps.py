@@ -45,11 +45,11 @@ def _end(uow: UnitOfWork, enrollment: Enrollment, now: datetime, reason: str) ->
     if reason != COMPLETED:
         uow.audit.append(
             AuditEntry(
-                now,
-                ACTOR,
-                "nurture.left",
-                "lead",
-                enrollment.lead_id,
+                at=now,
+                actor=ACTOR,
+                action="nurture.left",
+                entity="lead",
+                entity_id=enrollment.lead_id,
                 before={"track": enrollment.track, "step": enrollment.next_step},
                 after={"reason": reason},
                 reason=reason,

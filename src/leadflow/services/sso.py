@@ -107,16 +107,20 @@ def sso_sign_in(store: SsoAccounts, who: Verified, mapping: RoleMapping, now: da
     user = found
     if link is not None:  # only once the person may sign in: a refusal links nothing
         store.link_sso(link.user_id, who.issuer, who.subject, now)
-        store.audit.append(AuditEntry(now, ACTOR, "user.sso_linked", "user", link.user_id))
+        store.audit.append(
+            AuditEntry(
+                at=now, actor=ACTOR, action="user.sso_linked", entity="user", entity_id=link.user_id
+            )
+        )
     if role is not None and role != user.role:
         store.update_user(user.user_id, now, role=role)
         store.audit.append(
             AuditEntry(
-                now,
-                ACTOR,
-                "user.role_changed",
-                "user",
-                user.user_id,
+                at=now,
+                actor=ACTOR,
+                action="user.role_changed",
+                entity="user",
+                entity_id=user.user_id,
                 before={"role": user.role},
                 after={"role": role},
                 reason=f"claim `{mapping.claim}` at the identity provider",

@@ -82,14 +82,14 @@ def audit_chain(session: Session) -> Iterator[ChainedEntry]:
     )
     for r in rows:
         entry = AuditEntry(
-            r.at,
-            r.actor,
-            r.action,
-            r.entity,
-            r.entity_id,
-            r.before,
-            r.after,
-            r.reason,
-            r.playbook_version,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            before=r.before,
+            after=r.after,
+            reason=r.reason,
+            playbook_version=r.playbook_version,
         )
         yield ChainedEntry(r.seq, entry, r.prev_hash, r.hash)

@@ -110,11 +110,11 @@ def post_inbound_sms(body: SmsIn, app: AppDep, who: Ingest, key: IdempotencyKey 
         )
         store.audit.append(
             AuditEntry(
-                ctx.now,
-                ctx.actor,
-                "sms.reply_flagged",
-                "lead",
-                lead_id,
+                at=ctx.now,
+                actor=ctx.actor,
+                action="sms.reply_flagged",
+                entity="lead",
+                entity_id=lead_id,
                 after={"channel": "sms"},
                 reason="a free-text reply awaits review; sending is paused",
             )
@@ -153,11 +153,11 @@ def post_sms_review(lead_id: LeadId, app: AppDep, who: Review) -> Any:
         now = app.clock()
         store.audit.append(
             AuditEntry(
-                now,
-                who.actor,
-                "sms.reviewed",
-                "lead",
-                lead.lead_id,
+                at=now,
+                actor=who.actor,
+                action="sms.reviewed",
+                entity="lead",
+                entity_id=lead.lead_id,
                 before={"awaiting_review": reviewed},
                 after={"awaiting_review": 0},
                 reason="the free-text replies were reviewed; sending resumes",

@@ -22,8 +22,8 @@ from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import SESSION_COOKIE, AppDep, SignInRequired, resolve
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.web.render import (
+    CsrfChecked,
     PageError,
-    check_csrf,
     render,
     same_token,
     secure_cookies,
@@ -88,12 +88,11 @@ def login_form(request: Request, app: AppDep, next: str = "/") -> Response:  # n
 def login(
     request: Request,
     app: AppDep,
+    _csrf: CsrfChecked,
     email: Annotated[str, Form(max_length=320, pattern=r"^[^\x00]*$")] = "",
     password: Annotated[str, Form(max_length=256)] = "",
-    csrf: Annotated[str | None, Form(max_length=200)] = None,
     next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002 (the form field's name)
 ) -> Response:
-    check_csrf(request, csrf)
     target = safe_next(next)
     if not email.strip() or not password:
         return _login_page(
@@ -132,9 +131,8 @@ def login(
 def logout(
     request: Request,
     app: AppDep,
-    csrf: Annotated[str | None, Form(max_length=200)] = None,
+    _csrf: CsrfChecked,
 ) -> Response:
-    check_csrf(request, csrf)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         app.db.run(lambda store: end_session(store.accounts, token, app.clock()))
@@ -223,7 +221,14 @@ def sso_callback(
             user = sso_sign_in(store.accounts, who, app.role_mapping(), now)
         except AccountError as exc:
             store.audit.append(
-                AuditEntry(now, "sso", "user.sign_in_failed", "user", "unknown", reason=str(exc))
+                AuditEntry(
+                    at=now,
+                    actor="sso",
+                    action="user.sign_in_failed",
+                    entity="user",
+                    entity_id="unknown",
+                    reason=str(exc),
+                )
             )
             return None, str(exc)
         return start_session(store.accounts, user, "sso", now, app.session_rules()), None

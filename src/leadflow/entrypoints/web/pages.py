@@ -27,7 +27,7 @@ from leadflow.entrypoints.api.deps import AppDep, Principal
 from leadflow.entrypoints.records import read_lead_record
 from leadflow.entrypoints.web.render import (
     HERE,
-    check_csrf,
+    CsrfChecked,
     message_page,
     page,
     render,
@@ -265,13 +265,12 @@ def assign(
     request: Request,
     app: AppDep,
     who: Assign,
+    _csrf: CsrfChecked,
     lead_id: LeadId,
     owner: Annotated[str, Form(max_length=64)],
-    csrf: Annotated[str | None, Form(max_length=200)] = None,
     reason: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
     """Give the lead to another member of its team (the same service as the API)."""
-    check_csrf(request, csrf)
     back = f"/leads/{quote(lead_id)}"
     try:
         app.db.run(
@@ -293,9 +292,9 @@ def act(
     request: Request,
     app: AppDep,
     who: Act,
+    _csrf: CsrfChecked,
     lead_id: LeadId,
     action: SalesAction,
-    csrf: Annotated[str | None, Form(max_length=200)] = None,
     reason: Annotated[str | None, Form(max_length=500)] = None,
     note: Annotated[str | None, Form(max_length=4000)] = None,
     need_confirmed: Annotated[str | None, Form()] = None,
@@ -305,7 +304,6 @@ def act(
     no_timeline_reason: Annotated[str | None, Form(max_length=500)] = None,
     next_step: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
-    check_csrf(request, csrf)
     back = f"/leads/{quote(lead_id)}"
     if action in NEEDS_REASON and not (reason and reason.strip()):
         return _failed(back, f"{action.value} needs a reason")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -136,6 +136,16 @@ def check_csrf(request: Request, submitted: str | None) -> None:
             "The form expired",
             "The form expired or came from another site. Reload the page and try again.",
         )
+
+
+def csrf_checked(
+    request: Request, csrf: Annotated[str | None, Form(max_length=200)] = None
+) -> None:
+    """Every form's dependency: its ``csrf`` field must match the cookie."""
+    check_csrf(request, csrf)
+
+
+CsrfChecked = Annotated[None, Depends(csrf_checked)]
 
 
 def secure_cookies(request: Request) -> bool:

@@ -149,11 +149,11 @@ def _fill(current: LeadProfile, other: LeadProfile) -> dict[str, Any]:
 def _audit_merge(store: UnitOfWork, ctx: Context, absorbed: str, survivor: str) -> None:
     store.audit.append(
         AuditEntry(
-            ctx.now,
-            ctx.actor,
-            "lead.merged",
-            "lead",
-            survivor,
+            at=ctx.now,
+            actor=ctx.actor,
+            action="lead.merged",
+            entity="lead",
+            entity_id=survivor,
             before={"lead_id": absorbed},
             after={"lead_id": survivor},
             reason="same email, phone or external id",
@@ -201,11 +201,11 @@ def _create_lead(
     )
     store.audit.append(
         AuditEntry(
-            ctx.now,
-            ctx.actor,
-            "lead.created",
-            "lead",
-            lead.lead_id,
+            at=ctx.now,
+            actor=ctx.actor,
+            action="lead.created",
+            entity="lead",
+            entity_id=lead.lead_id,
             after={"playbook": playbook, "source": ctx.source},
         )
     )
@@ -277,11 +277,11 @@ def upsert_lead(
         event_id = _profile_event(store, survivor.lead_id, changes, ctx, here, posted)
         store.audit.append(
             AuditEntry(
-                ctx.now,
-                ctx.actor,
-                "lead.updated",
-                "lead",
-                survivor.lead_id,
+                at=ctx.now,
+                actor=ctx.actor,
+                action="lead.updated",
+                entity="lead",
+                entity_id=survivor.lead_id,
                 after={"fields": sorted(changes)},
             )
         )
@@ -344,11 +344,11 @@ def _record_consents(
         if record is not None:
             store.audit.append(
                 AuditEntry(
-                    ctx.now,
-                    ctx.actor,
-                    f"consent.{record.status}",
-                    "lead",
-                    survivor.lead_id,
+                    at=ctx.now,
+                    actor=ctx.actor,
+                    action=f"consent.{record.status}",
+                    entity="lead",
+                    entity_id=survivor.lead_id,
                     after={"channel": record.channel},
                     reason=event.type.value,
                 )

@@ -90,9 +90,10 @@ class StageChange:
     event_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AuditEntry:
-    """One audit record before it is numbered and chained."""
+    """One audit record before it is numbered and chained (every field named at the call:
+    five of them are strings, easy to swap by position)."""
 
     at: datetime
     actor: str
