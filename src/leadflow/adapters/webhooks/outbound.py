@@ -32,15 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Table
 
 from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.outbox import OutboxMessage
-from leadflow.adapters.db.tables import WebhookEndpointRow, WebhookOutboxRow
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.webhooks.signature import (
     ID_HEADER,
@@ -55,8 +53,6 @@ MAX_DELAY_S = 6 * 3600.0
 TIMEOUT_S = 10.0
 LEASE_MARGIN_S = 60.0
 USER_AGENT = "leadflow-webhooks"
-_ENDPOINTS = cast(Table, WebhookEndpointRow.__table__)
-_OUTBOX = cast(Table, WebhookOutboxRow.__table__)
 
 Resolver = Callable[[str, int], list[str]]
 
