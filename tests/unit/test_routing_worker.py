@@ -42,20 +42,24 @@ def _playbooks(name: str) -> Playbook:
     return PLAYBOOK
 
 
-def _decision(stage: Stage = Stage.MQL, queue: str | None = "patient_scheduling") -> Decision:
+def _decision(
+    stage: Stage = Stage.MQL, queue: str | None = "patient_scheduling", band: str = "high"
+) -> Decision:
     return Decision(
-        "L-1", stage, "ready", 60.0, 40.0, "high", (), (), None, "call", Route(queue),
+        "L-1", stage, "ready", 60.0, 40.0, band, (), (), None, "call", Route(queue),
         PLAYBOOK.id, PLAYBOOK.version,
     )  # fmt: skip
 
 
-def _route(uow: FakeUnitOfWork, decision: Decision, at: datetime = NOW, **kw: object) -> Decision:
+def _route(
+    uow: FakeUnitOfWork, decision: Decision, at: datetime = NOW, changed: bool = True, **kw: object
+) -> Decision:
     uow.leads.decisions["L-1"] = CurrentDecision(decision.stage.value, decision.to_record(), at)
     return route_decision(
         uow,
         PLAYBOOK,
         decision,
-        changed=True,
+        changed=changed,
         events=kw.pop("events", ()),
         at=at,
         actor=ACTOR,  # type: ignore[arg-type]
@@ -130,6 +134,68 @@ def test_a_stage_change_in_the_same_team_keeps_the_owner_and_restarts_the_clock(
     first, second = uow.routing.clocks
     assert (first.closed_reason, second.stage, second.running) == ("stage_changed", "sql", True)
     assert second.due_at == later + timedelta(hours=1)
+
+
+def test_a_band_rise_requeues_the_mql_with_its_clock_to_the_new_queue_and_team() -> None:
+    db = FakeDatabase()
+    _route(db.uow, _decision(queue="patient_education", band="mid"))
+    assert db.uow.routing.routes["L-1"].owner == "tomas"  # the marketing team
+    later = NOW + timedelta(hours=2)
+    routed = _route(db.uow, _decision(band="high"), at=later, changed=False)
+    route = db.uow.routing.routes["L-1"]
+    assert (route.queue, route.team_id, route.owner) == (
+        "patient_scheduling",
+        "patient_intake",
+        "luis",
+    )
+    old, new = db.uow.routing.clocks
+    assert (old.closed_reason, old.running) == ("requeued", False)
+    assert (new.queue, new.team_id, new.owner, new.sla) == (
+        "patient_scheduling",
+        "patient_intake",
+        "luis",
+        "1 business hour",
+    )
+    assert new.started_at == later
+    assert routed.route.sla_due_at == later + timedelta(hours=1)
+    # the breach escalates to the intake team's lead, and reassignment stays in that team
+    due = later + timedelta(hours=1)
+    assert run_due(db.run, _playbooks, due, 10).escalated == 1
+    assert ("sla_escalation", "dana") in [(n.kind, n.member_id) for n in db.uow.routing.notices]
+    assert run_due(db.run, _playbooks, due + timedelta(hours=1), 10).reassigned == 1
+    intake = PLAYBOOK.team("patient_intake")
+    assert intake is not None
+    assert intake.member(db.uow.routing.routes["L-1"].owner or "")
+
+
+def test_a_band_change_in_the_same_queue_restarts_the_clock_with_the_bands_sla() -> None:
+    uow = FakeUnitOfWork()
+    _route(uow, _decision(band="high"))
+    later = NOW + timedelta(minutes=30)
+    _route(uow, _decision(band="mid"), at=later, changed=False)
+    old, new = uow.routing.clocks
+    assert (old.closed_reason, new.sla, new.owner) == ("requeued", "2 business hours", "luis")
+    assert new.due_at == later + timedelta(hours=2)
+    assert len(uow.routing.assignments) == 1  # same team: the owner stays
+
+
+def test_the_same_decision_again_keeps_the_running_clock() -> None:
+    uow = FakeUnitOfWork()
+    _route(uow, _decision())
+    _route(uow, _decision(), at=NOW + timedelta(minutes=10), changed=False)
+    [clock] = uow.routing.clocks
+    assert clock.running
+    assert clock.started_at == NOW
+
+
+def test_a_clock_left_on_another_queue_closes_as_requeued() -> None:
+    uow = FakeUnitOfWork()
+    _route(uow, _decision())
+    uow.routing.routes["L-1"] = replace(uow.routing.routes["L-1"], queue="patient_education")
+    [clock] = uow.routing.clocks
+    check_clock(uow, _playbooks, clock, NOW + timedelta(hours=2))
+    assert uow.routing.clocks[0].closed_reason == "requeued"
+    assert uow.routing.notices == []
 
 
 def test_leaving_the_routed_stages_closes_the_route_and_its_clock() -> None:

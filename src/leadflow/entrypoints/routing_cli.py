@@ -17,6 +17,7 @@ from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.common import fail, load_playbook_or_exit, parse_as_of, stderr
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app
 from leadflow.errors import InvalidRecordError, LeadflowError
+from leadflow.services.routing.invariant import route_problems
 from leadflow.services.routing.people import (
     Assigned,
     assign_lead,
@@ -181,3 +182,30 @@ def team_away(
     typer.echo(
         f"absence {absence_id}: {member} away from {starts.isoformat()} until {until.isoformat()}"
     )
+
+
+@team_app.command("check")
+def team_check(database_url: DatabaseUrl = None) -> None:
+    """Check the routing invariant for every open lead: owner in the team of its queue, at
+    most one running SLA clock, on that queue with the SLA of the lead's stage and band.
+    Prints each lead that breaks it (ids only) and exits 1 if any does."""
+    app = open_app(database_url, migrate=False)
+    try:
+        with app.db.view() as view:
+            leads = view.routed_leads()
+    finally:
+        app.db.dispose()
+    broken = 0
+    for lead in leads:
+        playbook_id = lead.route.playbook_id if lead.route is not None else None
+        problems = (
+            route_problems(app.playbooks(playbook_id), lead)
+            if playbook_id is not None
+            else [f"{len(lead.running)} running clock(s) without a route"]
+        )
+        if problems:
+            broken += 1
+            typer.echo(f"{lead.lead_id}: " + "; ".join(problems))
+    typer.echo(f"{len(leads)} routed leads checked; {broken} break the invariant")
+    if broken:
+        raise typer.Exit(1)

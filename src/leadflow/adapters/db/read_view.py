@@ -24,10 +24,12 @@ from leadflow.adapters.db.audit_log import audit_chain
 from leadflow.adapters.db.export import ExportFilters, export_rows
 from leadflow.adapters.db.outbox import SqlWebhookOutbox
 from leadflow.adapters.db.reports import read_report_facts
+from leadflow.adapters.db.routing import routed_leads
 from leadflow.adapters.db.tables import LeadRow
 from leadflow.domain.playbook import Playbook
 from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
 from leadflow.services.reports import ReportFacts, ReportFilters
+from leadflow.services.routing.invariant import RoutedLead
 from leadflow.services.store.audit import ChainedEntry
 
 
@@ -124,3 +126,7 @@ class ReadView:
 
     def playbooks_in_use(self, load: Callable[[str], Playbook]) -> list[Playbook]:
         return reader.playbooks_in_use(self._session, load)
+
+    def routed_leads(self) -> list[RoutedLead]:
+        """Every lead with an open route or a running clock (the routing invariant's input)."""
+        return routed_leads(self._session)

@@ -33,6 +33,7 @@ from leadflow.adapters.db.tables import (
 from leadflow.domain.decision import Route
 from leadflow.domain.playbook import Assignment
 from leadflow.services.routing.assign import member_rank
+from leadflow.services.routing.invariant import RoutedLead
 from leadflow.services.routing.ports import AssignmentChange, LeadRoute, Notice, SlaClock
 
 _ROUTES = cast(Table, LeadRouteRow.__table__)
@@ -343,3 +344,42 @@ class SqlRouting:
                 attempts=0,
             )
         )
+
+
+def routed_leads(session: Session) -> list[RoutedLead]:
+    """Every lead with an open route or a running clock, as the invariant reads it."""
+    routes = {
+        row.lead_id: LeadRoute(**{n: getattr(row, n) for n in _ROUTE_FIELDS})
+        for row in session.execute(select(_ROUTES).where(_ROUTES.c.open.is_(True)))
+    }
+    running: dict[str, list[SlaClock]] = {}
+    for row in session.execute(
+        select(_CLOCKS).where(_CLOCKS.c.stopped_at.is_(None), _CLOCKS.c.closed_at.is_(None))
+    ):
+        running.setdefault(row.lead_id, []).append(_clock(row))
+    ids = sorted(routes.keys() | running.keys())
+    decisions = {
+        row.lead_id: row
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500))
+        for row in session.execute(
+            select(
+                _DECISIONS.c.lead_id,
+                _DECISIONS.c.stage,
+                _DECISIONS.c.band,
+                _DECISIONS.c.queue,
+                _DECISIONS.c.owner,
+            ).where(_DECISIONS.c.lead_id.in_(chunk))
+        )
+    }
+    return [
+        RoutedLead(
+            lead_id=lead_id,
+            route=routes.get(lead_id),
+            running=running.get(lead_id, []),
+            stage=getattr(decisions.get(lead_id), "stage", None),
+            band=getattr(decisions.get(lead_id), "band", None),
+            decision_queue=getattr(decisions.get(lead_id), "queue", None),
+            decision_owner=getattr(decisions.get(lead_id), "owner", None),
+        )
+        for lead_id in ids
+    ]

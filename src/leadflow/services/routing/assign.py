@@ -213,7 +213,10 @@ def route_decision(
 
     A lead in a routed stage keeps its owner while its queue's team stays the same (a manual
     assignment too); otherwise the team's strategy picks one. Each entry into a stage with an
-    SLA starts a clock; ``outreach_logged`` at or after its start stops it. Leaving the routed
+    SLA starts a clock; ``outreach_logged`` at or after its start stops it. A requeue, or a
+    band change that changes the SLA, closes the running clock (``requeued``) and starts one
+    on the new queue with its SLA from the requeue: the owner who receives the lead gets the
+    whole SLA. Leaving the routed
     stages closes the route and its clock. ``routed_before=False`` says the lead's stored
     decision had no queue: then a decision without one has nothing to do here.
     """
@@ -234,13 +237,24 @@ def route_decision(
     if not keep and new.owner is not None:
         why = "routed" if not was_open else "requeued"
         record_assignment(store, new, before, reason=why, actor=actor, at=at)
-    if changed or not was_open:
+    requeued = was_open and route is not None and route.queue != queue.id
+    if changed or not was_open or requeued or _sla_changed(clock, queue, decision):
         if clock is not None:
-            store.routing.save_clock(close(clock, at, "stage_changed"))
+            why = "stage_changed" if changed or not was_open else "requeued"
+            store.routing.save_clock(close(clock, at, why))
         clock = start_clock(store.routing, playbook, queue, new, band=decision.band, at=at)
     elif clock is not None and clock.owner != new.owner:
         clock = store.routing.save_clock(replace(clock, owner=new.owner))
     return replace(decision, route=Route(queue.id, new.owner, clock.due_at if clock else None))
+
+
+def _sla_changed(clock: SlaClock | None, queue: Queue, decision: Decision) -> bool:
+    """The running clock's SLA is not the one the queue gives the lead's stage and band now
+    (its band rose or fell): the clock restarts with the right one."""
+    if clock is None:
+        return False
+    sla = queue.sla_for(decision.stage, decision.band)
+    return sla is None or str(sla) != clock.sla
 
 
 def _leave_routing(

@@ -124,8 +124,12 @@ def check_clock(
         store.routing.save_clock(close(clock, now, "stage_changed"))
         report.closed += 1
         return report
+    if route.queue != clock.queue:  # requeued: the route's own clock replaces this one
+        store.routing.save_clock(close(clock, now, "requeued"))
+        report.closed += 1
+        return report
     playbook = playbooks(route.playbook_id)
-    team = playbook.team(clock.team_id)
+    team = playbook.team(route.team_id)  # the team that owns the queue the lead is in
     if _remind_due(clock, now):
         clock = _remind(store, clock, team, now)
         report.reminded += 1
@@ -133,7 +137,7 @@ def check_clock(
         clock, escalated = _breach(store, clock, team, now)
         report.breached += 1
         report.escalated += escalated
-    queue = playbook.queue(clock.queue)
+    queue = playbook.queue(route.queue)
     if _reassign_due(clock, now) and team is not None and queue is not None:
         picked = choose_owner(store.routing, team, now, exclude=route.owner)
         if picked is None:  # nobody free now: try again shortly
