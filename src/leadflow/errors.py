@@ -18,6 +18,7 @@ right by declaring its status here — nowhere else::
         ├── LeadNotFoundError            404 lead_not_found
         ├── EventConflictError           409 event_conflict
         ├── ActionNotAllowedError        409 action_not_allowed (with ``allowed``)
+        ├── ActionInputError             422 invalid_action (the missing field a problem)
         ├── NotRoutedError               409 not_routed
         ├── UnknownMemberError           422 unknown_member (the field a problem)
         └── ConcurrentUpdateError        409 concurrent_update (``Retry-After: 1``)
@@ -235,6 +236,20 @@ class UnknownMemberError(StoreError):
 
     status = 422
     code = "unknown_member"
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+    def http_problems(self) -> list[dict[str, Any]]:
+        return [{"field": self.field, "row": None, "message": str(self)}]
+
+
+class ActionInputError(StoreError):
+    """A sales action without an input it needs (a reason, a discovery answer)."""
+
+    status = 422
+    code = "invalid_action"
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field

@@ -109,6 +109,23 @@ def test_reject_disqualify_and_lose_need_a_reason(client: TestClient) -> None:
     assert rejected.json()["decision"]["status"] == "Recycled from sales"
 
 
+def test_a_discovery_with_no_answer_is_422_and_changes_nothing(client: TestClient) -> None:
+    _caregiver_mql(client)
+    before = client.get("/v1/leads/SC-001").json()
+    for empty in ({}, {"decision_path": "  ", "note": "left a message"}):
+        response = client.post("/v1/leads/SC-001/actions/discovery", json=empty)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid_action"
+        assert error["problems"][0]["field"] == "discovery"
+        assert "nothing was saved" in error["message"]
+    after = client.get("/v1/leads/SC-001").json()
+    assert after["decision"]["stage"] == "mql"
+    assert len(after["timeline"]) == len(before["timeline"])
+    answered = client.post("/v1/leads/SC-001/actions/discovery", json={"need_confirmed": False})
+    assert answered.status_code == 200, answered.text
+
+
 def test_unknown_lead_is_404_in_the_shared_error_shape(client: TestClient) -> None:
     for response in (
         client.get("/v1/leads/nobody"),

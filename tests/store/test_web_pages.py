@@ -70,6 +70,12 @@ def test_forms_without_the_csrf_token_or_a_reason_change_nothing(client: TestCli
     token = client.cookies["leadflow_csrf"]
     no_reason = client.post("/leads/SC-001/actions/reject", data={"csrf": token, "reason": ""})
     assert "reject needs a reason" in no_reason.text
+    not_asked = client.post(
+        "/leads/SC-001/actions/discovery",
+        data={"csrf": token, "need_confirmed": "", "eligibility_confirmed": "", "timeline": ""},
+    )
+    assert "discovery needs at least one answer" in not_asked.text
+    assert "Discovery answers saved" not in not_asked.text
     not_allowed = client.post("/leads/SC-001/actions/win", data={"csrf": token})
     assert "does not allow" in not_allowed.text
     assert client.get("/v1/leads/SC-001").json()["decision"]["stage"] == "mql"

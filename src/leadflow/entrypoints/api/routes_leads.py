@@ -41,7 +41,7 @@ from leadflow.errors import (
     invalid_field,
 )
 from leadflow.services.store.intake import upsert_lead
-from leadflow.services.store.sales import NEEDS_REASON, take_action
+from leadflow.services.store.sales import check_inputs, take_action
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -166,8 +166,7 @@ def post_action(
     """Accept, reject, record discovery, schedule, disqualify, win or lose. The action is
     stored as an event and the lead re-qualified; a stage that does not allow the action
     answers 409 with the actions it does allow."""
-    if action in NEEDS_REASON and not (body.reason and body.reason.strip()):
-        raise invalid_field("reason", f"`{action.value}` needs a reason")
+    check_inputs(action, body.model_dump(exclude={"occurred_at"}))
     props = body.model_dump(exclude={"occurred_at"}, exclude_none=True)
 
     def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:

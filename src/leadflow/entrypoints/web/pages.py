@@ -37,7 +37,7 @@ from leadflow.services.playbook_doc import render_definitions
 from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
 from leadflow.services.reports.facts import ALL_LABEL
 from leadflow.services.routing.people import MAX_REASON, assign_lead
-from leadflow.services.store.sales import NEEDS_REASON, take_action
+from leadflow.services.store.sales import take_action
 
 __all__ = ["HERE", "router"]
 REJECT_REASONS = ("no_active_need", "not_ready", "wrong_contact", "duplicate", "other")
@@ -305,8 +305,6 @@ def act(
     next_step: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
     back = f"/leads/{quote(lead_id)}"
-    if action in NEEDS_REASON and not (reason and reason.strip()):
-        return _failed(back, f"{action.value} needs a reason")
     props: dict[str, Any] = {
         "reason": reason or None,
         "note": note or None,

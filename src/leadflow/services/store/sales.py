@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from leadflow.domain.events import Event, EventType, PropertyValue
+from leadflow.domain.events import DISCOVERY_ANSWERS, Event, EventType, PropertyValue
 from leadflow.domain.stages import ALLOWED_ACTIONS, SalesAction, Stage
-from leadflow.errors import ActionNotAllowedError, LeadNotFoundError
+from leadflow.errors import ActionInputError, ActionNotAllowedError, LeadNotFoundError
 from leadflow.services.store.intake import Context, EventsResult, new_id, record_events
 from leadflow.services.store.ports import UnitOfWork
 
@@ -22,6 +22,25 @@ ACTION_EVENTS: dict[SalesAction, EventType] = {
 }
 # Actions that must say why (the seeds: "disqualify with a reason", rejection reasons).
 NEEDS_REASON = frozenset({SalesAction.REJECT, SalesAction.DISQUALIFY, SalesAction.LOSE})
+
+
+def check_inputs(action: SalesAction, properties: Mapping[str, PropertyValue]) -> None:
+    """:class:`ActionInputError` when ``action`` lacks what it needs: a reason for reject,
+    disqualify and lose; at least one answer for discovery (a form left at "Not asked"
+    records nothing and must not move the lead)."""
+    if action in NEEDS_REASON and not _given(properties.get("reason")):
+        raise ActionInputError("reason", f"{action.value} needs a reason")
+    if action is SalesAction.DISCOVERY and not any(
+        _given(properties.get(name)) for name in (*DISCOVERY_ANSWERS, "no_timeline_reason")
+    ):
+        answers = ", ".join(f"`{name}`" for name in DISCOVERY_ANSWERS)
+        raise ActionInputError(
+            "discovery", f"discovery needs at least one answer ({answers}); nothing was saved"
+        )
+
+
+def _given(value: PropertyValue | None) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def allowed_actions(stage: Stage) -> list[str]:
@@ -41,10 +60,12 @@ def take_action(
 ) -> EventsResult:
     """Record ``action`` on the lead as its event and re-qualify the lead.
 
-    Raises :class:`LeadNotFoundError` or :class:`ActionNotAllowedError` (with the actions
-    the lead's current stage does allow) before anything is stored. ``event_id`` names the
+    Raises :class:`ActionInputError` (a missing reason or discovery answer),
+    :class:`LeadNotFoundError` or :class:`ActionNotAllowedError` (with the actions the
+    lead's current stage does allow) before anything is stored. ``event_id`` names the
     event (a fresh random id when omitted), for callers that must be reproducible.
     """
+    check_inputs(action, properties)
     lead = store.leads.get_lead(lead_id)
     if lead is None:
         raise LeadNotFoundError(lead_id)
