@@ -42,7 +42,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH = 5_000
 
 
-def _load(url: str, leads: list[LeadProfile], events: dict[str, list[Event]]) -> None:
+def load_store(url: str, leads: list[LeadProfile], events: dict[str, list[Event]]) -> None:
     playbook = load_playbook("specialty-clinic")
     engine = make_engine(url)
     upgrade(engine)
@@ -162,7 +162,7 @@ def main() -> int:
                 url = f"{PG_URL}?options=-csearch_path%3D{schema}"
             try:
                 started = time.perf_counter()
-                _load(url, leads, events)
+                load_store(url, leads, events)
                 _snapshot(url, save=True)
                 print(f"{database}: loaded in {time.perf_counter() - started:.0f} s")
                 for dry_run in (True, False):

@@ -9,7 +9,7 @@ success its changes stay, on an error the state from before the unit comes back.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -51,6 +51,7 @@ class FakeLeads:
     identities: dict[tuple[str, str, str], str] = field(default_factory=dict)
     events: list[StoredEvent] = field(default_factory=list)
     decisions: dict[str, CurrentDecision] = field(default_factory=dict)
+    next_changes: dict[str, datetime | None] = field(default_factory=dict)
     history: list[StageChange] = field(default_factory=list)
     consents: list[ConsentRecord] = field(default_factory=list)
     locked: list[str] = field(default_factory=list)
@@ -109,10 +110,17 @@ class FakeLeads:
     def current_decision(self, lead_id: str) -> CurrentDecision | None:
         return self.decisions.get(lead_id)
 
-    def save_decision(self, decision: Decision, decided_at: datetime) -> None:
+    def save_decision(
+        self, decision: Decision, decided_at: datetime, next_change_at: datetime | None = None
+    ) -> None:
         self.decisions[decision.lead_id] = CurrentDecision(
             decision.stage.value, decision.to_record(), decided_at
         )
+        self.next_changes[decision.lead_id] = next_change_at
+
+    def due_for_change(self, now: datetime, limit: int) -> list[str]:
+        due = sorted((at, i) for i, at in self.next_changes.items() if at is not None and at <= now)
+        return [i for _, i in due[:limit]]
 
     def add_stage_change(self, change: StageChange) -> None:
         self.history.append(change)
@@ -140,10 +148,16 @@ class FakeLeads:
     def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]:
         return {i: self.decisions[i].stage for i in lead_ids if i in self.decisions}
 
-    def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
+    def save_decisions(
+        self,
+        decisions: Sequence[Decision],
+        decided_at: datetime,
+        next_changes: Mapping[str, datetime | None] | None = None,
+    ) -> None:
         for decision in decisions:
             if decision.lead_id in self.decisions:
-                self.save_decision(decision, decided_at)
+                after = (next_changes or {}).get(decision.lead_id)
+                self.save_decision(decision, decided_at, after)
 
 
 @dataclass

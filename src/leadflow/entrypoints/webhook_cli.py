@@ -1,6 +1,9 @@
 """``leadflow webhook …`` (outbound endpoints, dead letters, replay) and ``leadflow worker``.
 
-The worker is the one background loop of a deployment. Each pass runs the SLA checks
+The worker is the one background loop of a deployment. Each pass first re-decides the leads
+whose decision time alone may have changed
+(:func:`~leadflow.services.store.time_driven.redecide_due`: decay, recheck dates), then runs
+the SLA checks
 (:func:`~leadflow.services.routing.sla.run_due`: reminders, breaches, escalation,
 reassignment), delivers due outbound webhooks, then queues due nurture steps and sends due
 messages through the consent gate (:func:`run_messages`). SIGINT and SIGTERM stop it
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import typer
+from rich.console import Console
 
 from leadflow.adapters.db.outbox import EVENT_TYPES, SqlWebhookOutbox
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
@@ -36,6 +40,7 @@ from leadflow.services.nurture_steps import step_due
 from leadflow.services.routing.sla import SlaReport, run_due
 from leadflow.services.sending import SendReport, Sink
 from leadflow.services.store.ports import AuditEntry
+from leadflow.services.store.time_driven import TimeReport, redecide_due
 
 ACTOR = "cli:webhook"
 
@@ -304,6 +309,7 @@ def worker(
     total = DeliveryReport()
     messages = MessagesReport()
     clocks = SlaReport()
+    timed = TimeReport()
     sink = message_sink(app)
     try:
         with (
@@ -311,6 +317,7 @@ def worker(
             httpx.Client(follow_redirects=False, timeout=TIMEOUT_S) as client,
         ):
             while True:
+                _redecide(app, console, timed)
                 checked = run_due(app.db.run, app.playbooks, app.clock(), batch)
                 clocks += checked
                 if checked != SlaReport():
@@ -334,7 +341,21 @@ def worker(
     finally:
         app.db.dispose()
     summary = f"{_summary(total)}; {_messages_summary(messages)}; {_sla_summary(clocks)}"
+    summary += f"; {_time_summary(timed)}"
     typer.echo(summary if once else f"worker stopped; {summary}")
+
+
+def _redecide(app: App, console: Console, total: TimeReport) -> None:
+    """Re-decide the leads whose time has come (batches of 200), adding to ``total``."""
+    done = redecide_due(app.db.run, app.playbooks, app.clock())
+    total.decided += done.decided
+    total.changed += done.changed
+    if done.decided:
+        say(console, _time_summary(done))
+
+
+def _time_summary(report: TimeReport) -> str:
+    return f"time: {report.decided} leads re-decided, {report.changed} changed stage"
 
 
 def _messages_summary(report: MessagesReport) -> str:

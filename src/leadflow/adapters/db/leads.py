@@ -8,7 +8,7 @@ database does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
@@ -229,20 +229,52 @@ class SqlLeads:
         ).first()
         return None if row is None else CurrentDecision(row.stage, row.record, row.decided_at)
 
-    def save_decision(self, decision: Decision, decided_at: datetime) -> None:
-        values = _decision_values(decision, decided_at)
+    def save_decision(
+        self, decision: Decision, decided_at: datetime, next_change_at: datetime | None = None
+    ) -> None:
+        values = _decision_values(decision, decided_at, next_change_at)
         done = self._run(
             update(_DECISIONS).where(_DECISIONS.c.lead_id == decision.lead_id).values(**values)
         )
         if done.rowcount == 0:
             self._run(insert(_DECISIONS).values(lead_id=decision.lead_id, **values))
 
-    def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
+    def save_decisions(
+        self,
+        decisions: Sequence[Decision],
+        decided_at: datetime,
+        next_changes: Mapping[str, datetime | None] | None = None,
+    ) -> None:
+        after = next_changes or {}
         if decisions:
             self._run(
                 update(_DECISIONS).where(_DECISIONS.c.lead_id == bindparam("b_lead_id")),
-                [{"b_lead_id": d.lead_id, **_decision_values(d, decided_at)} for d in decisions],
+                [
+                    {
+                        "b_lead_id": d.lead_id,
+                        **_decision_values(d, decided_at, after.get(d.lead_id)),
+                    }
+                    for d in decisions
+                ],
             )
+
+    def due_for_change(self, now: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` leads whose decision time alone may have changed by ``now``,
+        earliest first, locked for this transaction (PostgreSQL skips other workers' rows)."""
+        # The lead's row is what is locked, as ingest locks it (one lock order, no deadlock).
+        query = (
+            select(_DECISIONS.c.lead_id)
+            .join(_LEADS, _LEADS.c.id == _DECISIONS.c.lead_id)
+            .where(
+                _LEADS.c.merged_into.is_(None),
+                _DECISIONS.c.next_change_at.is_not(None),
+                _DECISIONS.c.next_change_at <= now,
+            )
+            .order_by(_DECISIONS.c.next_change_at, _DECISIONS.c.lead_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=_LEADS)
+        )
+        return list(self.session.scalars(query))
 
     def add_stage_change(self, change: StageChange) -> None:
         self._run(
@@ -341,7 +373,9 @@ class SqlLeads:
         return {str(lead_id): str(stage) for lead_id, stage in rows}
 
 
-def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]:
+def _decision_values(
+    decision: Decision, decided_at: datetime, next_change_at: datetime | None
+) -> dict[str, Any]:
     values: dict[str, Any] = {
         "stage": decision.stage.value,
         "status": decision.status,
@@ -354,6 +388,7 @@ def _decision_values(decision: Decision, decided_at: datetime) -> dict[str, Any]
         "playbook_id": decision.playbook_id,
         "playbook_version": decision.playbook_version,
         "decided_at": decided_at,
+        "next_change_at": next_change_at,
         "record": decision.to_record(),
     }
     return values

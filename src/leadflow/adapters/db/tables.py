@@ -97,6 +97,9 @@ class DecisionRow(Base):
     playbook_version: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[datetime]
     record: Mapped[dict[str, Any]]
+    # when time alone may change the decision (decay, a recheck date); the worker re-decides
+    # the lead then (migration 0006; None: never, a final stage)
+    next_change_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class StageChangeRow(Base):

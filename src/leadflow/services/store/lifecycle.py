@@ -9,6 +9,7 @@ from typing import Any
 
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
+from leadflow.domain.next_change import next_change
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
 from leadflow.services.nurture import on_decision
@@ -78,7 +79,8 @@ def requalify_lead(
         and bool((current.record.get("route") or {}).get("queue")),
     )
     result = Requalified(decision, before)
-    store_decision(store, result, as_of, actor, event_id=event_id)
+    after = next_change(lead.profile, events, playbook, decision, as_of)
+    store_decision(store, result, as_of, actor, event_id=event_id, next_change_at=after)
     service_line = current_profile(lead, events).service_line
     on_decision(
         store,
@@ -100,9 +102,11 @@ def store_decision(
     actor: str,
     *,
     event_id: str | None = None,
+    next_change_at: datetime | None = None,
 ) -> None:
-    """Save the decision; on a stage change add the history row and its audit record."""
-    store.leads.save_decision(result.decision, as_of)
+    """Save the decision (and when time alone may change it); on a stage change add the
+    history row and its audit record."""
+    store.leads.save_decision(result.decision, as_of, next_change_at)
     record_stage_change(store, result, as_of, actor, event_id=event_id)
 
 

@@ -6,7 +6,7 @@ by :meth:`UnitOfWork.commit` or not at all. Use cases never see SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -168,7 +168,15 @@ class Leads(Protocol):
     # decisions, history, consents, audit
     def current_decision(self, lead_id: str) -> CurrentDecision | None: ...
 
-    def save_decision(self, decision: Decision, decided_at: datetime) -> None: ...
+    def save_decision(
+        self, decision: Decision, decided_at: datetime, next_change_at: datetime | None = None
+    ) -> None:
+        """Replace the lead's decision; ``next_change_at``: when time alone may change it."""
+        ...
+
+    def due_for_change(self, now: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` leads whose ``next_change_at`` has come, locked for this unit."""
+        ...
 
     def add_stage_change(self, change: StageChange) -> None: ...
 
@@ -187,7 +195,12 @@ class Leads(Protocol):
 
     def stages_many(self, lead_ids: Sequence[str]) -> dict[str, str]: ...
 
-    def save_decisions(self, decisions: Sequence[Decision], decided_at: datetime) -> None:
+    def save_decisions(
+        self,
+        decisions: Sequence[Decision],
+        decided_at: datetime,
+        next_changes: Mapping[str, datetime | None] | None = None,
+    ) -> None:
         """Replace the stored decisions of leads that have one, in one statement."""
         ...
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from leadflow.domain.decision import Route
 from leadflow.domain.events import Event
+from leadflow.domain.next_change import next_change
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.qualify import qualify
 from leadflow.services.nurture import on_decision
@@ -67,15 +68,13 @@ def requalify_all(
     report = RequalifyReport()
     for ids in _open_ids(unit, batch):
         with unit() as store:
-            changed = _decide_batch(
-                store, ids, playbooks, report, as_of=as_of, actor=actor, dry_run=dry_run
-            )
             if dry_run:
+                _decide_batch(
+                    store, ids, playbooks, report, {}, as_of=as_of, actor=actor, dry_run=True
+                )
                 store.rollback()
             else:
-                store.leads.save_decisions([r.decision for r in changed], as_of)
-                for result in changed:
-                    record_stage_change(store, result, as_of, actor)
+                decide_many(store, ids, playbooks, report, as_of=as_of, actor=actor)
                 store.commit()
         report.leads += len(ids)
         if progress is not None:
@@ -83,11 +82,33 @@ def requalify_all(
     return report
 
 
+def decide_many(
+    store: UnitOfWork,
+    ids: list[str],
+    playbooks: PlaybookLookup,
+    report: RequalifyReport,
+    *,
+    as_of: datetime,
+    actor: str,
+) -> None:
+    """Decide ``ids`` at ``as_of`` in the caller's unit of work and store the decisions
+    (with when time alone may change each), routes, stage changes and their effects; a
+    handful of statements for the whole batch."""
+    after: dict[str, datetime | None] = {}  # when time alone may change each decision
+    changed = _decide_batch(
+        store, ids, playbooks, report, after, as_of=as_of, actor=actor, dry_run=False
+    )
+    store.leads.save_decisions([r.decision for r in changed], as_of, after)
+    for result in changed:
+        record_stage_change(store, result, as_of, actor)
+
+
 def _decide_batch(
     store: UnitOfWork,
     ids: list[str],
     playbooks: PlaybookLookup,
     report: RequalifyReport,
+    next_changes: dict[str, datetime | None],
     *,
     as_of: datetime,
     actor: str,
@@ -104,6 +125,10 @@ def _decide_batch(
         playbook = playbooks(lead.playbook)
         timeline = events[lead.lead_id]
         decision = qualify(lead.profile, timeline, playbook, as_of)
+        if not dry_run:
+            next_changes[lead.lead_id] = next_change(
+                lead.profile, timeline, playbook, decision, as_of
+            )
         result = Requalified(decision, current.get(lead.lead_id))
         if result.changed:
             report.transitions[(result.before, decision.stage.value)] += 1
