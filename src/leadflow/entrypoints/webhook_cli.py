@@ -299,7 +299,8 @@ def worker(
     ] = 20,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the background worker: SLA checks (reminders, breaches, escalation, reassignment),
+    """Run the background worker: leads whose decision time alone has changed (decay, a
+    recheck date) re-decided, SLA checks (reminders, breaches, escalation, reassignment),
     due outbound webhooks (at least once, with retries), due nurture steps and messages
     through the consent gate, until SIGINT or SIGTERM."""
     app = open_app(database_url, migrate=False)
