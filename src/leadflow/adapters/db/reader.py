@@ -43,6 +43,7 @@ from leadflow.services.redaction import (
     shown,
     shown_view,
 )
+from leadflow.services.reports.facts import ClockFact
 from leadflow.services.store.consent import active_consent
 from leadflow.services.store.lifecycle import current_profile
 from leadflow.services.store.ports import StoredLead
@@ -225,6 +226,7 @@ SLA_FIELDS = (
     "escalated_to",
     "reassigned_at",
     "stopped_at",
+    "closed_at",
     "closed_reason",
 )
 
@@ -436,6 +438,7 @@ def work_queue(
     if queue is not None:
         query = query.where(DecisionRow.queue == queue)
     rows = session.execute(query.order_by(entered.c.since, LeadRow.id).limit(limit)).all()
+    clocks = _clock_facts(session, [lead_id for lead_id, *_ in rows])
     return [
         {
             "lead_id": lead_id,
@@ -448,6 +451,31 @@ def work_queue(
             "sla_due_at": d.sla_due_at,
             "next_action": d.record.get("next_action"),
             "since": since,
+            "clocks": clocks.get(lead_id, []),
         }
         for lead_id, profile, d, since in rows
     ]
+
+
+def _clock_facts(session: Session, lead_ids: list[str]) -> dict[str, list[ClockFact]]:
+    """The leads' SLA clocks, oldest first (what "overdue" is judged from)."""
+    found: dict[str, list[ClockFact]] = {}
+    for start in range(0, len(lead_ids), 500):
+        query = (
+            select(SlaClockRow)
+            .where(SlaClockRow.lead_id.in_(lead_ids[start : start + 500]))
+            .order_by(SlaClockRow.id)
+        )
+        for c in session.scalars(query):
+            found.setdefault(c.lead_id, []).append(
+                ClockFact(
+                    c.stage,
+                    c.started_at,
+                    c.due_at,
+                    c.stopped_at,
+                    c.breached_at,
+                    c.closed_at,
+                    c.closed_reason,
+                )
+            )
+    return found

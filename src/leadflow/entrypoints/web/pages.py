@@ -9,6 +9,7 @@ double-submit CSRF token and calls the same service as the API.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
@@ -35,7 +36,8 @@ from leadflow.entrypoints.web.render import (
 from leadflow.errors import LeadflowError
 from leadflow.services.playbook_doc import render_definitions
 from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
-from leadflow.services.reports.facts import ALL_LABEL
+from leadflow.services.reports.facts import ALL_LABEL, ClockFact
+from leadflow.services.routing.due import overdue
 from leadflow.services.routing.people import MAX_REASON, assign_lead
 from leadflow.services.store.sales import take_action
 
@@ -205,6 +207,9 @@ def _sla(view: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     if not due:
         return None
     due_at = datetime.fromisoformat(due)
+    missed = _missed_due(view, now)
+    if missed is not None:  # the hand-off was missed: overdue since then, until reached
+        due_at = missed
     left = (due_at - now).total_seconds()
     return {
         "due": due_at,
@@ -212,6 +217,19 @@ def _sla(view: dict[str, Any], now: datetime) -> dict[str, Any] | None:
         "soon": 0 <= left < 3600,
         "text": ("overdue by " if left < 0 else "due in ") + _duration(abs(left)),
     }
+
+
+def _missed_due(view: dict[str, Any], now: datetime) -> datetime | None:
+    """The missed hand-off's due time when nobody has reached the lead since (the same
+    definition as My queue and the outreach report); else ``None``."""
+    history = view.get("stage_history") or []
+    if not history:
+        return None
+    since = history[-1]["changed_at"]
+    clocks = [ClockFact(**{f.name: c.get(f.name) for f in fields(ClockFact)}) for c in view["sla"]]
+    if not overdue(clocks, since, now):
+        return None
+    return min(c.due_at for c in clocks if c.started_at >= since)
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
@@ -359,7 +377,8 @@ def queue(
         row["status"] = shown.text(row.get("status"))
         row["waiting"] = _ago(row["since"], now)
         due = row["sla_due_at"]
-        row["overdue"] = bool(due and due < now)
+        # missed and not reached yet counts as overdue, whoever owns the lead now
+        row["overdue"] = bool(due and due < now) or overdue(row["clocks"], row["since"], now)
         row["due_soon"] = bool(due and now <= due and (due - now).total_seconds() < 3600)
     queues = sorted({r["queue"] for r in rows if r["queue"]})
     context = {

@@ -18,6 +18,7 @@ from leadflow.services.reports.facts import (
 )
 from leadflow.services.reports.shape import Cell, Report
 from leadflow.services.reports.stats import median, p90, ratio, rounded
+from leadflow.services.routing.due import handoff_state
 
 NO_SLA = "no SLA data yet"
 VELOCITY_STAGES = ("new", "nurture", "mql", "sales_accepted", "sql", "opportunity")
@@ -95,20 +96,6 @@ def _first_outreach(lead: LeadFact, start: datetime) -> datetime | None:
     )
 
 
-def _sla_state(lead: LeadFact, start: datetime, as_of: datetime) -> str | None:
-    """The hand-off clock's outcome: the lead's first SLA clock started at or after the
-    hand-off. ``None`` without one, or when the lead left the stage before it was due."""
-    clock = next((c for c in lead.clocks if c.started_at >= start), None)
-    if clock is None:
-        return None
-    if clock.stopped_at is not None:
-        return "met" if clock.stopped_at <= clock.due_at else "missed"
-    ended = clock.closed_at if clock.closed_at is not None else as_of
-    if clock.breached_at is not None or ended > clock.due_at:
-        return "missed"
-    return "pending" if clock.closed_at is None else None
-
-
 def outreach(facts: ReportFacts) -> Report:
     """Hours from hand-off (first MQL, else first SQL) to the first outreach, and the SLA."""
     rows: list[dict[str, Cell]] = []
@@ -125,7 +112,7 @@ def outreach(facts: ReportFacts) -> Report:
             first = _first_outreach(lead, start)
             if first is not None:
                 hours.append((first - start).total_seconds() / 3600)
-            state = _sla_state(lead, start, facts.as_of)
+            state = handoff_state(lead.clocks, start, facts.as_of)
             if state is not None:
                 sla[state] += 1
         any_sla = any_sla or bool(sla)
