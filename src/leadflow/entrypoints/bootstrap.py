@@ -24,6 +24,7 @@ from leadflow.errors import PlaybookNotFoundError
 from leadflow.services.accounts import SessionRules, SignInRules
 from leadflow.services.optout import UnsubscribeLinks
 from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
+from leadflow.services.routing.assign import ImportedClocks
 from leadflow.services.sending import Sender, Sink
 from leadflow.services.sso import RoleMapping
 from leadflow.services.store.intake import Context
@@ -103,8 +104,9 @@ class App:
         """Text derived from a person's words as written (``raw``) or scanned."""
         return AS_WRITTEN if raw else Redactor(self.scanner)
 
-    def context(self, actor: str, source: str) -> Context:
-        """The context of one unit of work, with the time read once."""
+    def context(self, actor: str, source: str, *, imported: bool = False) -> Context:
+        """The context of one unit of work, with the time read once; ``imported``: leads
+        come with their history, so SLA clocks start from it (``leadflow import``)."""
         return Context(
             actor=actor,
             source=source,
@@ -112,6 +114,9 @@ class App:
             playbooks=self.playbooks,
             default_playbook=self.settings.default_playbook,
             scanner=self.scanner,
+            imported=ImportedClocks(timedelta(hours=self.settings.import_sla_max_age_hours))
+            if imported
+            else None,
         )
 
     def session_rules(self) -> SessionRules:

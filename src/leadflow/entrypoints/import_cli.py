@@ -199,7 +199,7 @@ def _run_job(app: App, job: _Job, rows: _Rows, console: Console, batch_size: int
             job.kind,
             job.rows(rows),
             run,
-            lambda: app.context(IMPORT_ACTOR, source),
+            lambda: app.context(IMPORT_ACTOR, source, imported=True),
             source=name,
             batch_size=batch_size,
             refused=rows.finding,

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         description="deliver outbound webhooks to private, loopback and link-local addresses",
     )
     max_batch: int = Field(1000, ge=1, le=100_000, description="events per POST /v1/events")
+    import_sla_max_age_hours: int = Field(
+        72,
+        ge=0,
+        le=24 * 365,
+        description="leadflow import starts an SLA clock from a lead's latest event only when "
+        "that event is at most this old (older leads get no clock: never breached)",
+    )
     future_skew_s: int = Field(
         300, ge=0, description="how far in the future an event's occurred_at may be"
     )

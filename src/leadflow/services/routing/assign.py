@@ -7,8 +7,8 @@ the clock, the audit records and the outbound webhooks commit with it or not at 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadflow.domain.calendar import BusinessHours, Sla
@@ -21,6 +21,25 @@ from leadflow.services.store.ports import AuditEntry, UnitOfWork
 
 ASSIGNED = "lead.assigned"
 ALWAYS_OPEN = BusinessHours.always_open()
+
+
+@dataclass(frozen=True)
+class ImportedClocks:
+    """How clocks start for leads brought in with their history (``leadflow import``).
+
+    A clock starts when the lead's own history says it became due — its latest event — not
+    at import time. A lead whose latest event is older than ``max_age``, or whose deadline
+    from that event has already passed, gets no clock: it was past its SLA before it was
+    imported, and nobody could have reached it in time, so it is neither breached nor
+    reassigned (its route and owner are kept as usual).
+    """
+
+    max_age: timedelta
+
+    def start(self, events: Sequence[Event], at: datetime) -> datetime | None:
+        """When the clock starts (``None``: no clock, the history is too old)."""
+        latest = max((e.occurred_at for e in events if e.occurred_at <= at), default=at)
+        return latest if at - latest <= self.max_age else None
 
 
 def hours_of(team: Team | None) -> BusinessHours:
@@ -147,13 +166,17 @@ def start_clock(
     *,
     band: str | None,
     at: datetime,
+    now: datetime | None = None,
 ) -> SlaClock | None:
-    """A new clock for the lead's stage in ``queue`` (``None`` when the stage has no SLA)."""
+    """A new clock for the lead's stage in ``queue``, started at ``at`` (``None`` when the
+    stage has no SLA, or when a clock started in the past is already due by ``now``)."""
     sla = queue.sla_for(Stage(route.stage), band)
     if sla is None:
         return None
     team = playbook.team(queue.team)
     due = due_at(sla, at, team)
+    if now is not None and due <= now:
+        return None
     clock = SlaClock(
         id=0,
         lead_id=route.lead_id,
@@ -208,6 +231,7 @@ def route_decision(
     at: datetime,
     actor: str,
     routed_before: bool = True,
+    imported: ImportedClocks | None = None,
 ) -> Decision:
     """Route ``decision``'s lead at ``at``; returns the decision with owner and SLA due time.
 
@@ -219,6 +243,7 @@ def route_decision(
     whole SLA. Leaving the routed
     stages closes the route and its clock. ``routed_before=False`` says the lead's stored
     decision had no queue: then a decision without one has nothing to do here.
+    ``imported`` starts a new clock from the lead's history (:class:`ImportedClocks`).
     """
     lead_id = decision.lead_id
     if not routed_before and decision.route.queue is None:
@@ -242,7 +267,14 @@ def route_decision(
         if clock is not None:
             why = "stage_changed" if changed or not was_open else "requeued"
             store.routing.save_clock(close(clock, at, why))
-        clock = start_clock(store.routing, playbook, queue, new, band=decision.band, at=at)
+        begin = at if imported is None else imported.start(events, at)
+        clock = (
+            None
+            if begin is None
+            else start_clock(
+                store.routing, playbook, queue, new, band=decision.band, at=begin, now=at
+            )
+        )
     elif clock is not None and clock.owner != new.owner:
         clock = store.routing.save_clock(replace(clock, owner=new.owner))
     return replace(decision, route=Route(queue.id, new.owner, clock.due_at if clock else None))

@@ -18,6 +18,7 @@ from leadflow.domain.events import CONSENT_TYPES, Event, EventType
 from leadflow.domain.profile import CONSENT_FIELDS, TEXT_FIELDS, LeadProfile
 from leadflow.errors import EventConflictError, LeadNotFoundError
 from leadflow.services.redaction import Identity, TextScanner, redact_profile, redact_properties
+from leadflow.services.routing.assign import ImportedClocks
 from leadflow.services.store.consent import consent_from_event, consents_from_profile
 from leadflow.services.store.lifecycle import Requalified, current_profile, requalify_lead
 from leadflow.services.store.ports import (
@@ -43,6 +44,8 @@ class Context:
     default_playbook: str
     # scans free text as it arrives (None: stored unscanned, and scanned when shown)
     scanner: TextScanner | None = None
+    # leads brought in with their history: SLA clocks start from it (``leadflow import``)
+    imported: ImportedClocks | None = None
 
     def scan_profile(self, profile: LeadProfile, *known: LeadProfile) -> dict[str, str] | None:
         """The profile's free text redacted, by field (``None`` without a scanner)."""
@@ -209,7 +212,7 @@ def _create_lead(
             after={"playbook": playbook, "source": ctx.source},
         )
     )
-    outcome = requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor)
+    outcome = requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor, imported=ctx.imported)
     return LeadResult(lead.lead_id, True, [], [], outcome)
 
 
@@ -300,7 +303,15 @@ def upsert_lead(
         current_profile(survivor, store.leads.events_of(survivor.lead_id)), **{**blank, **flags}
     )
     consents_from_profile(store, survivor.lead_id, updated, evidence, source=ctx.source, at=ctx.now)
-    outcome = requalify_lead(store, survivor, ctx.playbooks, ctx.now, ctx.actor, event_id=event_id)
+    outcome = requalify_lead(
+        store,
+        survivor,
+        ctx.playbooks,
+        ctx.now,
+        ctx.actor,
+        event_id=event_id,
+        imported=ctx.imported,
+    )
     return LeadResult(survivor.lead_id, False, merged, sorted(changes), outcome)
 
 
@@ -382,6 +393,12 @@ def record_events(store: UnitOfWork, events: Sequence[Event], ctx: Context) -> E
     _record_consents(store, [s.event for s in to_store], by_id, ctx)
     for lead_id, last_event in touched.items():
         result.leads[lead_id] = requalify_lead(
-            store, by_id[lead_id], ctx.playbooks, ctx.now, ctx.actor, event_id=last_event
+            store,
+            by_id[lead_id],
+            ctx.playbooks,
+            ctx.now,
+            ctx.actor,
+            event_id=last_event,
+            imported=ctx.imported,
         )
     return result

@@ -13,7 +13,7 @@ from leadflow.domain.next_change import next_change
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
 from leadflow.services.nurture import on_decision
-from leadflow.services.routing.assign import route_decision
+from leadflow.services.routing.assign import ImportedClocks, route_decision
 from leadflow.services.store.ports import (
     AuditEntry,
     PlaybookLookup,
@@ -60,8 +60,10 @@ def requalify_lead(
     actor: str,
     *,
     event_id: str | None = None,
+    imported: ImportedClocks | None = None,
 ) -> Requalified:
-    """Decide ``lead`` at ``as_of`` from everything stored, within the caller's unit of work."""
+    """Decide ``lead`` at ``as_of`` from everything stored, within the caller's unit of work
+    (``imported``: SLA clocks start from the lead's history, for ``leadflow import``)."""
     playbook = playbooks(lead.playbook)
     events = store.leads.events_of(lead.lead_id)
     decision = qualify(lead.profile, events, playbook, as_of)
@@ -77,6 +79,7 @@ def requalify_lead(
         actor=actor,
         routed_before=current is not None
         and bool((current.record.get("route") or {}).get("queue")),
+        imported=imported,
     )
     result = Requalified(decision, before)
     after = next_change(lead.profile, events, playbook, decision, as_of)
