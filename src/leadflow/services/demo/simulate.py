@@ -57,6 +57,7 @@ FIRST_OUTREACH_H = {
     "b2b_sales": 8.0,
 }
 PHONE_QUEUES = frozenset({"patient_scheduling", "respiratory_intake", "referral_coordinators"})
+RESPIRATORY_DECIDERS = ("the patient with their pulmonologist", "the patient and family")
 REJECT_REASONS = (("no_active_need", 4), ("not_ready", 4), ("wrong_contact", 2), ("duplicate", 1))
 LOSS_REASONS = (
     ("no_show", 2),
@@ -354,7 +355,9 @@ class Simulation:
             if st.lead.profile.lead_type == "patient"
             else "discovery call booked",
         }
-        if st.lead.profile.lead_type != "patient":
+        if st.lead.playbook == "respiratory-program":
+            answers["decision_path"] = RESPIRATORY_DECIDERS[st.lead.index % 2]
+        elif st.lead.profile.lead_type != "patient":
             answers["decision_path"] = rng.choice(
                 (
                     "practice manager decides",
