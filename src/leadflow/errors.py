@@ -16,6 +16,7 @@ right by declaring its status here — nowhere else::
     ├── InvalidRecordError               422 invalid_record (every bad field a problem)
     └── StoreError                       409 store_error
         ├── LeadNotFoundError            404 lead_not_found
+        ├── TaskNotFoundError            404 task_not_found
         ├── EventConflictError           409 event_conflict
         ├── ActionNotAllowedError        409 action_not_allowed (with ``allowed``)
         ├── ActionInputError             422 invalid_action (the missing field a problem)
@@ -190,6 +191,17 @@ class LeadNotFoundError(StoreError):
     def __init__(self, lead_id: str) -> None:
         self.lead_id = lead_id
         super().__init__(f"no lead with id `{lead_id}`")
+
+
+class TaskNotFoundError(StoreError):
+    """No task has that id."""
+
+    status = 404
+    code = "task_not_found"
+
+    def __init__(self, task_id: int) -> None:
+        self.task_id = task_id
+        super().__init__(f"no task with id `{task_id}`")
 
 
 class EventConflictError(StoreError):

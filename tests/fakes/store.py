@@ -37,6 +37,7 @@ from leadflow.services.store.ports import (
     StoredLead,
     UnitOfWork,
 )
+from tests.fakes.tasks import FakeTasks
 
 T = TypeVar("T")
 _FINAL = {"won", "lost", "disqualified"}
@@ -460,6 +461,7 @@ class FakeUnitOfWork:
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     nurture: FakeNurture = field(default_factory=FakeNurture)
     routing: FakeRouting = field(init=False)
+    tasks: FakeTasks = field(default_factory=FakeTasks)
     secrets: dict[str, bytes] = field(default_factory=dict)
     commits: int = 0
 

@@ -27,6 +27,7 @@ from leadflow.adapters.db.tables import (
     LeadRow,
     StageChangeRow,
 )
+from leadflow.adapters.playbook_yaml import load_playbook, shipped_playbooks
 from leadflow.entrypoints.cli import app
 from leadflow.samples import sample_path
 
@@ -284,6 +285,18 @@ def test_export_writes_the_handoff_columns_and_audits_the_export(
     assert first["reasons"]
     assert any(r["timeline"] or r["no_timeline_reason"] for r in rows)
     assert any(r["asked"] for r in rows)
+    # eligibility items alone in their column; every other blocker in its own
+    assert any(r["eligibility_to_verify"] for r in rows)
+    assert any(r["blockers"] for r in rows)
+    eligibility = {
+        f"Discovery: {need.label}"
+        for name in shipped_playbooks()
+        for need in load_playbook(name).sql.requires
+        if need.answer == "eligibility_confirmed"
+    }
+    for r in rows:
+        assert set(filter(None, r["eligibility_to_verify"].split("; "))) <= eligibility
+        assert not set(r["blockers"].split("; ")) & eligibility, r["lead_id"]
     stages = {r["stage"] for r in rows}
     chosen = sorted(stages)[0]
     only = tmp_path / "only.csv"

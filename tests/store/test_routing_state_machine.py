@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from leadflow.domain.purposes import Purpose
+from leadflow.domain.tasks import TASK_PURPOSES
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.services.routing.invariant import route_problems
@@ -40,6 +42,12 @@ ACTIONS = {
     "accept": {},
     "reject": {"reason": "no_active_need"},
     "discovery": {"need_confirmed": True, "timeline": "this month", "next_step": "booked"},
+    "sql": {
+        "need_confirmed": True,
+        "eligibility_confirmed": True,
+        "timeline": "this month",
+        "next_step": "booked",
+    },
     "no_timeline": {"need_confirmed": True, "no_timeline_reason": "waiting for insurance"},
     "schedule": {"note": "booked for next week"},
     "disqualify": {"reason": "out_of_coverage_area"},
@@ -54,6 +62,7 @@ class Leads(RuleBasedStateMachine):
     client: TestClient
     clock: FakeClock
     routed_seen = 0  # leads seen routed over all runs: the machine must reach routing
+    tasks_seen = 0  # clocks seen with a task (an appointment, a recheck): it must reach them
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,13 +95,23 @@ class Leads(RuleBasedStateMachine):
         for what in ("form", "guide", "scheduling"):
             self._post(self.ids[n], *ENGAGEMENT[what])
 
+    @rule(n=st.integers(0, 1), member=st.sampled_from(MEMBERS))
+    def to_sql(self, n: int, member: str) -> None:
+        """A member accepts the lead and completes a full discovery (from any stage: a
+        stage that refuses it answers 409)."""
+        for path, body in (("accept", ACTIONS["accept"]), ("discovery", ACTIONS["sql"])):
+            answer = self.client.post(
+                f"/v1/leads/{self.ids[n]}/actions/{path}", json=body, headers={"X-Actor": member}
+            )
+            assert answer.status_code in {200, 409}, answer.text
+
     @rule(n=st.integers(0, 1))
     def reach(self, n: int) -> None:
         self._post(self.ids[n], "outreach_logged", {"channel": "phone"})
 
     @rule(n=st.integers(0, 1), action=st.sampled_from(sorted(ACTIONS)))
     def act(self, n: int, action: str) -> None:
-        path = "discovery" if action == "no_timeline" else action
+        path = "discovery" if action in {"no_timeline", "sql"} else action
         answer = self.client.post(f"/v1/leads/{self.ids[n]}/actions/{path}", json=ACTIONS[action])
         assert answer.status_code in {200, 409}, answer.text  # 409: the stage refuses it
 
@@ -110,7 +129,7 @@ class Leads(RuleBasedStateMachine):
         answer = self.client.post(f"/v1/members/{member}/absences", json=body)
         assert answer.status_code == 201, answer.text
 
-    @rule(hours=st.sampled_from([0.25, 1, 3, 12, 30, 24 * 4, 24 * 20]))
+    @rule(hours=st.sampled_from([0.25, 1, 3, 12, 30, 24 * 4, 24 * 20, 24 * 35]))
     def time_passes(self, hours: float) -> None:
         self.clock.advance(hours=hours)
         redecide_due(self.app.db.run, self.app.playbooks, self.clock())
@@ -126,12 +145,28 @@ class Leads(RuleBasedStateMachine):
             problems = route_problems(self.app.playbooks(lead.route.playbook_id), lead)
             assert problems == [], f"{lead.lead_id}: {problems}"
 
+    @invariant()
+    def tasks_follow_clocks(self) -> None:
+        """A running appointment or recheck clock has its one open task; no other rule task
+        is open."""
+        with self.app.db.view() as view:
+            running = {
+                lead.lead_id: [c.purpose for c in lead.running]
+                for lead in view.routed_leads()
+                if lead.lead_id in self.ids
+            }
+            for lead_id in self.ids:
+                ruled = [t["kind"] for t in view.tasks(lead_id=lead_id) if t["rule_key"]]
+                wanted = [p for p in running.get(lead_id, []) if Purpose(p) in TASK_PURPOSES]
+                Leads.tasks_seen += len(wanted)
+                assert sorted(ruled) == sorted(wanted), f"{lead_id}: tasks {ruled}, clocks {wanted}"
+
 
 def test_the_routing_invariant_holds_after_every_step(
     make_app: Callable[..., App], clock: FakeClock
 ) -> None:
     app = make_app()
-    Leads.app, Leads.clock, Leads.routed_seen = app, clock, 0
+    Leads.app, Leads.clock, Leads.routed_seen, Leads.tasks_seen = app, clock, 0, 0
     with TestClient(create_app(app), base_url=LOCAL) as client:
         Leads.client = client
         run_state_machine_as_test(
@@ -144,3 +179,4 @@ def test_the_routing_invariant_holds_after_every_step(
             ),
         )
     assert Leads.routed_seen > 0, "no step ever routed a lead: the machine tests nothing"
+    assert Leads.tasks_seen > 0, "no step ever made a task: the task invariant tested nothing"

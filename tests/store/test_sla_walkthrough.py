@@ -178,20 +178,31 @@ def test_an_sql_lead_is_reminded_breached_escalated_and_reassigned_across_a_holi
     assert history[-1] == ("luis", new_owner, "sla_reassigned")
     assert ("assigned", new_owner) in [(k, m) for k, m, _ in _notices(app)]
 
-    # The new owner calls at 10:00: the clock stops, and nothing more is due.
-    clock.now = _at("2026-01-20T15:00:00")
+    # The new owner calls at 09:50: an SQL's clock is for its appointment, so a call alone
+    # does not stop it ...
+    clock.now = _at("2026-01-20T14:50:00")
     logged = client.post(
         "/v1/events",
         json=_event(9, "outreach_logged", clock.now, channel="phone"),
         headers={"X-Actor": new_owner},
     )
     assert logged.status_code == 201, logged.text
+    assert _decision(client)["route"]["sla_due_at"] == "2026-01-20T15:30:00+00:00"
+    # ... booking it at 10:00 does; the opportunity's follow-up is due a business day later.
+    clock.now = _at("2026-01-20T15:00:00")
+    booked = client.post(
+        "/v1/events",
+        json=_event(10, "appointment_scheduled", clock.now),
+        headers={"X-Actor": new_owner},
+    )
+    assert booked.status_code == 201, booked.text
+    assert _decision(client)["stage"] == "opportunity"
     assert _decision(client)["route"] == {
         "queue": "patient_scheduling",
         "owner": new_owner,
-        "sla_due_at": None,
+        "sla_due_at": "2026-01-21T15:00:00+00:00",
     }
-    assert _sla(app, _at("2026-01-21T15:00:00")) == SlaReport()
+    assert _sla(app, _at("2026-01-21T14:40:00")) == SlaReport()  # before its reminder
     clocks = [c for c in _rows(app, SlaClockRow) if c.stage == "sql"]
     assert [(c.closed_reason, c.stopped_at) for c in clocks] == [
         ("reassigned", None),

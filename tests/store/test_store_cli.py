@@ -150,7 +150,7 @@ def test_serve_creates_an_empty_database_and_answers_over_http(tmp_path: Path) -
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.1)
-        assert health.json()["schema_revision"] == "0006"
+        assert health.json()["schema_revision"] == "0007"
         created = httpx.post(f"http://127.0.0.1:{port}/v1/leads", json=CAREGIVER, timeout=10)
         assert created.status_code == 201
     finally:

@@ -53,6 +53,9 @@ class Decision:
     route: Route
     playbook_id: str
     playbook_version: str
+    # an "MQL – no timeline" lead's recheck date (routing starts its clock then; not part
+    # of the record, whose blockers and next action already say it)
+    recheck_at: datetime | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The JSON-ready decision record, keys exactly as the contract names them."""

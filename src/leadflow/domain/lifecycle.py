@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from leadflow.domain.decision import Reason
-from leadflow.domain.events import SALES_TYPES, Event, EventType, PropertyValue
+from leadflow.domain.events import (
+    ENGAGEMENT_TYPES,
+    SALES_TYPES,
+    Event,
+    EventType,
+    PropertyValue,
+)
 from leadflow.domain.playbook import SqlGate
 from leadflow.domain.stages import TERMINAL_STAGES, Stage
 
@@ -17,6 +23,11 @@ NO_TIMELINE = "MQL – no timeline"
 # The event types ``replay_sales`` acts on: every sales fact except logged outreach, which
 # leaves the stage alone.
 _SALES_FACTS = SALES_TYPES - {EventType.OUTREACH_LOGGED}
+
+
+# Engagement that brings a no-timeline recheck forward (seed 003: "a later recheck when
+# engagement increases"); an email open alone does not, as mail clients open by themselves.
+RECHECK_SIGNALS: frozenset[EventType] = ENGAGEMENT_TYPES - {EventType.EMAIL_OPENED}
 
 
 def answer_given(name: str, value: PropertyValue) -> bool:
@@ -165,3 +176,17 @@ def replay_sales(timeline: Sequence[Event], gate: SqlGate) -> SalesState:
         if apply is not None:
             apply(state, event)
     return state
+
+
+def recheck_date(sales: SalesState, timeline: Sequence[Event], gate: SqlGate) -> datetime | None:
+    """When an "MQL – no timeline" lead's timeline is asked again: ``no_timeline_recheck_days``
+    after discovery found no timeline, or at once at the first engagement since then
+    (:data:`RECHECK_SIGNALS`). ``None`` for a lead that is not waiting for a recheck."""
+    if sales.status != NO_TIMELINE or sales.no_timeline_at is None:
+        return None
+    since = sales.no_timeline_at
+    due = since + timedelta(days=gate.no_timeline_recheck_days)
+    sooner = [
+        e.occurred_at for e in timeline if e.type in RECHECK_SIGNALS and since < e.occurred_at
+    ]
+    return min([due, *sooner])

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event
-from leadflow.domain.lifecycle import NO_TIMELINE, replay_sales
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify, timeline_at
@@ -32,19 +31,6 @@ RESOLUTION = timedelta(hours=1)
 
 def _key(decision: Decision) -> tuple[str, str]:
     return decision.stage.value, decision.band
-
-
-def recheck_at(
-    timeline: Sequence[Event], playbook: Playbook, decision: Decision
-) -> datetime | None:
-    """When an "MQL – no timeline" lead's timeline is due to be asked again (``timeline``:
-    its events up to the decision, in order)."""
-    if decision.status != NO_TIMELINE:
-        return None
-    sales = replay_sales(timeline, playbook.sql)
-    if sales.no_timeline_at is None:
-        return None
-    return sales.no_timeline_at + timedelta(days=playbook.sql.no_timeline_recheck_days)
 
 
 def next_change(
@@ -60,9 +46,8 @@ def next_change(
         return None
     timeline = timeline_at(events, as_of)
     candidates = [as_of + HORIZON]
-    recheck = recheck_at(timeline, playbook, decision)
-    if recheck is not None and recheck > as_of:
-        candidates.append(recheck)
+    if decision.recheck_at is not None and decision.recheck_at > as_of:
+        candidates.append(decision.recheck_at)
     now = _key(decision)
     end = as_of + HORIZON
     if _key(qualify(profile, timeline, playbook, end)) != now:

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from leadflow.domain.calendar import BusinessHours, Sla
+from leadflow.domain.calendar import BusinessHours, Sla, SlaUnit
 from leadflow.domain.conditions import Condition, FieldTest
 from leadflow.domain.events import EventType
 from leadflow.domain.pages import PageMatcher, PageRule
+from leadflow.domain.purposes import DEFAULT_PURPOSES, Purpose
 from leadflow.domain.stages import Stage
+
+DEFAULT_RECHECK_SLA = Sla(1, SlaUnit.DAYS, business=True)
 
 
 class Repeat(StrEnum):
@@ -162,6 +165,15 @@ class Team:
     def member(self, member_id: str) -> Member | None:
         return next((m for m in self.members if m.id == member_id), None)
 
+    def member_acting(self, actor: str) -> Member | None:
+        """The member who is ``actor``: a signed-in ``user:EMAIL`` with the member's email,
+        or the member's id itself (a rep named by id, as the demo and imports do)."""
+        kind, _, rest = actor.partition(":")
+        if kind == "user" and rest:
+            email = rest.casefold()
+            return next((m for m in self.members if m.email and m.email.casefold() == email), None)
+        return self.member(actor)
+
 
 @dataclass(frozen=True)
 class Queue:
@@ -181,11 +193,23 @@ class Queue:
     )
     remind_before: Sla | None = None
     reassign_after: Sla | None = None
+    # what each stage's clock is for, where it differs from DEFAULT_PURPOSES
+    purposes: Mapping[Stage, Purpose] = field(default_factory=lambda: MappingProxyType({}))
+    # an "MQL – no timeline" lead's recheck, counted from its recheck date
+    recheck: Sla = field(default_factory=lambda: DEFAULT_RECHECK_SLA)
 
     def sla_for(self, stage: Stage, band: str | None) -> Sla | None:
         """The band's SLA for ``stage`` when it has one, else the queue's."""
         by_band = self.band_sla.get(band or "", {})
         return by_band.get(stage) or self.sla.get(stage)
+
+    def purpose_for(self, stage: Stage) -> Purpose:
+        """What the clock of ``stage`` is for in this queue."""
+        return self.purposes.get(stage) or DEFAULT_PURPOSES.get(stage, Purpose.FIRST_OUTREACH)
+
+    def clock_sla(self, purpose: Purpose, stage: Stage, band: str | None) -> Sla | None:
+        """The SLA of a clock for ``purpose``: the recheck's own, else the stage's."""
+        return self.recheck if purpose is Purpose.RECHECK else self.sla_for(stage, band)
 
 
 @dataclass(frozen=True)

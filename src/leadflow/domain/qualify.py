@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from leadflow.domain.conditions import evaluate
 from leadflow.domain.decision import Blocker, Decision, Reason, Route
 from leadflow.domain.events import CHANNELS, CONSENT_TYPES, ENGAGEMENT_TYPES, Event, EventType
-from leadflow.domain.lifecycle import NO_TIMELINE, RECYCLED, SalesState, replay_sales
+from leadflow.domain.lifecycle import NO_TIMELINE, RECYCLED, SalesState, recheck_date, replay_sales
 from leadflow.domain.playbook import Band, Playbook
 from leadflow.domain.profile import LeadProfile, looks_like_email, looks_like_phone
 from leadflow.domain.scoring import (
@@ -231,12 +231,18 @@ def _next_steps(ctx: _Context, stage: Stage, status: str, blockers: list[Blocker
         if stage is Stage.MQL and status != NO_TIMELINE:
             blockers.append(Blocker("sales.review", "Sales review: accept or reject"))
         blockers.extend(_sql_blockers(playbook, sales))
-    if status == NO_TIMELINE and sales.no_timeline_at is not None:
-        recheck = sales.no_timeline_at + timedelta(days=playbook.sql.no_timeline_recheck_days)
+    recheck = _recheck(ctx, status)
+    if recheck is not None:
         due = "recheck due" if ctx.as_of >= recheck else f"recheck on {recheck.date().isoformat()}"
         blockers.append(Blocker("sql.timeline_recheck", f"Timeline: {due}"))
         action = f"Nurture; {due}"
     return action or ""
+
+
+def _recheck(ctx: _Context, status: str) -> datetime | None:
+    return (
+        recheck_date(ctx.sales, ctx.timeline, ctx.playbook.sql) if status == NO_TIMELINE else None
+    )
 
 
 def _route(ctx: _Context, stage: Stage, band: Band | None) -> Route:
@@ -298,4 +304,5 @@ def qualify(
         route=_route(ctx, stage, band),
         playbook_id=playbook.id,
         playbook_version=playbook.version,
+        recheck_at=_recheck(ctx, status),
     )

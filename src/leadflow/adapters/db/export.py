@@ -50,11 +50,16 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     *PROFILE_COLUMNS,
     "timeline",
     "no_timeline_reason",
+    "decision_path",
+    "next_step",
     "downloads",
     "asked",
     "eligibility_to_verify",
+    "blockers",
     "reasons",
 )
+# The blockers that are eligibility items (insurance, referral, intake requirements).
+ELIGIBILITY_RULES = frozenset({"sql.eligibility_confirmed"})
 REQUEST_TYPES = frozenset(
     {
         EventType.CONSULTATION_REQUESTED,
@@ -87,6 +92,11 @@ def _unique(values: Sequence[str]) -> str:
     return JOIN.join(dict.fromkeys(v for v in values if v))
 
 
+def _latest(discovery: list[Event], name: str) -> str:
+    """The answer ``name`` of the latest discovery that gave one (answers add up)."""
+    return next((_text(e.prop(name)) for e in reversed(discovery) if e.prop(name)), "")
+
+
 def _from_events(events: list[Event]) -> dict[str, str]:
     ordered = sorted(events, key=Event.sort_key)
     discovery = [e for e in ordered if e.type is EventType.DISCOVERY_COMPLETED]
@@ -94,6 +104,8 @@ def _from_events(events: list[Event]) -> dict[str, str]:
     return {
         "timeline": _text(last.prop("timeline")) if last else "",
         "no_timeline_reason": _text(last.prop("no_timeline_reason")) if last else "",
+        "decision_path": _latest(discovery, "decision_path"),
+        "next_step": _latest(discovery, "next_step"),
         "downloads": _unique(
             [_text(e.prop("asset")) for e in ordered if e.type is EventType.CONTENT_DOWNLOADED]
         ),
@@ -122,8 +134,12 @@ def _row(lead: LeadRow, decision: DecisionRow | None, events: list[Event]) -> di
     }
     row.update({name: _text(getattr(profile, name)) for name in PROFILE_COLUMNS})
     row.update(_from_events(events))
+    blockers = record.get("blockers") or []
     row["eligibility_to_verify"] = _unique(
-        [_text(b.get("label")) for b in record.get("blockers") or []]
+        [_text(b.get("label")) for b in blockers if b.get("rule") in ELIGIBILITY_RULES]
+    )
+    row["blockers"] = _unique(
+        [_text(b.get("label")) for b in blockers if b.get("rule") not in ELIGIBILITY_RULES]
     )
     row["reasons"] = _unique([_text(r.get("label")) for r in record.get("reasons") or []])
     return row

@@ -9,7 +9,7 @@ session, no SQL outside ``adapters/db``. The queries themselves live with their 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from leadflow.adapters.db.outbox import SqlWebhookOutbox
 from leadflow.adapters.db.reports import read_report_facts
 from leadflow.adapters.db.routing import routed_leads
 from leadflow.adapters.db.tables import LeadRow
+from leadflow.adapters.db.tasks import task_list
 from leadflow.domain.playbook import Playbook
 from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
 from leadflow.services.reports import ReportFacts, ReportFilters
@@ -114,6 +115,16 @@ class ReadView:
         self, owner: str | None = None, queue: str | None = None
     ) -> list[dict[str, Any]]:
         return reader.work_queue(self._session, owner=owner, queue=queue)
+
+    def tasks(
+        self,
+        *,
+        owners: Sequence[str] | None = None,
+        lead_id: str | None = None,
+        status: str | None = "open",
+    ) -> list[dict[str, Any]]:
+        """Tasks (open ones by default) with their lead's current owner, soonest first."""
+        return task_list(self._session, owners=owners, lead_id=lead_id, status=status)
 
     def open_loads(self) -> dict[tuple[str, str], int]:
         return reader.open_loads(self._session)

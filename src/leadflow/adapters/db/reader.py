@@ -214,6 +214,7 @@ def assignment_history(session: Session, lead_id: str) -> list[dict[str, Any]]:
     ]
 
 
+FIRST = "first_outreach"  # the purpose of clocks stored before purposes existed
 SLA_FIELDS = (
     "stage",
     "queue",
@@ -228,16 +229,21 @@ SLA_FIELDS = (
     "stopped_at",
     "closed_at",
     "closed_reason",
+    "purpose",
 )
 
 
 def sla_clocks(session: Session, lead_id: str) -> list[dict[str, Any]]:
-    """The lead's first-outreach clocks, oldest first (the running one has neither
-    ``stopped_at`` nor ``closed_reason``)."""
+    """The lead's SLA clocks, oldest first (the running one has neither ``stopped_at`` nor
+    ``closed_reason``); ``purpose`` says what each was for (first outreach for clocks
+    stored before purposes existed)."""
     rows = session.scalars(
         select(SlaClockRow).where(SlaClockRow.lead_id == lead_id).order_by(SlaClockRow.id)
     )
-    return [{name: getattr(c, name) for name in SLA_FIELDS} for c in rows]
+    return [
+        {name: getattr(c, name) for name in SLA_FIELDS} | {"purpose": c.purpose or FIRST}
+        for c in rows
+    ]
 
 
 def open_route(session: Session, lead_id: str) -> dict[str, Any] | None:
@@ -476,6 +482,7 @@ def _clock_facts(session: Session, lead_ids: list[str]) -> dict[str, list[ClockF
                     c.breached_at,
                     c.closed_at,
                     c.closed_reason,
+                    c.purpose or FIRST,
                 )
             )
     return found

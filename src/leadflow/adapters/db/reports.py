@@ -132,6 +132,7 @@ def read_report_facts(
             SlaClockRow.breached_at,
             SlaClockRow.closed_at,
             SlaClockRow.closed_reason,
+            SlaClockRow.purpose,
         ).join(LeadRow, LeadRow.id == SlaClockRow.lead_id),
         filters,
     ).order_by(SlaClockRow.lead_id, SlaClockRow.started_at, SlaClockRow.id)
@@ -145,6 +146,7 @@ def read_report_facts(
                 row.breached_at,
                 row.closed_at,
                 row.closed_reason,
+                row.purpose or "first_outreach",
             )
         )
     return ReportFacts(list(leads.values()), as_of, filters)

@@ -49,7 +49,8 @@ _CLAIM_ROUNDS = 200  # ~8 s at most waiting for concurrent claims of the best me
 
 
 def _clock(row: Any) -> SlaClock:
-    return SlaClock(**{name: getattr(row, name) for name in _CLOCK_FIELDS})
+    values = {name: getattr(row, name) for name in _CLOCK_FIELDS}
+    return SlaClock(**{**values, "purpose": values["purpose"] or "first_outreach"})
 
 
 class SqlRouting:
@@ -366,6 +367,7 @@ def routed_leads(session: Session) -> list[RoutedLead]:
                 _DECISIONS.c.lead_id,
                 _DECISIONS.c.stage,
                 _DECISIONS.c.band,
+                _DECISIONS.c.status,
                 _DECISIONS.c.queue,
                 _DECISIONS.c.owner,
             ).where(_DECISIONS.c.lead_id.in_(chunk))
@@ -380,6 +382,7 @@ def routed_leads(session: Session) -> list[RoutedLead]:
             band=getattr(decisions.get(lead_id), "band", None),
             decision_queue=getattr(decisions.get(lead_id), "queue", None),
             decision_owner=getattr(decisions.get(lead_id), "owner", None),
+            status=getattr(decisions.get(lead_id), "status", None),
         )
         for lead_id in ids
     ]

@@ -352,6 +352,28 @@ class SlaClockRow(Base):
     closed_reason: Mapped[str | None] = mapped_column(String(40))
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     lease_until: Mapped[datetime | None]
+    # what the clock is for (``leadflow.domain.purposes``); none: stored before 0007,
+    # read as first outreach
+    purpose: Mapped[str | None] = mapped_column(String(30))
+
+
+class TaskRow(Base):
+    """A piece of work on a lead for whoever owns it: a recheck, a callback, an appointment to
+    book. ``rule_key`` names the rule that made it (one open task per rule and lead); a rep's
+    task has none. Open until done or dismissed, with a reason code — never free text."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    rule_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    close_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class NurtureEnrollmentRow(Base):

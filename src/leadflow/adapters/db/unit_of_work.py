@@ -20,6 +20,7 @@ from leadflow.adapters.db.prune import SqlRetention
 from leadflow.adapters.db.read_view import ReadView
 from leadflow.adapters.db.requests import SqlRequests
 from leadflow.adapters.db.routing import SqlRouting
+from leadflow.adapters.db.tasks import SqlTasks
 
 
 class SqlUnitOfWork:
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.leads = SqlLeads(session)
         self.audit = SqlAuditLog(session)
         self.routing = SqlRouting(session)
+        self.tasks = SqlTasks(session)
         self.nurture = SqlNurture(session)
         self.outbox = SqlWebhookOutbox(session)
         self.requests = SqlRequests(session)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean, dotted, one_of
 from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
 from leadflow.domain.nurture import TEMPLATE_FIELDS, placeholders, template_claims
-from leadflow.domain.playbook import Playbook, Template
+from leadflow.domain.playbook import Playbook, Queue, Template
 
 RESERVED_PREFIXES = ("mql.", "sql.", "sales.", "model.")
 _MQL: NodePath = ("stages", "mql")
@@ -282,17 +282,28 @@ def check_teams(playbook: Playbook) -> list[Issue]:
     teams = [t.id for t in playbook.teams]
     bands = [b.name for b in playbook.bands]
     for i, queue in enumerate(playbook.queues):
-        at = ("routing", "queues", i)
-        if queue.team is None and teams:
-            hint = "add `team:` naming one of " + ", ".join(f"`{t}`" for t in teams)
-            issues.append(Issue(at, f"queue `{queue.id}` has no team to assign leads to", hint))
-        elif queue.team is not None and queue.team not in teams:
-            hint = did_you_mean(queue.team, teams) or "declare it under `routing.teams`"
-            issues.append(Issue((*at, "team"), f"team `{queue.team}` is not declared", hint))
-        for band in queue.band_sla:
-            if band not in bands:
-                hint = did_you_mean(band, bands) or "declare it under `bands`"
-                issues.append(Issue((*at, "band_sla"), f"band `{band}` is not declared", hint))
+        issues += _queue_issues(queue, ("routing", "queues", i), teams, bands)
+    return issues
+
+
+def _queue_issues(queue: Queue, at: NodePath, teams: list[str], bands: list[str]) -> list[Issue]:
+    """A queue names a declared team and bands, and a purpose only for a stage with an SLA."""
+    issues = []
+    if queue.team is None and teams:
+        hint = "add `team:` naming one of " + ", ".join(f"`{t}`" for t in teams)
+        issues.append(Issue(at, f"queue `{queue.id}` has no team to assign leads to", hint))
+    elif queue.team is not None and queue.team not in teams:
+        hint = did_you_mean(queue.team, teams) or "declare it under `routing.teams`"
+        issues.append(Issue((*at, "team"), f"team `{queue.team}` is not declared", hint))
+    for band in queue.band_sla:
+        if band not in bands:
+            hint = did_you_mean(band, bands) or "declare it under `bands`"
+            issues.append(Issue((*at, "band_sla"), f"band `{band}` is not declared", hint))
+    for stage in queue.purposes:
+        if stage not in queue.sla:
+            hint = f"give `sla: {{{stage.value}: …}}` too, or remove the purpose"
+            what = f"stage `{stage.value}` has a purpose but no SLA"
+            issues.append(Issue((*at, "purposes"), what, hint))
     return issues
 
 

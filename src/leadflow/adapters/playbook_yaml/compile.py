@@ -21,6 +21,8 @@ from leadflow.domain.calendar import BusinessHours, Sla, parse_sla
 from leadflow.domain.conditions import AllOf, AnyOf, Condition, FieldTest, Not
 from leadflow.domain.events import EventType
 from leadflow.domain.pages import PageRule
+from leadflow.domain.playbook import DEFAULT_RECHECK_SLA
+from leadflow.domain.purposes import Purpose
 from leadflow.domain.stages import Stage
 
 
@@ -78,6 +80,10 @@ def _queue(queue: s.Queue) -> d.Queue:
         band_sla=MappingProxyType({band: _slas(t) for band, t in queue.band_sla.items()}),
         remind_before=None if queue.remind_before is None else parse_sla(queue.remind_before),
         reassign_after=None if queue.reassign_after is None else parse_sla(queue.reassign_after),
+        purposes=MappingProxyType(
+            {Stage(stage): Purpose(purpose) for stage, purpose in queue.purposes.items()}
+        ),
+        recheck=DEFAULT_RECHECK_SLA if queue.recheck is None else parse_sla(queue.recheck),
     )
 
 

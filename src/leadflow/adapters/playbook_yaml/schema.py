@@ -32,6 +32,7 @@ from leadflow.adapters.playbook_yaml.values import (
     Number,
     PlaybookSlug,
     Positive,
+    PurposeName,
     ReasonCode,
     RepeatName,
     RuleId,
@@ -187,6 +188,8 @@ class Queue(Model):
     band_sla: dict[Name, dict[StageName, SlaText]] = Field(default_factory=dict)
     remind_before: SlaText | None = None
     reassign_after: SlaText | None = None
+    purposes: dict[StageName, PurposeName] = Field(default_factory=dict)
+    recheck: SlaText | None = None
 
 
 class RouteRule(Model):

@@ -22,6 +22,7 @@ from leadflow.domain.conditions import Scalar
 from leadflow.domain.events import DISCOVERY_ANSWERS, EventType
 from leadflow.domain.playbook import Repeat
 from leadflow.domain.profile import DERIVED_FIELDS, LEAD_FIELDS, LeadType
+from leadflow.domain.purposes import Purpose
 from leadflow.domain.stages import Stage
 
 PLAYBOOK_ERROR = "playbook"
@@ -204,3 +205,4 @@ DayName = Annotated[str, AfterValidator(_choice("a day of the week", DAYS))]
 LeadTypeName = Annotated[str, AfterValidator(_choice("a lead type", (t.value for t in LeadType)))]
 RepeatName = Annotated[str, AfterValidator(_choice("a repeat mode", (r.value for r in Repeat)))]
 DiscoveryAnswer = Annotated[str, AfterValidator(_choice("a discovery answer", DISCOVERY_ANSWERS))]
+PurposeName = Annotated[str, AfterValidator(_choice("a clock purpose", (p.value for p in Purpose)))]

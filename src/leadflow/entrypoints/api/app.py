@@ -20,13 +20,14 @@ from leadflow.entrypoints.api import (
     routes_reports,
     routes_routing,
     routes_sms,
+    routes_tasks,
     routes_webhooks,
 )
 from leadflow.entrypoints.api.errors import install_error_handlers
 from leadflow.entrypoints.api.guards import Guards
 from leadflow.entrypoints.api.schemas import GUARDED
 from leadflow.entrypoints.bootstrap import App
-from leadflow.entrypoints.web import auth_pages, pages, unsubscribe
+from leadflow.entrypoints.web import auth_pages, pages, task_pages, unsubscribe
 from leadflow.entrypoints.web.render import HERE, install_page_handlers
 
 STATIC = HERE / "static"
@@ -59,10 +60,12 @@ def create_app(app: App) -> FastAPI:
         api.include_router(module.router, responses=GUARDED)
     api.include_router(routes_meta.router)
     api.include_router(routes_routing.router, responses=GUARDED)
+    api.include_router(routes_tasks.router, responses=GUARDED)
     api.include_router(routes_sms.router, responses=GUARDED)
     api.include_router(routes_sms.review_router, responses=GUARDED)
     api.include_router(unsubscribe.router)
     api.include_router(auth_pages.router)
     api.include_router(pages.router)
+    api.include_router(task_pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

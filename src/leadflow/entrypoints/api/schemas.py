@@ -243,9 +243,13 @@ class AssignmentOut(BaseModel):
 
 
 class SlaClockOut(BaseModel):
-    """A first-outreach clock; running while neither stopped by outreach nor closed."""
+    """An SLA clock; running while neither stopped by the event it waits for nor closed."""
 
     stage: str
+    purpose: str = Field(
+        description="what was due: first_outreach, discovery, appointment, process_call, "
+        "next_step, follow_up or recheck"
+    )
     queue: str
     owner: str | None
     sla: str
@@ -256,6 +260,7 @@ class SlaClockOut(BaseModel):
     escalated_to: str | None
     reassigned_at: datetime | None
     stopped_at: datetime | None
+    closed_at: datetime | None
     closed_reason: str | None
 
 

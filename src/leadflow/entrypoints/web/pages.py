@@ -23,7 +23,9 @@ from leadflow.adapters.db.reader import (
 )
 from leadflow.adapters.playbook_yaml import shipped_playbooks
 from leadflow.domain.access import Permission
+from leadflow.domain.purposes import label_of
 from leadflow.domain.stages import STAGE_ORDER, SalesAction, Stage
+from leadflow.domain.tasks import task_form
 from leadflow.entrypoints.api.deps import AppDep, Principal
 from leadflow.entrypoints.records import read_lead_record
 from leadflow.entrypoints.web.render import (
@@ -97,13 +99,16 @@ _FLASH = {
     "win": "Marked as won.",
     "lose": "Marked as lost.",
     "assign": "Owner changed.",
+    "task_added": "Task added.",
+    "task_done": "Task done.",
+    "task_dismissed": "Task dismissed.",
 }
 
 
 FLASH_COOKIE = "leadflow_flash"
 
 
-def _failed(back: str, message: str) -> Response:
+def failed(back: str, message: str) -> Response:
     """Back to the page, with why the form failed kept in a one-use cookie (never in the
     address, where a link from anyone could put words on the page)."""
     response = RedirectResponse(back, 303)
@@ -211,7 +216,9 @@ def _sla(view: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     if missed is not None:  # the hand-off was missed: overdue since then, until reached
         due_at = missed
     left = (due_at - now).total_seconds()
+    running = [c for c in view["sla"] if c["stopped_at"] is None and c["closed_at"] is None]
     return {
+        "what": label_of(running[-1]["purpose"] if running and missed is None else None),
         "due": due_at,
         "overdue": left < 0,
         "soon": 0 <= left < 3600,
@@ -244,6 +251,7 @@ def lead(request: Request, app: AppDep, who: ReadLeads, lead_id: LeadId) -> HTML
             if who.view.access_log
             else None
         )
+        tasks = snapshot.tasks(lead_id=view["lead_id"])
     profile = view["profile"]
     context = {
         "lead": view,
@@ -252,6 +260,8 @@ def lead(request: Request, app: AppDep, who: ReadLeads, lead_id: LeadId) -> HTML
         if who.may(Permission.LEADS_ASSIGN)
         else None,
         "actions": view["allowed_actions"] if who.may(Permission.LEADS_ACT) else [],
+        "tasks": tasks,
+        "task_form": task_form(who.may(Permission.LEADS_ASSIGN)),
         "now": app.clock(),
         "reject_reasons": REJECT_REASONS,
         "disqualify_reasons": DISQUALIFY_REASONS,
@@ -297,7 +307,7 @@ def assign(
             )
         )
     except LeadflowError as exc:
-        return _failed(back, str(exc))
+        return failed(back, str(exc))
     return RedirectResponse(f"{back}?done=assign", 303)
 
 
@@ -338,7 +348,7 @@ def act(
             lambda store: take_action(store, lead_id, action, props, app.context(who.actor, "web"))
         )
     except LeadflowError as exc:
-        return _failed(back, str(exc))
+        return failed(back, str(exc))
     return RedirectResponse(f"{back}?done={action.value}", 303)
 
 
@@ -372,6 +382,7 @@ def queue(
             ]
         else:
             rows = snapshot.work_queue(queue=queue or None)
+        tasks = snapshot.tasks(owners=sorted(owners) if mine else None)
     shown = app.redactor(who.raw_text)
     for row in rows:
         row["status"] = shown.text(row.get("status"))
@@ -380,6 +391,8 @@ def queue(
         # missed and not reached yet counts as overdue, whoever owns the lead now
         row["overdue"] = bool(due and due < now) or overdue(row["clocks"], row["since"], now)
         row["due_soon"] = bool(due and now <= due and (due - now).total_seconds() < 3600)
+        running = [c for c in row["clocks"] if c.stopped_at is None and c.closed_at is None]
+        row["due_what"] = label_of(running[-1].purpose) if running else ""
     queues = sorted({r["queue"] for r in rows if r["queue"]})
     context = {
         "rows": rows,
@@ -388,6 +401,8 @@ def queue(
         "mine": mine,
         "me": sorted(owners),
         "any_sla": any(r["sla_due_at"] for r in rows),
+        "tasks": [t | {"overdue": t["due_at"] <= now} for t in tasks],
+        "task_form": task_form(who.may(Permission.LEADS_ASSIGN)),
     }
     return _page(request, "queue.html", "queue", context, who)
 

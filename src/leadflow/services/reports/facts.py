@@ -66,7 +66,7 @@ class DecisionFact:
 
 @dataclass(frozen=True)
 class ClockFact:
-    """One first-outreach SLA clock (``sla_clocks``): when it started, was due, and ended."""
+    """One SLA clock (``sla_clocks``): what it was for, when it started, was due, and ended."""
 
     stage: str
     started_at: datetime
@@ -75,6 +75,7 @@ class ClockFact:
     breached_at: datetime | None
     closed_at: datetime | None
     closed_reason: str | None
+    purpose: str = "first_outreach"  # what the clock was for (``domain/purposes.py``)
 
 
 @dataclass

@@ -13,13 +13,17 @@ from typing import Any
 
 from leadflow.domain.calendar import BusinessHours, Sla
 from leadflow.domain.decision import Decision, Route
-from leadflow.domain.events import Event, EventType
+from leadflow.domain.events import Event
 from leadflow.domain.playbook import Assignment, Member, Playbook, Queue, Team
+from leadflow.domain.purposes import PURPOSES, Purpose
 from leadflow.domain.stages import Stage
 from leadflow.services.routing.ports import AssignmentChange, LeadRoute, RoutingStore, SlaClock
+from leadflow.services.routing.tasks import sync_rule_tasks
 from leadflow.services.store.ports import AuditEntry, UnitOfWork
 
 ASSIGNED = "lead.assigned"
+# Stages a sales action moves a lead into: whoever acts there may take the lead.
+SALES_STAGES = frozenset({Stage.SALES_ACCEPTED, Stage.SQL, Stage.OPPORTUNITY})
 ALWAYS_OPEN = BusinessHours.always_open()
 
 
@@ -167,10 +171,14 @@ def start_clock(
     band: str | None,
     at: datetime,
     now: datetime | None = None,
+    purpose: Purpose | None = None,
 ) -> SlaClock | None:
-    """A new clock for the lead's stage in ``queue``, started at ``at`` (``None`` when the
-    stage has no SLA, or when a clock started in the past is already due by ``now``)."""
-    sla = queue.sla_for(Stage(route.stage), band)
+    """A new clock for ``purpose`` (by default, the one ``queue`` gives the lead's stage),
+    started at ``at`` (``None`` when the stage has no SLA, or when a clock started in the
+    past is already due by ``now``). A recheck's clock may start in the future."""
+    stage = Stage(route.stage)
+    purpose = purpose or queue.purpose_for(stage)
+    sla = queue.clock_sla(purpose, stage, band)
     if sla is None:
         return None
     team = playbook.team(queue.team)
@@ -192,6 +200,7 @@ def start_clock(
         reassign_at=None
         if queue.reassign_after is None
         else due_at(queue.reassign_after, due, team),
+        purpose=purpose.value,
     )
     return routing.save_clock(replace(clock, next_check_at=next_check(clock)))
 
@@ -210,12 +219,14 @@ def next_check(clock: SlaClock) -> datetime | None:
     return min(pending) if pending else None
 
 
-def _outreach(events: Sequence[Event], since: datetime, until: datetime) -> Event | None:
+def _done(clock: SlaClock, events: Sequence[Event], until: datetime) -> Event | None:
+    """The first event since ``clock`` started that does what it is for."""
+    done_by = PURPOSES[Purpose(clock.purpose)].done_by
     return next(
         (
             e
             for e in sorted(events, key=Event.sort_key)
-            if e.type is EventType.OUTREACH_LOGGED and since <= e.occurred_at <= until
+            if e.type in done_by and clock.started_at <= e.occurred_at <= until
         ),
         None,
     )
@@ -249,43 +260,120 @@ def route_decision(
     if not routed_before and decision.route.queue is None:
         return decision  # not routed before, not routed now: no route, no running clock
     route = store.routing.route_of(lead_id)
-    clock = _stop_on_outreach(store, store.routing.running_clock(lead_id), events, at)
+    running = store.routing.running_clock(lead_id)
+    clock = _stop_when_done(store, running, events, at)
+    stopped = running if clock is None else None
     queue = playbook.queue(decision.route.queue)
     if queue is None:
         _leave_routing(store, route, clock, decision, at)
+        if running is not None or changed:
+            sync_rule_tasks(store, decision, running=None, stopped=stopped, at=at)
         return decision
     was_open = route is not None and route.open
-    before = route.owner if route is not None and route.open else None
-    new, keep = _next_route(store, playbook, queue, route=route, decision=decision, at=at)
-    if route is None or replace(route, updated_at=at) != new:
-        store.routing.save_route(new)
-    if not keep and new.owner is not None:
-        why = "routed" if not was_open else "requeued"
-        record_assignment(store, new, before, reason=why, actor=actor, at=at)
+    new = _assign(store, playbook, queue, route, decision, changed=changed, actor=actor, at=at)
     requeued = was_open and route is not None and route.queue != queue.id
-    if changed or not was_open or requeued or _sla_changed(clock, queue, decision):
+    purpose = wanted_purpose(queue, decision)
+    restart = changed or not was_open or requeued
+    if restart or _clock_changed(clock, queue, decision, purpose):
         if clock is not None:
             why = "stage_changed" if changed or not was_open else "requeued"
             store.routing.save_clock(close(clock, at, why))
-        begin = at if imported is None else imported.start(events, at)
+        begin = _clock_start(decision, events, at, imported)
         clock = (
             None
             if begin is None
             else start_clock(
-                store.routing, playbook, queue, new, band=decision.band, at=begin, now=at
+                store.routing,
+                playbook,
+                queue,
+                new,
+                band=decision.band,
+                at=begin,
+                now=at,
+                purpose=purpose,
             )
         )
+        restart = True
     elif clock is not None and clock.owner != new.owner:
         clock = store.routing.save_clock(replace(clock, owner=new.owner))
+    if restart or stopped is not None:
+        sync_rule_tasks(store, decision, running=clock, stopped=stopped, at=at)
     return replace(decision, route=Route(queue.id, new.owner, clock.due_at if clock else None))
 
 
-def _sla_changed(clock: SlaClock | None, queue: Queue, decision: Decision) -> bool:
-    """The running clock's SLA is not the one the queue gives the lead's stage and band now
-    (its band rose or fell): the clock restarts with the right one."""
+def _assign(
+    store: UnitOfWork,
+    playbook: Playbook,
+    queue: Queue,
+    route: LeadRoute | None,
+    decision: Decision,
+    *,
+    changed: bool,
+    actor: str,
+    at: datetime,
+) -> LeadRoute:
+    """The lead's route in ``queue`` with its owner, saved, and an owner change recorded:
+    the same owner within the same team, the member who acted (:func:`_taker`), else the
+    team's strategy."""
+    was_open = route is not None and route.open
+    before = route.owner if route is not None and route.open else None
+    new, keep = _next_route(store, playbook, queue, route=route, decision=decision, at=at)
+    taker = _taker(playbook, queue, decision, changed=changed, actor=actor)
+    taken = taker is not None and taker != new.owner
+    if taken:
+        new, keep = replace(new, owner=taker, assigned_at=at, manual=False), False
+    if route is None or replace(route, updated_at=at) != new:
+        store.routing.save_route(new)
+    if not keep and new.owner is not None:
+        why = "taken" if taken else "routed" if not was_open else "requeued"
+        record_assignment(store, new, before, reason=why, actor=actor, at=at)
+    return new
+
+
+def _taker(
+    playbook: Playbook, queue: Queue, decision: Decision, *, changed: bool, actor: str
+) -> str | None:
+    """The member who moved the lead into a sales stage by their own action (accepted it,
+    completed discovery) when they belong to the team that owns its queue: they keep it,
+    rather than the team's strategy handing it to someone who has never spoken to the lead.
+    When the playbook moves the stage to another team's queue, that team's strategy picks."""
+    if not changed or decision.stage not in SALES_STAGES:
+        return None
+    team = playbook.team(queue.team)
+    member = team.member_acting(actor) if team is not None else None
+    return member.id if member is not None else None
+
+
+def wanted_purpose(queue: Queue, decision: Decision) -> Purpose:
+    """What the lead's clock is for now: its recheck while it waits for one ("MQL – no
+    timeline"), else what ``queue`` gives its stage."""
+    return Purpose.RECHECK if decision.recheck_at is not None else queue.purpose_for(decision.stage)
+
+
+def _clock_start(
+    decision: Decision, events: Sequence[Event], at: datetime, imported: ImportedClocks | None
+) -> datetime | None:
+    """When the new clock starts: at the recheck date for a recheck, from the lead's history
+    for an import (``None``: no clock), else now."""
+    if decision.recheck_at is not None:
+        return decision.recheck_at
+    return at if imported is None else imported.start(events, at)
+
+
+def _clock_changed(
+    clock: SlaClock | None, queue: Queue, decision: Decision, purpose: Purpose
+) -> bool:
+    """The running clock is not the one the lead needs now — another purpose, another SLA
+    (its band rose or fell), or a recheck brought forward: it restarts with the right one.
+    (A recheck's SLA is the queue's own, whatever the band.)"""
     if clock is None:
         return False
-    sla = queue.sla_for(decision.stage, decision.band)
+    if clock.purpose != purpose.value:
+        return True
+    if purpose is Purpose.RECHECK and decision.recheck_at is not None:
+        # brought forward by engagement; a clock restarted after a breach starts later
+        return clock.started_at > decision.recheck_at
+    sla = queue.clock_sla(purpose, decision.stage, decision.band)
     return sla is None or str(sla) != clock.sla
 
 
@@ -342,13 +430,14 @@ def _next_route(
     return new, keep
 
 
-def _stop_on_outreach(
+def _stop_when_done(
     store: UnitOfWork, clock: SlaClock | None, events: Sequence[Event], at: datetime
 ) -> SlaClock | None:
-    """The running clock, or ``None`` once the first outreach since its start stopped it."""
+    """The running clock, or ``None`` once an event since its start did what it is for (a
+    first outreach logged, a discovery completed, an appointment scheduled …)."""
     if clock is None:
         return None
-    done = _outreach(events, clock.started_at, at)
+    done = _done(clock, events, at)
     if done is None:
         return clock
     stopped = replace(

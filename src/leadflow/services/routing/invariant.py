@@ -5,7 +5,8 @@ For a lead whose route is open (it is in a routed stage):
 - the route's team is the team of its queue, and its owner (when it has one) is a member
   of that team;
 - it has at most one running SLA clock, and a running clock is on the route's queue, team,
-  stage and owner, with the SLA the playbook gives for the lead's stage and band;
+  stage and owner, for what the lead needs next (its purpose: the queue's for the stage, or
+  a recheck for an "MQL – no timeline"), with that purpose's SLA for the stage and band;
 - its stored decision names the same queue and owner.
 
 A lead without an open route has no running clock. A clock stopped by outreach is not
@@ -20,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from leadflow.domain.playbook import Playbook
+from leadflow.domain.lifecycle import NO_TIMELINE
+from leadflow.domain.playbook import Playbook, Queue
+from leadflow.domain.purposes import Purpose
 from leadflow.domain.stages import Stage
 from leadflow.services.routing.ports import LeadRoute, SlaClock
 
@@ -36,6 +39,7 @@ class RoutedLead:
     band: str | None
     decision_queue: str | None
     decision_owner: str | None
+    status: str | None = None
 
 
 def route_problems(playbook: Playbook, lead: RoutedLead) -> list[str]:
@@ -52,9 +56,21 @@ def route_problems(playbook: Playbook, lead: RoutedLead) -> list[str]:
     for clock in lead.running:
         problems += _clock_problems(route, clock)
         if queue is not None:
-            sla = queue.sla_for(Stage(route.stage), lead.band)
-            if sla is None or str(sla) != clock.sla:
-                problems.append(f"clock SLA {clock.sla}, the playbook gives {sla} for this band")
+            problems += _purpose_problems(queue, clock, lead)
+    return problems
+
+
+def _purpose_problems(queue: Queue, clock: SlaClock, lead: RoutedLead) -> list[str]:
+    """The clock is for what the lead needs (its recheck while it waits for one, else what
+    the queue gives its stage), with that purpose's SLA."""
+    stage = Stage(clock.stage)
+    purpose = Purpose.RECHECK if lead.status == NO_TIMELINE else queue.purpose_for(stage)
+    problems = []
+    if clock.purpose != purpose.value:
+        problems.append(f"clock for {clock.purpose}, the lead needs {purpose.value}")
+    sla = queue.clock_sla(purpose, stage, lead.band)
+    if sla is None or str(sla) != clock.sla:
+        problems.append(f"clock SLA {clock.sla}, the playbook gives {sla} for this band")
     return problems
 
 

@@ -37,7 +37,7 @@ class AssignmentChange:
     team_id: str | None
     from_owner: str | None
     to_owner: str | None
-    reason: str  # routed | requeued | manual | sla_reassigned | unavailable
+    reason: str  # routed | requeued | taken | manual | sla_reassigned | unavailable
     actor: str
 
 
@@ -66,6 +66,7 @@ class SlaClock:
     closed_at: datetime | None = None
     closed_reason: str | None = None
     next_check_at: datetime | None = None
+    purpose: str = "first_outreach"  # what is due (``leadflow.domain.purposes``)
 
     @property
     def running(self) -> bool:
@@ -148,4 +149,43 @@ class RoutingStore(Protocol):
         at: datetime,
     ) -> int:
         """Record that ``member_id`` is out of office in ``[starts_at, ends_at)``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Task:
+    """A piece of work on a lead for whoever owns it now (a row of ``tasks``); ``id`` is 0
+    before it is stored. ``rule_key`` names the playbook rule that made it (a lead has at most
+    one open task per rule), ``None`` for a rep's own task."""
+
+    id: int
+    lead_id: str
+    kind: str
+    due_at: datetime
+    created_at: datetime
+    created_by: str
+    rule_key: str | None = None
+    status: str = "open"  # open | done | dismissed
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+
+
+class TaskStore(Protocol):
+    """The tasks part of a unit of work."""
+
+    def add_task(self, task: Task) -> Task:
+        """Store a new task; returns it with its id."""
+        ...
+
+    def get_task(self, task_id: int) -> Task | None:
+        """The task, locked for this unit of work."""
+        ...
+
+    def open_tasks(self, lead_id: str) -> list[Task]:
+        """The lead's open tasks, soonest due first."""
+        ...
+
+    def close_task(self, task: Task, *, status: str, at: datetime, by: str, reason: str) -> Task:
+        """Mark ``task`` done or dismissed."""
         ...

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadflow.domain.playbook import Playbook, Queue, Team
+from leadflow.domain.purposes import Purpose
 from leadflow.errors import NotRoutedError, UnknownMemberError
 from leadflow.services.routing.assign import (
     choose_owner,
@@ -208,7 +209,15 @@ def _reassign(  # noqa: PLR0917 (the reassignment's whole context)
     """The breached lead goes to ``picked`` with a fresh clock; the old one closes."""
     moved = _give(store, route, picked, reason="sla_reassigned", actor=WORKER, at=now, manual=False)
     store.routing.save_clock(replace(close(clock, now, "reassigned"), reassigned_at=now))
-    fresh = start_clock(store.routing, playbook, queue, moved, band=clock.band, at=now)
+    fresh = start_clock(
+        store.routing,
+        playbook,
+        queue,
+        moved,
+        band=clock.band,
+        at=now,
+        purpose=Purpose(clock.purpose),
+    )
     store.routing.set_decision_route(clock.lead_id, picked, fresh.due_at if fresh else None)
     text = f"Lead {clock.lead_id} was reassigned to you after a missed SLA"
     _notice(store, team, picked, "assigned", text, lead_id=clock.lead_id, now=now)

@@ -16,7 +16,7 @@ from leadflow.domain.events import Event
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.profile import LeadProfile
 from leadflow.services.nurture_ports import NurtureStore
-from leadflow.services.routing.ports import RoutingStore
+from leadflow.services.routing.ports import RoutingStore, TaskStore
 
 Clock = Callable[[], datetime]
 PlaybookLookup = Callable[[str], Playbook]
@@ -226,6 +226,11 @@ class UnitOfWork(Protocol):
     @property
     def routing(self) -> RoutingStore:
         """Routes, owners and SLA clocks, in this unit of work."""
+        ...
+
+    @property
+    def tasks(self) -> TaskStore:
+        """Tasks on leads for their owners, in this unit of work."""
         ...
 
     @property
