@@ -113,9 +113,9 @@ def test_db_upgrade_creates_the_schema_and_status_reports_it(
     assert "needs `leadflow db upgrade`" in status.output
     up = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
     assert up.exit_code == 0, up.output
-    assert "schema none → 0006" in up.output
+    assert "schema none → 0007" in up.output
     again = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
-    assert "already at schema 0006" in again.output
+    assert "already at schema 0007" in again.output
     refused = runner.invoke(
         cli, ["requalify", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"]
     )
