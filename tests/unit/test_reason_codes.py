@@ -4,6 +4,7 @@ one row (the same use cases run on both databases in ``tests/store/test_reason_c
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from leadflow.domain.profile import LeadProfile
 from leadflow.domain.reasons import ReasonKind
 from leadflow.domain.stages import SalesAction
 from leadflow.errors import ActionInputError, InvalidRecordError, PlaybookNotFoundError
+from leadflow.services.demo.reasons import pick_reason
 from leadflow.services.reports import (
     DecisionFact,
     EventFact,
@@ -225,3 +227,26 @@ def test_acceptance_rows_are_codes_with_labels_and_a_lost_playbook_is_noted() ->
     assert report.notes == [
         "reasons of playbook `retired-program` are read as undeclared: it cannot be loaded"
     ]
+
+
+def test_a_simulated_rep_gives_only_codes_the_playbook_declares() -> None:
+    rng = random.Random(3)
+    drawn = {pick_reason(CLINIC.reasons, ReasonKind.LOSE, rng) for _ in range(200)}
+    assert drawn <= set(CLINIC.reasons.codes(ReasonKind.LOSE)) - {"other"}
+    assert len(drawn) > 2
+    state = rng.getstate()
+    fitting = ("insurance_not_accepted", "no_such_code")
+    assert pick_reason(CLINIC.reasons, ReasonKind.DISQUALIFY, rng, fitting) == (
+        "insurance_not_accepted"
+    )
+    assert rng.getstate() == state  # the only fitting code: nothing drawn
+    b2b = pick_reason(B2B.reasons, ReasonKind.DISQUALIFY, rng, fitting)  # none fits: a draw
+    assert b2b in B2B.reasons.codes(ReasonKind.DISQUALIFY)
+
+
+def test_any_stored_value_reads_as_a_reason_and_a_blank_one_as_none() -> None:
+    reader = _reader()
+    assert reader.read(CLINIC.id, 42).label == "other: 42"
+    assert reader.read(CLINIC.id, "   ").code == "(none)"
+    assert reader.read(CLINIC.id, " NO-SHOW ").label == "Did not come to the appointment"
+    assert reader.problems == []

@@ -56,9 +56,11 @@ class ReasonReader:
             if catalog is None
         ]
 
-    def read(self, playbook: str, text: str | None) -> ReasonFact:
-        """The reason ``text`` of a lead of ``playbook`` as a report counts it."""
-        if text is None or not text.strip():
+    def read(self, playbook: str, stored: object) -> ReasonFact:
+        """The reason ``stored`` of a lead of ``playbook`` as a report counts it (any
+        stored value reads as text: a report never fails on an old row)."""
+        text = "" if stored is None else str(stored)
+        if not text.strip():
             return NO_REASON
         catalog = self._catalog(playbook)
         declared = None if catalog is None else catalog.find(text)
