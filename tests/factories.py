@@ -1,5 +1,6 @@
 """Test data and the small steps many tests share: the seeds' caregiver and her events, an
-API key and its header, a lead in nurture, a webhook endpoint, the outbox, one delivery pass."""
+API key and its header, a lead in nurture, a webhook endpoint, the outbox, one delivery pass,
+a reason stored as an older store stored it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from typer.testing import CliRunner
 from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.tables import WebhookOutboxRow
 from leadflow.adapters.webhooks.outbound import deliver_due
+from leadflow.domain.events import Event, EventType
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
+from leadflow.services.store.intake import event_hash
+from leadflow.services.store.lifecycle import requalify_lead
+from leadflow.services.store.ports import StoredEvent, UnitOfWork
 from tests.fakes import START, Half
 
 TIMEOUT_S = 0.3  # the test receiver's "timeout" answer holds the request longer than this
@@ -111,3 +116,22 @@ def deliver(app: App, now: datetime, http: httpx.Client, **options: Any) -> Any:
     options.setdefault("allow_private", True)
     options.setdefault("timeout_s", TIMEOUT_S)
     return deliver_due(app.db, now, http, 10, **options)
+
+
+def store_legacy_reason(
+    app: App, lead_id: str, event_id: str, *, kind: EventType, reason: str, at: datetime
+) -> None:
+    """Store ``kind`` with a free-text ``reason`` as stores did before reasons were codes
+    (scanned at ingest, the lead re-decided), past the check that refuses it today."""
+    event = Event(event_id, lead_id, kind, at, {"reason": reason})
+
+    def work(store: UnitOfWork) -> None:
+        ctx = app.context("user:legacy", "api")
+        lead = store.leads.get_lead(lead_id)
+        assert lead is not None
+        scanned = ctx.scan_event(event, lead.profile)
+        stored = StoredEvent(event, event_hash(event), ctx.source, ctx.actor, ctx.now, scanned)
+        store.leads.add_events([stored])
+        requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor, event_id=event_id)
+
+    app.db.run(work)

@@ -19,7 +19,7 @@ right by declaring its status here — nowhere else::
         ├── TaskNotFoundError            404 task_not_found
         ├── EventConflictError           409 event_conflict
         ├── ActionNotAllowedError        409 action_not_allowed (with ``allowed``)
-        ├── ActionInputError             422 invalid_action (the missing field a problem)
+        ├── ActionInputError             422 invalid_action (the field a problem; ``allowed``)
         ├── NotRoutedError               409 not_routed
         ├── UnknownMemberError           422 unknown_member (the field a problem)
         └── ConcurrentUpdateError        409 concurrent_update (``Retry-After: 1``)
@@ -258,13 +258,15 @@ class UnknownMemberError(StoreError):
 
 
 class ActionInputError(StoreError):
-    """A sales action without an input it needs (a reason, a discovery answer)."""
+    """A sales action without an input it needs (a reason, a discovery answer), or with a
+    reason that is not a code its lead's playbook declares (``allowed``: the codes)."""
 
     status = 422
     code = "invalid_action"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, allowed: list[str] | None = None) -> None:
         self.field = field
+        self.allowed = allowed
         super().__init__(message)
 
     def http_problems(self) -> list[dict[str, Any]]:

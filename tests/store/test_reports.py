@@ -213,9 +213,19 @@ def test_acceptance_rate_is_over_first_reviews_with_rejection_reasons(
         "acceptance_rate": 0.5,
         "rejection_events": 2,
     }
-    assert body["rows"] == [
-        {"reason": "no active need", "rejections": 1, "share": 0.5},
-        {"reason": "wrong service line", "rejections": 1, "share": 0.5},
+    assert body["rows"] == [  # typed as "no active need" and "wrong service line": codes
+        {
+            "reason": "no_active_need",
+            "label": "No active care need",
+            "rejections": 1,
+            "share": 0.5,
+        },
+        {
+            "reason": "wrong_service_line",
+            "label": "Needs a different service line",
+            "rejections": 1,
+            "share": 0.5,
+        },
     ]
 
 
@@ -293,12 +303,12 @@ def test_disqualification_reasons_form_a_pareto_with_hard_stops(
     body = get(client, "disqualifications")
     assert body["summary"] == {"total": 4}
     assert [
-        (r["reason"], r["sources"], r["count"], r["share"], r["cumulative_share"])
+        (r["reason"], r["label"], r["sources"], r["count"], r["share"], r["cumulative_share"])
         for r in body["rows"]
     ] == [
-        ("insurance not accepted", "disqualified", 2, 0.5, 0.5),
-        ("out_of_coverage_area", "hard_stop", 1, 0.25, 0.75),
-        ("price too high", "closed_lost", 1, 0.25, 1.0),
+        ("insurance_not_accepted", "Insurance plan not accepted", "disqualified", 2, 0.5, 0.5),
+        ("out_of_coverage_area", "Outside the coverage area", "hard_stop", 1, 0.25, 0.75),
+        ("price_too_high", "Cost too high", "closed_lost", 1, 0.25, 1.0),
     ]
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from leadflow.adapters.db.tables import EventRow, LeadRow, WebhookOutboxRow
 from leadflow.adapters.playbook_yaml import load_playbook_text
 from leadflow.domain.access import PERMISSIONS, Role
+from leadflow.domain.events import EventType
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
@@ -25,7 +26,7 @@ from leadflow.entrypoints.security_reference import (
 )
 from leadflow.errors import PlaybookError
 from leadflow.services.accounts import User
-from tests.factories import bearer, create_key
+from tests.factories import bearer, create_key, store_legacy_reason
 from tests.fakes import START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,34 +249,81 @@ def test_outbound_webhooks_carry_no_free_text(client: TestClient, app: App) -> N
     assert not any(word in sent for word in (*CLINICAL, "Dana", "dana.w@"))
 
 
-def test_reasons_a_rep_typed_reach_no_one_below_intake_nor_reports_nor_webhooks(
-    client: TestClient, database_url: str, app: App
-) -> None:
+TYPED = "newly diagnosed with lupus, on methotrexate"
+TYPED_WORDS = ("lupus", "methotrexate")
+
+
+def _hooked(app: App) -> None:
     app.db.run(
         lambda store: store.outbox.add_endpoint(
             "https://hooks.example.com/y", ["lead.stage_changed"], START
         )
     )
+
+
+def _sent(app: App) -> str:
+    with app.db.read() as session:
+        return str([row.payload for row in session.query(WebhookOutboxRow)])
+
+
+def test_a_note_typed_beside_the_reason_code_reaches_no_one_below_intake_nor_reports_nor_webhooks(
+    client: TestClient, database_url: str, app: App
+) -> None:
+    _hooked(app)
     _patient(client)
     intake = create_key(database_url, "desk", "intake")
     marketing = create_key(database_url, "mkt", "marketing")
     analyst = create_key(database_url, "bi", "analyst")
-    typed = "newly diagnosed with lupus, on methotrexate"
     done = client.post(
-        "/v1/leads/P-1/actions/disqualify", json={"reason": typed}, headers=bearer(intake)
+        "/v1/leads/P-1/actions/disqualify",
+        json={"reason": "Insurance not accepted", "note": TYPED},
+        headers=bearer(intake),
     )
     assert done.status_code == 200, done.text
-    assert "lupus" in str(done.json())  # intake reads what intake typed
+    as_intake = client.get("/v1/leads/P-1", headers=bearer(intake)).json()
+    (stored,) = [e for e in as_intake["timeline"] if e["type"] == "disqualified"]
+    assert stored["properties"] == {"reason": "insurance_not_accepted", "note": TYPED}
 
-    words = ("lupus", "methotrexate")
     lead = client.get("/v1/leads/P-1", headers=bearer(marketing)).json()
     for part in ("decision", "stage_history", "timeline"):
-        assert not any(w in str(lead[part]) for w in words), part
+        assert not any(w in str(lead[part]) for w in TYPED_WORDS), part
+    (shown,) = [e for e in lead["timeline"] if e["type"] == "disqualified"]
+    assert shown["properties"]["note"] == "newly diagnosed with [condition], on [medication]"
+    assert lead["decision"]["status"] == "Disqualified – insurance_not_accepted"
+    listed = client.get("/v1/leads", headers=bearer(marketing)).json()["items"]
+    assert not any(w in str(listed) for w in TYPED_WORDS)
+    report = client.get(
+        "/v1/reports/disqualifications", params={"format": "csv"}, headers=bearer(analyst)
+    )
+    assert report.status_code == 200
+    assert "insurance_not_accepted,Insurance plan not accepted,disqualified,1," in report.text
+    assert not any(w in report.text for w in TYPED_WORDS)
+    sent = _sent(app)
+    assert not any(w in sent for w in TYPED_WORDS)
+    assert "'status': 'Disqualified – insurance_not_accepted'" in sent
+
+
+def test_reasons_typed_in_an_older_store_reach_no_one_below_intake_nor_reports_nor_webhooks(
+    client: TestClient, database_url: str, app: App
+) -> None:
+    _hooked(app)
+    _patient(client)
+    intake = create_key(database_url, "desk", "intake")
+    marketing = create_key(database_url, "mkt", "marketing")
+    analyst = create_key(database_url, "bi", "analyst")
+    at = START.replace(hour=11, minute=20)
+    store_legacy_reason(app, "P-1", "E-old", kind=EventType.DISQUALIFIED, reason=TYPED, at=at)
+    as_intake = client.get("/v1/leads/P-1", headers=bearer(intake)).json()
+    assert "lupus" in as_intake["decision"]["status"]  # intake reads the reason as typed
+
+    lead = client.get("/v1/leads/P-1", headers=bearer(marketing)).json()
+    for part in ("decision", "stage_history", "timeline"):
+        assert not any(w in str(lead[part]) for w in TYPED_WORDS), part
     assert lead["decision"]["status"] == (
         "Disqualified – newly diagnosed with [condition], on [medication]"
     )
     listed = client.get("/v1/leads", headers=bearer(marketing)).json()["items"]
-    assert not any(w in str(listed) for w in words)
+    assert not any(w in str(listed) for w in TYPED_WORDS)
     again = client.post(
         "/v1/events",
         json={
@@ -287,16 +335,16 @@ def test_reasons_a_rep_typed_reach_no_one_below_intake_nor_reports_nor_webhooks(
         headers=bearer(marketing),
     )
     assert again.status_code == 201
-    assert not any(w in again.text for w in words)
+    assert not any(w in again.text for w in TYPED_WORDS)
     report = client.get(
         "/v1/reports/disqualifications", params={"format": "csv"}, headers=bearer(analyst)
     )
     assert report.status_code == 200
     assert "[condition]" in report.text
-    assert not any(w in report.text for w in words)
-    with app.db.read() as session:
-        sent = str([row.payload for row in session.query(WebhookOutboxRow)])
-    assert not any(w in sent for w in words)
+    assert "other: newly_diagnosed_with_[condition]" in report.text
+    assert not any(w in report.text for w in TYPED_WORDS)
+    sent = _sent(app)
+    assert not any(w in sent for w in TYPED_WORDS)
     assert "'status': 'Disqualified'" in sent
 
 

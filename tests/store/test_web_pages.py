@@ -7,6 +7,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from leadflow.adapters.playbook_yaml import load_playbook
+from leadflow.domain.reasons import ReasonKind
 from leadflow.entrypoints.cli import app as cli
 from leadflow.services.accounts import User
 from tests.factories import CAREGIVER, CAREGIVER_EVENTS
@@ -79,6 +81,48 @@ def test_forms_without_the_csrf_token_or_a_reason_change_nothing(client: TestCli
     not_allowed = client.post("/leads/SC-001/actions/win", data={"csrf": token})
     assert "does not allow" in not_allowed.text
     assert client.get("/v1/leads/SC-001").json()["decision"]["stage"] == "mql"
+
+
+def test_the_reason_lists_are_the_playbooks_codes_with_labels_and_a_note_goes_with_one(
+    client: TestClient, sign_in: Callable[..., User]
+) -> None:
+    _mql(client)
+    sign_in(client, "ana@northwind.example", "sales", "Ana Souza")
+    page = client.get("/leads/SC-001").text
+    reasons = load_playbook("specialty-clinic").reasons
+    for kind in (ReasonKind.REJECT, ReasonKind.DISQUALIFY):
+        for reason in reasons.of(kind):
+            assert f'<option value="{reason.code}">{reason.label}</option>' in page, reason
+    assert 'aria-label="Reject"' in page
+    assert "Reject note" in page
+    assert "wrong_org_type" not in page  # the dashboard's own list is gone
+    token = client.cookies["leadflow_csrf"]
+    bogus = client.post(
+        "/leads/SC-001/actions/disqualify", data={"csrf": token, "reason": "moved away"}
+    )
+    assert "not a disqualify reason code of playbook" in bogus.text
+    assert "insurance_not_accepted" in bogus.text
+    done = client.post(
+        "/leads/SC-001/actions/reject",
+        data={"csrf": token, "reason": "not_ready", "note": "call back in June"},
+    )
+    assert 'id="stage">nurture' in done.text
+    timeline = client.get("/v1/leads/SC-001").json()["timeline"]
+    (rejected,) = [e for e in timeline if e["type"] == "sales_rejected"]
+    assert rejected["properties"] == {"reason": "not_ready", "note": "call back in June"}
+
+
+def test_the_reports_page_shows_the_reasons_labels(client: TestClient) -> None:
+    _mql(client)
+    token_page = client.get("/leads/SC-001")
+    assert token_page.status_code == 200
+    token = client.cookies["leadflow_csrf"]
+    client.post(
+        "/leads/SC-001/actions/disqualify", data={"csrf": token, "reason": "Insurance not accepted"}
+    )
+    page = client.get("/reports", params={"report": "disqualifications"}).text
+    assert "Insurance plan not accepted" in page
+    assert "insurance_not_accepted" in page
 
 
 def test_what_a_lead_sent_is_escaped_on_the_page(client: TestClient) -> None:

@@ -133,7 +133,9 @@ def _spec(name: str, kind: PropertyKind, description: str) -> PropertySpec:
 
 
 _CHANNEL = PropertySpec("channel", _T, "email, sms or phone", CHANNELS)
-_REASON = _spec("reason", _T, "reason code given by the rep")
+_REASON = _spec(
+    "reason", _T, "a reason code of the lead's playbook (`reasons`); case and spacing do not matter"
+)
 
 # Known properties per event type. Other properties are kept and may be matched by a
 # playbook, but a known property must have the right type.

@@ -16,6 +16,7 @@ from leadflow.domain.conditions import Condition, FieldTest
 from leadflow.domain.events import EventType
 from leadflow.domain.pages import PageMatcher, PageRule
 from leadflow.domain.purposes import DEFAULT_PURPOSES, Purpose
+from leadflow.domain.reasons import DEFAULT_REASONS, ReasonCatalog
 from leadflow.domain.stages import Stage
 
 DEFAULT_RECHECK_SLA = Sla(1, SlaUnit.DAYS, business=True)
@@ -280,6 +281,8 @@ class Playbook:
     templates: tuple[Template, ...] = ()
     tracks: tuple[NurtureTrack, ...] = ()
     stage_actions: Mapping[Stage, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The reason codes sales may give (reject, disqualify, lose); hard stops use them too.
+    reasons: ReasonCatalog = DEFAULT_REASONS
     # Derived from the rules above when the playbook is made, for the engine; not part of
     # equality. ``pages``: the page rules compiled. ``intent_rules``: for each event type,
     # the positions of the intent rules that count it (signals, then bonuses), in order.

@@ -24,6 +24,7 @@ from leadflow.errors import PlaybookNotFoundError
 from leadflow.services.accounts import SessionRules, SignInRules
 from leadflow.services.optout import UnsubscribeLinks
 from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
+from leadflow.services.reports.reasons import ReasonReader, playbook_reasons
 from leadflow.services.routing.assign import ImportedClocks
 from leadflow.services.sending import Sender, Sink
 from leadflow.services.sso import RoleMapping
@@ -103,6 +104,11 @@ class App:
     def redactor(self, raw: bool) -> Redactor:
         """Text derived from a person's words as written (``raw``) or scanned."""
         return AS_WRITTEN if raw else Redactor(self.scanner)
+
+    def report_reasons(self) -> ReasonReader:
+        """How one report reads stored reasons: as the lead's playbook's codes and labels,
+        anything else scanned like free text (every role reads reports)."""
+        return ReasonReader(playbook_reasons(self.playbooks), self.redactor(raw=False))
 
     def context(self, actor: str, source: str, *, imported: bool = False) -> Context:
         """The context of one unit of work, with the time read once; ``imported``: leads

@@ -89,7 +89,7 @@ def report_command(
     app = open_app(database_url, migrate=False)
     try:
         with app.db.view() as view:
-            facts = view.report_facts(filters, datetime.now(UTC), app.redactor(raw=False))
+            facts = view.report_facts(filters, datetime.now(UTC), app.report_reasons())
     finally:
         app.db.dispose()
     report = build_report(name.value, facts, by.value if by is not None else None)

@@ -19,6 +19,7 @@ from leadflow.domain.playbook import (
     Playbook,
     Repeat,
 )
+from leadflow.domain.reasons import ReasonKind
 from leadflow.domain.stages import (
     ALLOWED_ACTIONS,
     DEFAULT_STAGE_ACTIONS,
@@ -165,6 +166,30 @@ def _hard_stops(playbook: Playbook) -> list[str]:
     )
 
 
+_REASON_TITLES = {
+    ReasonKind.REJECT: "Rejected (back to nurture)",
+    ReasonKind.DISQUALIFY: "Disqualified",
+    ReasonKind.LOSE: "Lost",
+}
+
+
+def _reasons(playbook: Playbook) -> list[str]:
+    lines = [
+        "## Reasons",
+        "",
+        "Rejecting, disqualifying or losing a lead takes one of these codes (case and spacing "
+        "do not matter); anything more goes in the note. Reports count each code once, hard "
+        "stops included.",
+        "",
+    ]
+    for kind, title in _REASON_TITLES.items():
+        lines += [f"### {title}", ""]
+        lines += table(
+            ("Reason", "Code"), ((r.label, f"`{r.code}`") for r in playbook.reasons.of(kind))
+        )
+    return lines
+
+
 def _sql(playbook: Playbook) -> list[str]:
     sql = playbook.sql
     lines = [
@@ -172,7 +197,7 @@ def _sql(playbook: Playbook) -> list[str]:
         "",
         "A lead becomes an SQL once discovery has recorded every answer below (a yes/no "
         "answer must be yes). Discovery that finds no active need sends the lead back to "
-        "nurture as recycled from sales.",
+        "nurture as recycled from sales (reason `no_active_need`).",
         "",
     ]
     lines += table(
@@ -259,6 +284,7 @@ def render_definitions(playbook: Playbook) -> str:
         _mql(playbook),
         _intent(playbook),
         _hard_stops(playbook),
+        _reasons(playbook),
         _sql(playbook),
         _bands(playbook),
         routing_section(playbook),

@@ -28,8 +28,9 @@ from leadflow.adapters.db.routing import routed_leads
 from leadflow.adapters.db.tables import LeadRow
 from leadflow.adapters.db.tasks import task_list
 from leadflow.domain.playbook import Playbook
-from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
+from leadflow.services.redaction import TextScanner
 from leadflow.services.reports import ReportFacts, ReportFilters
+from leadflow.services.reports.reasons import ReasonReader
 from leadflow.services.routing.invariant import RoutedLead
 from leadflow.services.store.audit import ChainedEntry
 
@@ -100,9 +101,9 @@ class ReadView:
         return export_rows(self._session, filters)
 
     def report_facts(
-        self, filters: ReportFilters, as_of: datetime, shown: Redactor = AS_WRITTEN
+        self, filters: ReportFilters, as_of: datetime, reasons: ReasonReader
     ) -> ReportFacts:
-        return read_report_facts(self._session, filters, as_of, shown)
+        return read_report_facts(self._session, filters, as_of, reasons)
 
     # -- routing -------------------------------------------------------------------------
     def open_route(self, lead_id: str) -> dict[str, Any] | None:

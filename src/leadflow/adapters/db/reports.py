@@ -24,7 +24,7 @@ from leadflow.adapters.db.tables import (
     StageChangeRow,
 )
 from leadflow.domain.events import ENGAGEMENT_TYPES
-from leadflow.services.redaction import AS_WRITTEN, Redactor
+from leadflow.domain.reasons import REASON_EVENTS
 from leadflow.services.reports import (
     ClockFact,
     DecisionFact,
@@ -34,6 +34,7 @@ from leadflow.services.reports import (
     ReportFilters,
     StageEntry,
 )
+from leadflow.services.reports.reasons import ReasonReader
 
 PROFILE_DIMENSIONS = ("source", "channel", "campaign", "offer", "service_line", "lead_type")
 EVENT_TYPES = frozenset(
@@ -47,6 +48,8 @@ EVENT_TYPES = frozenset(
     }
 )
 
+
+REASON_TYPES = frozenset(t.value for t in REASON_EVENTS)
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
@@ -67,22 +70,23 @@ def _month(created_at: datetime) -> str:
 
 
 def read_report_facts(
-    session: Session, filters: ReportFilters, as_of: datetime, shown: Redactor = AS_WRITTEN
+    session: Session, filters: ReportFilters, as_of: datetime, reasons: ReasonReader
 ) -> ReportFacts:
     """Every selected lead with its dimensions, history, relevant events and decision; the
-    reasons people typed go through ``shown`` (reports scan them: they are aggregates)."""
+    reasons go through ``reasons``: a code of the lead's playbook with its label, or text
+    scanned as free text (reports are aggregates every role reads)."""
     dims = [LeadRow.profile[name].as_string().label(name) for name in PROFILE_DIMENSIONS]
     leads: dict[str, LeadFact] = {}
     rows = session.execute(
-        _leads_selected(select(LeadRow.id, LeadRow.created_at, *dims), filters).order_by(
-            LeadRow.created_at, LeadRow.id
-        )
+        _leads_selected(
+            select(LeadRow.id, LeadRow.created_at, LeadRow.playbook, *dims), filters
+        ).order_by(LeadRow.created_at, LeadRow.id)
     )
     for row in rows:
         values = {name: getattr(row, name) for name in PROFILE_DIMENSIONS}
         dimensions = {k: str(v) for k, v in values.items() if v not in (None, "")}
         dimensions["month"] = _month(row.created_at)
-        leads[row.id] = LeadFact(row.id, row.created_at, dimensions)
+        leads[row.id] = LeadFact(row.id, row.created_at, dimensions, playbook=row.playbook)
 
     history = _leads_selected(
         select(
@@ -108,7 +112,9 @@ def read_report_facts(
         filters,
     ).order_by(EventRow.lead_id, EventRow.occurred_at, EventRow.seq)
     for lead_id, kind, occurred_at, reason in session.execute(events):
-        leads[lead_id].events.append(EventFact(kind, occurred_at, shown.text(reason)))
+        lead = leads[lead_id]
+        why = reasons.read(lead.playbook, reason) if kind in REASON_TYPES else None
+        lead.events.append(EventFact(kind, occurred_at, why))
 
     decisions = _leads_selected(
         select(
@@ -120,7 +126,8 @@ def read_report_facts(
         filters,
     )
     for lead_id, stage, due, reason in session.execute(decisions):
-        leads[lead_id].decision = DecisionFact(stage, due, shown.text(reason))
+        why = None if reason is None else reasons.read(leads[lead_id].playbook, reason)
+        leads[lead_id].decision = DecisionFact(stage, due, why)
 
     clocks = _leads_selected(
         select(
@@ -149,4 +156,4 @@ def read_report_facts(
                 row.purpose or "first_outreach",
             )
         )
-    return ReportFacts(list(leads.values()), as_of, filters)
+    return ReportFacts(list(leads.values()), as_of, filters, tuple(reasons.problems))

@@ -12,6 +12,7 @@ from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean
 from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
 from leadflow.domain.nurture import TEMPLATE_FIELDS, placeholders, template_claims
 from leadflow.domain.playbook import Playbook, Queue, Template
+from leadflow.domain.reasons import ReasonKind
 
 RESERVED_PREFIXES = ("mql.", "sql.", "sales.", "model.")
 _MQL: NodePath = ("stages", "mql")
@@ -367,6 +368,38 @@ def check_nurture(playbook: Playbook) -> list[Issue]:
     return issues + _step_issues(playbook)
 
 
+def check_reasons(playbook: Playbook) -> list[Issue]:
+    """Codes are unique within their kind, one code has one label, and every hard stop's
+    code is a declared ``disqualify`` reason."""
+    issues: list[Issue] = []
+    labels: dict[str, tuple[NodePath, str]] = {}
+    for kind in ReasonKind:
+        at: NodePath = ("reasons", kind.value)
+        declared = playbook.reasons.of(kind)
+        issues += _duplicates(
+            [((*at, i, "code"), r.code) for i, r in enumerate(declared)], f"{kind.value} code"
+        )
+        for i, reason in enumerate(declared):
+            first = labels.setdefault(reason.code, ((*at, i), reason.label))
+            if first[0][:2] != at and first[1] != reason.label:
+                issues.append(
+                    Issue(
+                        (*at, i, "label"),
+                        f"code `{reason.code}` is labelled differently at {dotted(first[0])}",
+                        "give one code one label in every kind, or use another code",
+                    )
+                )
+    disqualify = playbook.reasons.codes(ReasonKind.DISQUALIFY)
+    for i, stop in enumerate(playbook.hard_stops):
+        if stop.reason_code not in disqualify:
+            hint = did_you_mean(stop.reason_code, disqualify) or (
+                f"add `- {{code: {stop.reason_code}, label: …}}` under reasons.disqualify"
+            )
+            message = f"reason `{stop.reason_code}` is not a declared disqualify code"
+            issues.append(Issue(("hard_stops", i, "reason"), message, hint))
+    return issues
+
+
 CHECKS: tuple[Callable[[Playbook], list[Issue]], ...] = (
     check_ids,
     check_mql_reachable,
@@ -376,6 +409,7 @@ CHECKS: tuple[Callable[[Playbook], list[Issue]], ...] = (
     check_routing,
     check_teams,
     check_nurture,
+    check_reasons,
 )
 
 

@@ -23,6 +23,7 @@ from leadflow.domain.events import EventType
 from leadflow.domain.pages import PageRule
 from leadflow.domain.playbook import DEFAULT_RECHECK_SLA
 from leadflow.domain.purposes import Purpose
+from leadflow.domain.reasons import DEFAULT_REASONS, ReasonCatalog, ReasonCode
 from leadflow.domain.stages import Stage
 
 
@@ -127,6 +128,28 @@ def _route(rule: s.RouteRule) -> d.RouteRule:
     )
 
 
+def _declared(reasons: tuple[s.Reason, ...]) -> tuple[ReasonCode, ...]:
+    return tuple(ReasonCode(r.code, r.label) for r in reasons)
+
+
+def _reasons(model: s.PlaybookModel) -> ReasonCatalog:
+    """The declared reasons; a kind left out takes the defaults, and a default
+    ``disqualify`` list also gets each hard stop's code (labelled as the hard stop)."""
+    declared = model.reasons
+    disqualify = DEFAULT_REASONS.disqualify
+    if declared.disqualify is not None:
+        disqualify = _declared(declared.disqualify)
+    else:
+        for stop in model.hard_stops:
+            if stop.reason not in {r.code for r in disqualify}:
+                disqualify += (ReasonCode(stop.reason, stop.label),)
+    return ReasonCatalog(
+        reject=DEFAULT_REASONS.reject if declared.reject is None else _declared(declared.reject),
+        disqualify=disqualify,
+        lose=DEFAULT_REASONS.lose if declared.lose is None else _declared(declared.lose),
+    )
+
+
 def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
     """The domain playbook for a validated model, versioned by its content."""
     mql, sql = model.stages.mql, model.stages.sql
@@ -191,4 +214,5 @@ def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
         templates=tuple(d.Template(t.id, t.body, t.subject) for t in model.nurture.templates),
         tracks=tuple(_track(t) for t in model.nurture.tracks),
         stage_actions=MappingProxyType({Stage(k): v for k, v in model.next_actions.items()}),
+        reasons=_reasons(model),
     )

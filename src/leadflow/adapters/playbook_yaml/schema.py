@@ -106,6 +106,24 @@ class HardStop(Model):
     when: Condition
 
 
+class Reason(Model):
+    """A reason code sales may give, with its label for people."""
+
+    code: ReasonCode
+    label: Text
+
+
+ReasonList = Annotated[tuple[Reason, ...], NonEmpty]
+
+
+class Reasons(Model):
+    """The reason codes per kind; a kind left out takes the defaults (docs/playbooks.md)."""
+
+    reject: ReasonList | None = None
+    disqualify: ReasonList | None = None
+    lose: ReasonList | None = None
+
+
 class FastTrack(Model):
     """An event (and optional profile test) that makes a lead an MQL without the scores."""
 
@@ -257,6 +275,7 @@ class PlaybookModel(Model):
     fit: tuple[FitCriterion, ...] = ()
     intent: Intent = Intent()
     hard_stops: tuple[HardStop, ...] = ()
+    reasons: Reasons = Reasons()
     stages: Stages
     bands: tuple[Band, ...]
     routing: Routing = Routing()
@@ -276,6 +295,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Bonus,
     Intent,
     HardStop,
+    Reason,
+    Reasons,
     FastTrack,
     Mql,
     Requirement,

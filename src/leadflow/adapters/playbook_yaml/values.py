@@ -23,6 +23,7 @@ from leadflow.domain.events import DISCOVERY_ANSWERS, EventType
 from leadflow.domain.playbook import Repeat
 from leadflow.domain.profile import DERIVED_FIELDS, LEAD_FIELDS, LeadType
 from leadflow.domain.purposes import Purpose
+from leadflow.domain.reasons import REASON_CODE
 from leadflow.domain.stages import Stage
 
 PLAYBOOK_ERROR = "playbook"
@@ -185,7 +186,16 @@ Count = Annotated[int, Strict()]
 Text = Annotated[str, AfterValidator(_text)]
 PlaybookSlug = Annotated[str, AfterValidator(_slug(r"[a-z0-9-]+", "a-z, 0-9 and `-`", "-"))]
 RuleId = Annotated[str, AfterValidator(_slug(r"[a-z0-9_.-]+", "a-z, 0-9, `_`, `.` and `-`", "_"))]
-ReasonCode = Annotated[str, AfterValidator(_slug(r"[a-z0-9_]+", "a-z, 0-9 and `_`", "_"))]
+ReasonCode = Annotated[
+    str,
+    AfterValidator(
+        _slug(
+            REASON_CODE.pattern,
+            "snake_case: a-z, 0-9 and `_`, starting with a letter, at most 64 characters",
+            "_",
+        )
+    ),
+]
 Name = Annotated[str, AfterValidator(_slug(r"[a-z0-9_-]+", "a-z, 0-9, `_` and `-`", "_"))]
 FieldName = Annotated[str, AfterValidator(_field_name)]
 ScalarValue = Annotated[Scalar, PlainValidator(_scalar)]

@@ -165,7 +165,9 @@ def post_action(
 ) -> Any:
     """Accept, reject, record discovery, schedule, disqualify, win or lose. The action is
     stored as an event and the lead re-qualified; a stage that does not allow the action
-    answers 409 with the actions it does allow."""
+    answers 409 with the actions it does allow. Reject, disqualify and lose take a `reason`
+    code the lead's playbook declares (422 `invalid_action` with the allowed codes
+    otherwise) and an optional free-text `note`."""
     check_inputs(action, body.model_dump(exclude={"occurred_at"}))
     props = body.model_dump(exclude={"occurred_at"}, exclude_none=True)
 

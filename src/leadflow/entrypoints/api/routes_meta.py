@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from leadflow.adapters.db.migrate import current_revision
 from leadflow.adapters.playbook_yaml import shipped_playbooks
+from leadflow.domain.reasons import ReasonKind
 from leadflow.entrypoints.api.deps import AppDep, ReadPlaybooks
 from leadflow.entrypoints.api.schemas import GUARDED, ErrorOut, HealthOut, PlaybookOut
 from leadflow.errors import HttpError
@@ -45,7 +46,8 @@ def healthz(app: AppDep) -> Any:
     summary="The shipped playbooks",
 )
 def playbooks(app: AppDep, _who: ReadPlaybooks) -> Any:
-    """Every shipped playbook with its current version (content hash)."""
+    """Every shipped playbook with its current version (content hash) and the reason codes
+    that reject, disqualify and lose take."""
     found = []
     for name in shipped_playbooks():
         playbook = app.playbooks(name)
@@ -56,6 +58,12 @@ def playbooks(app: AppDep, _who: ReadPlaybooks) -> Any:
                 "version": playbook.version,
                 "description": playbook.description,
                 "lead_types": sorted(playbook.lead_types),
+                "reasons": {
+                    kind.value: [
+                        {"code": r.code, "label": r.label} for r in playbook.reasons.of(kind)
+                    ]
+                    for kind in ReasonKind
+                },
             }
         )
     return found

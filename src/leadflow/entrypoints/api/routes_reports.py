@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from leadflow.entrypoints.api.deps import AppDep, ReadReports
 from leadflow.entrypoints.api.schemas import ErrorOut
@@ -57,8 +57,16 @@ class FunnelRow(BaseModel):
     opportunity_to_won: float | None
 
 
+_CODE = (
+    "the reason code of the lead's playbook; a reason stored before codes that names none "
+    "keeps its own text, scanned and normalised (`(none)`: no reason given)"
+)
+_LABEL = "the playbook's label for the code, or `other: …` for a reason it does not declare"
+
+
 class ReasonRow(BaseModel):
-    reason: str
+    reason: str = Field(description=_CODE)
+    label: str = Field(description=_LABEL)
     rejections: int
     share: float | None
 
@@ -78,7 +86,8 @@ class OutreachRow(BaseModel):
 
 
 class ParetoRow(BaseModel):
-    reason: str
+    reason: str = Field(description=_CODE)
+    label: str = Field(description=_LABEL)
     sources: str
     count: int
     share: float | None
@@ -190,7 +199,7 @@ Asked = Annotated[ReportQuery, Depends(report_query)]
 
 def _answer(app: AppDep, name: str, asked: ReportQuery, by: str | None = None) -> Any:
     with app.db.view() as view:
-        facts = view.report_facts(asked.filters, app.clock(), app.redactor(raw=False))
+        facts = view.report_facts(asked.filters, app.clock(), app.report_reasons())
     report: Report = build_report(name, facts, by)
     if asked.format == "csv":
         return Response(to_csv(report), media_type="text/csv; charset=utf-8")

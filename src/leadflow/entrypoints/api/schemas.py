@@ -103,9 +103,19 @@ class ActionIn(Strict):
     """A sales or intake action; which fields matter depends on the action."""
 
     reason: str | None = Field(
-        None, max_length=500, description="required for reject, disqualify and lose"
+        None,
+        max_length=500,
+        description="required for reject, disqualify and lose: a reason code the lead's "
+        "playbook declares for the action (`GET /v1/playbooks` lists them); case and spacing "
+        "do not matter (`Not ready` is stored as `not_ready`); another value is a 422 "
+        "`invalid_action` whose `allowed` lists the codes",
+        examples=["not_ready"],
     )
-    note: str | None = Field(None, max_length=4000)
+    note: str | None = Field(
+        None,
+        max_length=4000,
+        description="free text kept beside the reason code (redacted below the intake role)",
+    )
     need_confirmed: bool | None = None
     decision_path: str | None = Field(None, max_length=500)
     timeline: str | None = Field(None, max_length=200)
@@ -391,12 +401,26 @@ class AbsenceOut(BaseModel):
     created_at: datetime
 
 
+class ReasonCodeOut(BaseModel):
+    code: str
+    label: str
+
+
+class PlaybookReasonsOut(BaseModel):
+    """The reason codes each action takes (docs/playbooks.md, `reasons`)."""
+
+    reject: list[ReasonCodeOut]
+    disqualify: list[ReasonCodeOut]
+    lose: list[ReasonCodeOut]
+
+
 class PlaybookOut(BaseModel):
     id: str
     name: str
     version: str
     description: str
     lead_types: list[str]
+    reasons: PlaybookReasonsOut
 
 
 class HealthOut(BaseModel):
@@ -418,7 +442,9 @@ class ErrorBody(BaseModel):
     message: str
     problems: list[ProblemOut] = Field(description="every bad field; empty for other errors")
     allowed: list[str] | None = Field(
-        None, description="with `action_not_allowed`: the actions the stage allows"
+        None,
+        description="with `action_not_allowed`: the actions the stage allows; with "
+        "`invalid_action` on `reason`: the reason codes the lead's playbook declares",
     )
 
 

@@ -28,6 +28,7 @@ from leadflow.domain.stages import STAGE_ORDER, SalesAction, Stage
 from leadflow.domain.tasks import task_form
 from leadflow.entrypoints.api.deps import AppDep, Principal
 from leadflow.entrypoints.records import read_lead_record
+from leadflow.entrypoints.web.lead_forms import assign_form, reason_choices
 from leadflow.entrypoints.web.render import (
     HERE,
     CsrfChecked,
@@ -40,13 +41,10 @@ from leadflow.services.playbook_doc import render_definitions
 from leadflow.services.reports import DIMENSIONS, REPORTS, Report, ReportFilters, build_report
 from leadflow.services.reports.facts import ALL_LABEL, ClockFact
 from leadflow.services.routing.due import overdue
-from leadflow.services.routing.people import MAX_REASON, assign_lead
+from leadflow.services.routing.people import assign_lead
 from leadflow.services.store.sales import take_action
 
 __all__ = ["HERE", "router"]
-REJECT_REASONS = ("no_active_need", "not_ready", "wrong_contact", "duplicate", "other")
-DISQUALIFY_REASONS = ("out_of_area", "not_a_fit", "no_insurance", "wrong_org_type", "other")
-LOSS_REASONS = ("chose_competitor", "no_budget", "no_response", "timing", "other")
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 # No NUL in ids and filters (PostgreSQL cannot compare one): a 422 names the field.
@@ -256,36 +254,20 @@ def lead(request: Request, app: AppDep, who: ReadLeads, lead_id: LeadId) -> HTML
     context = {
         "lead": view,
         "sla": _sla(view, app.clock()),
-        "assign": _assign_form(app, view["playbook"], route)
+        "assign": assign_form(app, view["playbook"], route)
         if who.may(Permission.LEADS_ASSIGN)
         else None,
         "actions": view["allowed_actions"] if who.may(Permission.LEADS_ACT) else [],
         "tasks": tasks,
         "task_form": task_form(who.may(Permission.LEADS_ASSIGN)),
         "now": app.clock(),
-        "reject_reasons": REJECT_REASONS,
-        "disqualify_reasons": DISQUALIFY_REASONS,
-        "loss_reasons": LOSS_REASONS,
+        "reason_choices": reason_choices(app, view["playbook"]),
         "profile_fields": [(k, v) for k, v in profile.items() if k not in {"custom", "notes"}],
         "notes": profile.get("notes"),
         "custom": sorted((profile.get("custom") or {}).items()),
         "accesses": accesses,
     }
     return _page(request, "lead.html", "leads", context, who)
-
-
-def _assign_form(app: AppDep, playbook: str, route: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The "Assign to" form's choices while a routed stage holds the lead (else ``None``)."""
-    if route is None or route["team"] is None:
-        return None
-    try:
-        team = app.playbooks(playbook).team(route["team"])
-    except LeadflowError:
-        return None
-    if team is None:
-        return None
-    members = [(m.id, m.name) for m in team.members]
-    return {"team": team.label, "members": members, "owner": route["owner"], "max": MAX_REASON}
 
 
 @router.post("/leads/{lead_id}/assign")
@@ -445,7 +427,7 @@ def _chart(report: Report) -> list[dict[str, Any]]:
         if not numeric:
             return []
         count_col = numeric[0]
-    label_col = report.columns[0]
+    label_col = "label" if "label" in report.columns else report.columns[0]
     rows = [r for r in report.rows if r.get(label_col) != ALL_LABEL]
     top = max((float(r.get(count_col) or 0) for r in rows), default=0.0) or 1.0
     bars = []
@@ -479,7 +461,7 @@ def reports(
     dimension = by if by in DIMENSIONS else "channel"
     filters = ReportFilters(playbook=playbook or None)
     with app.db.view() as snapshot:
-        facts = snapshot.report_facts(filters, app.clock(), app.redactor(raw=False))
+        facts = snapshot.report_facts(filters, app.clock(), app.report_reasons())
     built = build_report(name, facts, dimension if name == "funnel" else None)
     csv_query = f"format=csv&by={dimension}" if name == "funnel" else "format=csv"
     if playbook:

@@ -24,8 +24,10 @@ from typing import Any, TypeVar
 
 from leadflow.domain.events import Event, EventType, PropertyValue
 from leadflow.domain.lifecycle import NO_TIMELINE
+from leadflow.domain.reasons import ReasonKind
 from leadflow.domain.stages import SalesAction, Stage
 from leadflow.errors import ActionNotAllowedError, DemoRetryError, LeadflowError
+from leadflow.services.demo.reasons import DISQUALIFIED_AT_REVIEW, ELIGIBILITY_FAILED, pick_reason
 from leadflow.services.demo.truth import ground_truth
 from leadflow.services.demo.world import DAYS, DemoLead, plan_leads
 from leadflow.services.redaction import TextScanner
@@ -58,18 +60,6 @@ FIRST_OUTREACH_H = {
 }
 PHONE_QUEUES = frozenset({"patient_scheduling", "respiratory_intake", "referral_coordinators"})
 RESPIRATORY_DECIDERS = ("the patient with their pulmonologist", "the patient and family")
-REJECT_REASONS = (("no_active_need", 4), ("not_ready", 4), ("wrong_contact", 2), ("duplicate", 1))
-LOSS_REASONS = (
-    ("no_show", 2),
-    ("chose_competitor", 3),
-    ("timing", 2),
-    ("price", 2),
-    ("no_decision", 2),
-)
-
-
-def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
-    return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
 @dataclass
@@ -292,6 +282,12 @@ class Simulation:
         ]
         return self._record(store, step, st, f"demo:{st.lead.channel}", events)
 
+    def _reason(
+        self, st: _LeadState, kind: ReasonKind, rng: random.Random, fitting: tuple[str, ...] = ()
+    ) -> str:
+        """A reason code the lead's playbook declares (:mod:`.reasons`)."""
+        return pick_reason(self.playbooks(st.lead.playbook).reasons, kind, rng, fitting)
+
     def _rep(self, st: _LeadState) -> str:
         """The lead's owner (the member routing gave it), or one of the program's reps."""
         if st.owner is not None:
@@ -315,17 +311,14 @@ class Simulation:
         p, rep = st.lead.propensity, self._rep(st)
         roll = rng.random()
         if roll < 0.05:
-            reason = rng.choice(
-                ("no_insurance", "not_a_fit", "out_of_area")
-                if st.lead.profile.lead_type == "patient"
-                else ("not_a_fit", "no_budget")
-            )
+            fitting = DISQUALIFIED_AT_REVIEW.get(st.lead.profile.lead_type or "", ())
+            reason = self._reason(st, ReasonKind.DISQUALIFY, rng, fitting)
             self.reasons["disqualified_by_sales"][reason] += 1
             return self._act(store, step, st, SalesAction.DISQUALIFY, {"reason": reason}, actor=rep)
         if roll < 0.05 + 0.95 * (0.15 + 0.8 * p):
             self._push(step.at + timedelta(days=rng.uniform(1, 6)), st.lead.index, "discovery")
             return self._act(store, step, st, SalesAction.ACCEPT, {"owner": rep}, actor=rep)
-        return self._reject(store, step, st, rng, reason=_weighted(rng, REJECT_REASONS))
+        return self._reject(store, step, st, rng, reason=self._reason(st, ReasonKind.REJECT, rng))
 
     def _reject(
         self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random, *, reason: str
@@ -398,7 +391,8 @@ class Simulation:
     ) -> Requalified | None:
         rep = self._rep(st)
         if rng.random() < 0.15:
-            reason = "no_insurance" if st.lead.profile.lead_type == "patient" else "not_a_fit"
+            fitting = ELIGIBILITY_FAILED.get(st.lead.profile.lead_type or "", ())
+            reason = self._reason(st, ReasonKind.DISQUALIFY, rng, fitting)
             self.reasons["disqualified_by_sales"][reason] += 1
             return self._act(store, step, st, SalesAction.DISQUALIFY, {"reason": reason}, actor=rep)
         self._push(step.at + timedelta(days=rng.uniform(1, 10)), st.lead.index, "appointment")
@@ -416,7 +410,8 @@ class Simulation:
             return self._act(
                 store, step, st, SalesAction.DISCOVERY, self._answers(st, rng), actor=self._rep(st)
             )
-        return self._reject(store, step, st, rng, reason="not_ready")
+        reason = self._reason(st, ReasonKind.REJECT, rng, ("not_ready",))
+        return self._reject(store, step, st, rng, reason=reason)
 
     def _step_appointment(
         self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random
@@ -425,10 +420,9 @@ class Simulation:
         if st.stage != "sql":
             return None
         if rng.random() < 0.1:
-            self.reasons["lost"]["no_response"] += 1
-            return self._act(
-                store, step, st, SalesAction.LOSE, {"reason": "no_response"}, actor=rep
-            )
+            reason = self._reason(st, ReasonKind.LOSE, rng, ("no_response",))
+            self.reasons["lost"][reason] += 1
+            return self._act(store, step, st, SalesAction.LOSE, {"reason": reason}, actor=rep)
         profile = st.lead.profile
         if profile.phone and not profile.consent_sms and rng.random() < 0.5:
             # reminders by text: the patient opts in when the appointment is booked
@@ -448,7 +442,7 @@ class Simulation:
         rep = self._rep(st)
         if rng.random() < 0.3 + 0.6 * st.lead.propensity:
             return self._act(store, step, st, SalesAction.WIN, {}, actor=rep)
-        reason = _weighted(rng, LOSS_REASONS)
+        reason = self._reason(st, ReasonKind.LOSE, rng)
         self.reasons["lost"][reason] += 1
         return self._act(store, step, st, SalesAction.LOSE, {"reason": reason}, actor=rep)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from leadflow.services.reports.reasons import ReasonFact
+
 # The funnel, in order; a lead "reached" a stage when it ever entered it or a later one.
 FUNNEL_STAGES: tuple[str, ...] = ("mql", "sales_accepted", "sql", "opportunity", "won")
 # Dimensions of the funnel report; `month` is the lead's creation month (UTC, YYYY-MM).
@@ -48,11 +50,12 @@ class StageEntry:
 
 @dataclass(frozen=True)
 class EventFact:
-    """One event of a type the reports use; ``reason`` is ``properties.reason``."""
+    """One event of a type the reports use; ``reason``: its ``properties.reason`` as a code
+    of the lead's playbook (for rejections, disqualifications and losses)."""
 
     type: str
     occurred_at: datetime
-    reason: str | None = None
+    reason: ReasonFact | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class DecisionFact:
 
     stage: str
     sla_due_at: datetime | None
-    disqualification_reason: str | None
+    disqualification_reason: ReasonFact | None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class LeadFact:
     events: list[EventFact] = field(default_factory=list)
     decision: DecisionFact | None = None
     clocks: list[ClockFact] = field(default_factory=list)
+    playbook: str = ""
 
     def first_entry(self, stage: str) -> datetime | None:
         return next((h.changed_at for h in self.history if h.to_stage == stage), None)
@@ -106,8 +110,10 @@ class LeadFact:
 
 @dataclass(frozen=True)
 class ReportFacts:
-    """Every lead a report covers, and the instant the report is made at."""
+    """Every lead a report covers, and the instant the report is made at; ``notes``: what
+    the reports reading reasons must say (a playbook that could not be loaded)."""
 
     leads: list[LeadFact]
     as_of: datetime
     filters: ReportFilters
+    notes: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ from leadflow.services.reports.facts import (
     LeadFact,
     ReportFacts,
 )
+from leadflow.services.reports.reasons import NO_REASON, ReasonFact
 from leadflow.services.reports.shape import Cell, Report
 from leadflow.services.reports.stats import median, p90, ratio, rounded
 from leadflow.services.routing.due import handoff_state
@@ -55,10 +56,37 @@ def funnel(facts: ReportFacts, by: str = "channel") -> Report:
     return replace(report, by=by, summary=dict(rows[-1]))
 
 
+class _Reasons:
+    """Reasons counted by code (one row per code, whatever the source), with their labels."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.sources: dict[str, set[str]] = {}
+        self.labels: dict[str, set[str]] = {}
+
+    def add(self, reason: ReasonFact | None, source: str) -> None:
+        reason = reason or NO_REASON
+        self.counts[reason.code] += 1
+        self.sources.setdefault(reason.code, set()).add(source)
+        self.labels.setdefault(reason.code, set()).add(reason.label)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def ranked(self) -> list[tuple[str, str, int]]:
+        """``(code, label, count)``, most frequent first, ties by code; a code labelled
+        differently by the leads' playbooks shows every label."""
+        return [
+            (code, " / ".join(sorted(self.labels[code])), count)
+            for code, count in sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+
+
 def acceptance(facts: ReportFacts) -> Report:
     """Sales acceptance rate (first review of each lead) and the rejection reasons."""
     accepted = rejected = 0
-    reasons: Counter[str] = Counter()
+    reasons = _Reasons()
     for lead in facts.leads:
         reviews = lead.events_of("sales_accepted", "sales_rejected")
         if reviews:
@@ -66,11 +94,13 @@ def acceptance(facts: ReportFacts) -> Report:
                 accepted += 1
             else:
                 rejected += 1
-        reasons.update(e.reason or NONE_LABEL for e in reviews if e.type == "sales_rejected")
-    total = sum(reasons.values())
+        for review in reviews:
+            if review.type == "sales_rejected":
+                reasons.add(review.reason, review.type)
+    total = reasons.total
     rows: list[dict[str, Cell]] = [
-        {"reason": reason, "rejections": count, "share": ratio(count, total)}
-        for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        {"reason": code, "label": label, "rejections": count, "share": ratio(count, total)}
+        for code, label, count in reasons.ranked()
     ]
     report = _report(facts, "acceptance", "Sales acceptance and rejection reasons", rows)
     summary: dict[str, Cell] = {
@@ -81,8 +111,8 @@ def acceptance(facts: ReportFacts) -> Report:
         "acceptance_rate": ratio(accepted, accepted + rejected),
         "rejection_events": total,
     }
-    columns = ("reason", "rejections", "share")
-    return replace(report, columns=columns, summary=summary)
+    columns = ("reason", "label", "rejections", "share")
+    return replace(report, columns=columns, summary=summary, notes=list(facts.notes))
 
 
 def _outreach_start(lead: LeadFact) -> datetime | None:
@@ -139,42 +169,37 @@ def outreach(facts: ReportFacts) -> Report:
 
 
 def disqualifications(facts: ReportFacts) -> Report:
-    """Pareto of disqualification and loss reasons: count, share, cumulative share."""
-    counts: Counter[str] = Counter()
-    sources: dict[str, set[str]] = {}
-
-    def add(reason: str | None, source: str) -> None:
-        key = reason or NONE_LABEL
-        counts[key] += 1
-        sources.setdefault(key, set()).add(source)
-
+    """Pareto of disqualification and loss reasons by code (a hard stop and a rep giving
+    the same code are one row): count, share, cumulative share."""
+    reasons = _Reasons()
     for lead in facts.leads:
         for event in lead.events_of("disqualified", "closed_lost"):
-            add(event.reason, event.type)
+            reasons.add(event.reason, event.type)
         decision = lead.decision
         if (
             decision is not None
             and decision.stage == "disqualified"
             and not lead.events_of("disqualified")
         ):
-            add(decision.disqualification_reason, "hard_stop")
-    total = sum(counts.values())
+            reasons.add(decision.disqualification_reason, "hard_stop")
+    total = reasons.total
     rows: list[dict[str, Cell]] = []
     running = 0
-    for reason, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    for code, label, count in reasons.ranked():
         running += count
         rows.append(
             {
-                "reason": reason,
-                "sources": "+".join(sorted(sources[reason])),
+                "reason": code,
+                "label": label,
+                "sources": "+".join(sorted(reasons.sources[code])),
                 "count": count,
                 "share": ratio(count, total),
                 "cumulative_share": ratio(running, total),
             }
         )
     report = _report(facts, "disqualifications", "Disqualification and loss reasons", rows)
-    columns = ("reason", "sources", "count", "share", "cumulative_share")
-    return replace(report, columns=columns, summary={"total": total})
+    columns = ("reason", "label", "sources", "count", "share", "cumulative_share")
+    return replace(report, columns=columns, summary={"total": total}, notes=list(facts.notes))
 
 
 def channel_quality(facts: ReportFacts) -> Report:

@@ -6,9 +6,10 @@ and started again skips exactly the rows that were committed. The checkpoint is 
 guard: storing a row again is harmless (a lead with the same data changes nothing, an event
 id with the same content is skipped as a duplicate).
 
-A row the store refuses (an event whose lead is unknown, an event id stored with other
+A row the store refuses (an event whose lead is unknown, a rejection, disqualification or
+loss whose reason is not a code of its lead's playbook, an event id stored with other
 content, a lead naming an unknown playbook) is reported and left out; the batch's other rows
-are stored.
+are stored. A declared reason is stored as its code ("Not ready" → ``not_ready``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from leadflow.errors import (
 )
 from leadflow.services.store.intake import Context, event_hash, record_events, upsert_lead
 from leadflow.services.store.ports import UnitOfWork
+from leadflow.services.store.reasons import REASON_FIELD, event_reason
 
 T = TypeVar("T")
 Item = TypeVar("Item", LeadProfile, Event)
@@ -111,14 +113,22 @@ def _already_stored(store: UnitOfWork, profile: LeadProfile, ctx: Context) -> bo
     return lead.playbook == playbook and lead.profile == replace(profile, playbook=playbook)
 
 
-def _event_refusal(store: UnitOfWork, event: Event) -> Refusal | None:
+def _checked_event(store: UnitOfWork, event: Event, ctx: Context) -> Event | Refusal:
+    """The event as it will be stored (its reason as a declared code), or why the store
+    will not take it."""
     lead = store.leads.get_lead(event.lead_id)
     if lead is None:
         return Refusal("lead_id", str(LeadNotFoundError(event.lead_id)))
+    try:
+        checked = event_reason(ctx.playbooks(lead.playbook), event)
+    except (PlaybookNotFoundError, PlaybookError) as exc:
+        return Refusal("playbook", f"the lead's playbook cannot be used: {exc}"[:300])
+    if isinstance(checked, str):
+        return Refusal(REASON_FIELD, checked)
     known = store.leads.event_hash(event.event_id)
-    if known is not None and known != event_hash(replace(event, lead_id=lead.lead_id)):
+    if known is not None and known != event_hash(replace(checked, lead_id=lead.lead_id)):
         return Refusal("event_id", str(EventConflictError(event.event_id)))
-    return None
+    return checked
 
 
 def _refusal_of(exc: LeadflowError) -> Refusal:
@@ -186,11 +196,11 @@ class _Importer:
         refusals: list[tuple[int, str, Refusal]] = []
         good: list[Event] = []
         for row, event in rows:
-            why = _event_refusal(store, event)
-            if why is None:
-                good.append(event)
+            checked = _checked_event(store, event, ctx)
+            if isinstance(checked, Refusal):
+                refusals.append((row, event.event_id, checked))
             else:
-                refusals.append((row, event.event_id, why))
+                good.append(checked)
         result = record_events(store, good, ctx)
         self._pending = (0, 0, len(result.stored), len(result.duplicates))
         return refusals

@@ -29,6 +29,7 @@ from leadflow.services.store.ports import (
     StoredLead,
     UnitOfWork,
 )
+from leadflow.services.store.reasons import events_with_codes
 
 _UPDATABLE = tuple(f for f in (*TEXT_FIELDS, *CONSENT_FIELDS) if f != "playbook")
 
@@ -369,11 +370,15 @@ def _record_consents(
 def record_events(store: UnitOfWork, events: Sequence[Event], ctx: Context) -> EventsResult:
     """Append ``events`` (already validated) and re-qualify each lead they touch once.
 
-    An unknown lead raises :class:`LeadNotFoundError`; an event id stored with different
-    content raises :class:`EventConflictError`; an identical copy is skipped. Raised errors
-    leave the unit of work to be rolled back by the caller: nothing is half-stored.
+    An unknown lead raises :class:`LeadNotFoundError`; a rejection, disqualification or
+    loss whose reason is not a code of its lead's playbook raises
+    :class:`InvalidRecordError` (a declared one is stored as its code); an event id stored
+    with different content raises :class:`EventConflictError`; an identical copy is
+    skipped. Raised errors leave the unit of work to be rolled back by the caller: nothing
+    is half-stored.
     """
     leads = _leads_of(store, events)
+    events = events_with_codes(events, leads, ctx.playbooks, ctx.source)
     result = EventsResult()
     to_store: list[StoredEvent] = []
     touched: dict[str, str] = {}  # surviving lead id -> last event id

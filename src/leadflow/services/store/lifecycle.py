@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from leadflow.domain.events import Event, EventType
 from leadflow.domain.next_change import next_change
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
+from leadflow.domain.reasons import is_reason_code
 from leadflow.services.nurture import on_decision
 from leadflow.services.routing.assign import ImportedClocks, route_decision
 from leadflow.services.store.ports import (
@@ -163,7 +163,6 @@ def record_stage_change(
 
 
 STAGE_CHANGED = "lead.stage_changed"
-_REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def public_status(decision: Decision) -> str:
@@ -171,7 +170,7 @@ def public_status(decision: Decision) -> str:
     kept only when it is a reason code (``no_budget``), else the status is the stage's
     word ("Lost"), as webhooks carry no free text."""
     reason = decision.disqualification_reason
-    if reason is None or _REASON_CODE.fullmatch(reason):
+    if reason is None or is_reason_code(reason):
         return decision.status
     return decision.status.split(" – ", 1)[0]
 

@@ -10,6 +10,7 @@ from leadflow.domain.stages import ALLOWED_ACTIONS, SalesAction, Stage
 from leadflow.errors import ActionInputError, ActionNotAllowedError, LeadNotFoundError
 from leadflow.services.store.intake import Context, EventsResult, new_id, record_events
 from leadflow.services.store.ports import UnitOfWork
+from leadflow.services.store.reasons import ACTION_REASONS, action_reason
 
 ACTION_EVENTS: dict[SalesAction, EventType] = {
     SalesAction.ACCEPT: EventType.SALES_ACCEPTED,
@@ -20,8 +21,9 @@ ACTION_EVENTS: dict[SalesAction, EventType] = {
     SalesAction.WIN: EventType.CLOSED_WON,
     SalesAction.LOSE: EventType.CLOSED_LOST,
 }
-# Actions that must say why (the seeds: "disqualify with a reason", rejection reasons).
-NEEDS_REASON = frozenset({SalesAction.REJECT, SalesAction.DISQUALIFY, SalesAction.LOSE})
+# Actions that must say why (the seeds: "disqualify with a reason", rejection reasons),
+# with a reason code the lead's playbook declares (services/store/reasons.py).
+NEEDS_REASON = frozenset(ACTION_REASONS)
 
 
 def check_inputs(action: SalesAction, properties: Mapping[str, PropertyValue]) -> None:
@@ -60,21 +62,25 @@ def take_action(
 ) -> EventsResult:
     """Record ``action`` on the lead as its event and re-qualify the lead.
 
-    Raises :class:`ActionInputError` (a missing reason or discovery answer),
-    :class:`LeadNotFoundError` or :class:`ActionNotAllowedError` (with the actions the
-    lead's current stage does allow) before anything is stored. ``event_id`` names the
+    Raises :class:`ActionInputError` (a missing reason or discovery answer, a reason that
+    is not a code the lead's playbook declares for the action), :class:`LeadNotFoundError`
+    or :class:`ActionNotAllowedError` (with the actions the lead's current stage does
+    allow) before anything is stored. A reason is stored as its code ("Not ready" →
+    ``not_ready``); a ``note`` is kept beside it as free text. ``event_id`` names the
     event (a fresh random id when omitted), for callers that must be reproducible.
     """
     check_inputs(action, properties)
     lead = store.leads.get_lead(lead_id)
     if lead is None:
         raise LeadNotFoundError(lead_id)
+    props = {k: v for k, v in properties.items() if v is not None}
+    if action in ACTION_REASONS:
+        props["reason"] = action_reason(ctx.playbooks(lead.playbook), action, props["reason"])
     store.leads.lock_lead(lead.lead_id)
     current = store.leads.current_decision(lead.lead_id)
     stage = Stage(current.stage) if current is not None else Stage.NEW
     if action not in ALLOWED_ACTIONS[stage]:
         raise ActionNotAllowedError(lead.lead_id, stage.value, action.value, allowed_actions(stage))
-    props = {k: v for k, v in properties.items() if v is not None}
     event = Event(
         event_id or new_id("act"),
         lead.lead_id,
