@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from leadflow.domain.decision import Decision, Route
 from leadflow.domain.playbook import Assignment
-from leadflow.services.nurture import COMPLETED
 from leadflow.services.nurture_ports import (
     SMS_REPLY,
     STOP_CONFIRMATION,
@@ -315,9 +314,8 @@ class FakeNurture:
     def reschedule(self, enrollment_id: int, next_step: int, next_due_at: datetime) -> None:
         self._update(enrollment_id, next_step=next_step, next_due_at=next_due_at)
 
-    def ended_early(self, enrollment_id: int) -> bool:
-        found = next(e for e in self.enrollments if e.id == enrollment_id)
-        return found.ended_at is not None and found.end_reason != COMPLETED
+    def enrollment(self, enrollment_id: int) -> Enrollment | None:
+        return next((e for e in self.enrollments if e.id == enrollment_id), None)
 
     # -- the outbox ----------------------------------------------------------------------
     def queue_message(self, message: NewMessage) -> None:

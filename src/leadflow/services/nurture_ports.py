@@ -110,8 +110,8 @@ class NurtureStore(Protocol):
         """Move the enrollment on to ``next_step``, due at ``next_due_at``."""
         ...
 
-    def ended_early(self, enrollment_id: int) -> bool:
-        """Whether the enrollment ended for a reason other than completing its steps."""
+    def enrollment(self, enrollment_id: int) -> Enrollment | None:
+        """The enrollment, active or ended."""
         ...
 
     # -- the outbox ----------------------------------------------------------------------

@@ -215,9 +215,11 @@ def nurture_section(playbook: Playbook) -> list[str]:
     lines += [
         "A lead enters the first track whose entry and service lines match when its stage "
         "becomes `nurture`; each step waits its delay after the previous one. It leaves on any "
-        "stage change, an unsubscribe or revoked consent. Consent, a valid contact point and "
-        "calling hours (08:00–21:00 the recipient's local time) are checked when each step is "
-        "sent. Templates never carry pricing or eligibility claims.",
+        "stage change. An opt-out (an unsubscribe, an SMS STOP, a revoked consent) ends only "
+        "the steps on its own channel; the other channels' steps go on, and the lead leaves "
+        "once no remaining step has a channel it has not opted out of. Consent, a valid "
+        "contact point and calling hours (08:00–21:00 the recipient's local time) are checked "
+        "when each step is sent. Templates never carry pricing or eligibility claims.",
         "",
     ]
     for track in playbook.tracks:

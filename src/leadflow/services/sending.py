@@ -27,10 +27,16 @@ from leadflow.domain.contact_rules import (
     may_send,
     window_for,
 )
-from leadflow.domain.nurture import claims_in
+from leadflow.domain.events import Event
+from leadflow.domain.nurture import claims_in, opted_out_channels
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
-from leadflow.services.nurture import next_allowed, paused_retry
+from leadflow.services.nurture import (
+    CHANNEL_OPTED_OUT,
+    next_allowed,
+    paused_retry,
+    stops_every_channel,
+)
 from leadflow.services.nurture_ports import NURTURE, STOP_CONFIRMATION, QueuedMessage
 from leadflow.services.optout import UnsubscribeLinks, confirmation_verdict
 from leadflow.services.store.lifecycle import current_profile
@@ -207,7 +213,8 @@ class Sender:
         if lead is None:
             return _Target(None, "no_contact_point")
         uow.leads.lock_lead(lead.lead_id)  # a concurrent revocation waits, or came first
-        profile = current_profile(lead, uow.leads.events_of(lead.lead_id))
+        events = uow.leads.events_of(lead.lead_id)
+        profile = current_profile(lead, events)
         to = profile.email if message.channel == "email" else profile.phone
         where = self.locate(profile)
         zones = where.zones or None
@@ -227,11 +234,26 @@ class Sender:
         text = " ".join(filter(None, (message.subject, message.body)))
         if (decided is None or decided.stage in _EARLY) and claims_in(text):
             return _Target(to, EARLY_STAGE_CLAIM)
-        if message.enrollment_id is not None and uow.nurture.ended_early(message.enrollment_id):
-            return _Target(to, LEFT_NURTURE)
+        refused = _enrollment_refusal(uow, message, events)
+        if refused is not None:
+            return _Target(to, refused)
         if not verdict.allowed:
             if verdict.reason == QUIET_HOURS:
                 retry = next_allowed(message.channel, now, zones, window)
                 return _Target(to, verdict.reason, retry)
             return _Target(to, verdict.reason, paused_retry(now))
         return _Target(to, "allowed")
+
+
+def _enrollment_refusal(uow: UnitOfWork, message: QueuedMessage, events: list[Event]) -> str | None:
+    """Why a nurture step's message may not go, from its enrollment: the lead opted out of
+    the message's channel since it entered (``channel_opted_out``), or the enrollment ended
+    so that nothing of it goes (``left_nurture``); ``None`` when neither."""
+    if message.enrollment_id is None:
+        return None
+    enrollment = uow.nurture.enrollment(message.enrollment_id)
+    if enrollment is None:
+        return None
+    if message.channel in opted_out_channels(events, enrollment.entered_at):
+        return CHANNEL_OPTED_OUT
+    return LEFT_NURTURE if stops_every_channel(enrollment) else None
