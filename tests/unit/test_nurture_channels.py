@@ -62,13 +62,20 @@ def _enrolled() -> FakeDatabase:
     _record(db, NOW, EventType.FORM_SUBMITTED, form="specialty-enquiry")
     [enrollment] = db.uow.nurture.enrollments
     assert (enrollment.track, enrollment.active) == ("patient_education", True)
+    confirmation = RecordingSink()  # the form's confirmation goes first, at once
+    assert _sender(db, confirmation).send_due(NOW).sent == 1
+    assert [subject for _, _, _, subject in confirmation.sent] == ["We received your request"]
     return db
+
+
+def _sender(db: FakeDatabase, sink: RecordingSink) -> Sender:
+    return Sender(db.run, sink, lambda _: BOSTON)
 
 
 def _pass(db: FakeDatabase, at: datetime, sink: RecordingSink) -> None:
     """One worker pass: due steps queued, due messages sent."""
     step_due(db.run, _playbooks, at)
-    Sender(db.run, sink, lambda _: BOSTON).send_due(at)
+    _sender(db, sink).send_due(at)
 
 
 def test_an_sms_stop_ends_the_text_steps_only_and_the_emails_go_on() -> None:
@@ -89,7 +96,8 @@ def test_an_sms_stop_ends_the_text_steps_only_and_the_emails_go_on() -> None:
     )
     _pass(db, STEP_3, sink)
     assert len(sink.sent) == 2
-    assert [m.message.channel for m in db.uow.nurture.messages] == ["email", "email"]
+    nurture = [m.message.channel for m in db.uow.nurture.messages if m.message.kind == "nurture"]
+    assert nurture == ["email", "email"]
 
 
 def test_an_email_unsubscribe_passes_over_the_emails_and_the_text_still_goes() -> None:
@@ -120,7 +128,8 @@ def test_opting_out_of_every_channel_left_ends_the_enrollment_at_once() -> None:
     assert left.after == {"reason": "opted_out", "channels": ["email", "sms"]}
     for at in (STEP_1, STEP_2, STEP_3):
         _pass(db, at, sink)
-    assert (db.uow.nurture.messages, sink.sent) == ([], [])
+    assert [m.message.kind for m in db.uow.nurture.messages] == ["form_confirmation"]
+    assert sink.sent == []
 
 
 def test_an_email_already_queued_still_goes_after_a_stop_ends_the_enrollment() -> None:

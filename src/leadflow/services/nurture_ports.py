@@ -15,6 +15,7 @@ from typing import Protocol
 NURTURE = "nurture"  # a nurture step's message
 SMS_REPLY = "sms_reply"  # an inbound free-text reply awaiting review (status ``review``)
 STOP_CONFIRMATION = "stop_confirmation"  # the one text after a stop keyword
+FORM_CONFIRMATION = "form_confirmation"  # the email a form capture gets at once, with consent
 
 
 @dataclass(frozen=True)
