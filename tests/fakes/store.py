@@ -26,7 +26,6 @@ from leadflow.services.nurture_ports import (
 from leadflow.services.routing.assign import member_rank
 from leadflow.services.routing.ports import AssignmentChange, LeadRoute, Notice, SlaClock
 from leadflow.services.store.ports import (
-    AuditEntry,
     ConsentRecord,
     CurrentDecision,
     IdentityKey,
@@ -36,6 +35,7 @@ from leadflow.services.store.ports import (
     StoredLead,
     UnitOfWork,
 )
+from tests.fakes.records import FakeAudit, FakeOutbox
 from tests.fakes.tasks import FakeTasks
 
 T = TypeVar("T")
@@ -421,33 +421,6 @@ class FakeNurture:
         for m in pending:
             m.status = "reviewed"
         return len(pending)
-
-
-@dataclass
-class FakeAudit:
-    """The ``AuditLog`` port: the entries in order (the chain is tested on the database)."""
-
-    entries: list[AuditEntry] = field(default_factory=list)
-
-    def append(self, entry: AuditEntry) -> None:
-        self.entries.append(entry)
-
-    def actions(self) -> list[str]:
-        return [e.action for e in self.entries]
-
-
-@dataclass
-class FakeOutbox:
-    """The webhook ``Outbox`` port: what would be sent, to every endpoint."""
-
-    queued: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def enqueue(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
-        self.queued.append((event_type, payload))
-        return 1
-
-    def types(self) -> list[str]:
-        return [event_type for event_type, _ in self.queued]
 
 
 @dataclass
