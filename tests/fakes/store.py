@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from leadflow.domain.decision import Decision, Route
 from leadflow.domain.playbook import Assignment
-from leadflow.services.nurture import COMPLETED
 from leadflow.services.nurture_ports import (
     SMS_REPLY,
     STOP_CONFIRMATION,
@@ -27,7 +26,6 @@ from leadflow.services.nurture_ports import (
 from leadflow.services.routing.assign import member_rank
 from leadflow.services.routing.ports import AssignmentChange, LeadRoute, Notice, SlaClock
 from leadflow.services.store.ports import (
-    AuditEntry,
     ConsentRecord,
     CurrentDecision,
     IdentityKey,
@@ -37,6 +35,7 @@ from leadflow.services.store.ports import (
     StoredLead,
     UnitOfWork,
 )
+from tests.fakes.records import FakeAudit, FakeOutbox
 from tests.fakes.tasks import FakeTasks
 
 T = TypeVar("T")
@@ -315,9 +314,8 @@ class FakeNurture:
     def reschedule(self, enrollment_id: int, next_step: int, next_due_at: datetime) -> None:
         self._update(enrollment_id, next_step=next_step, next_due_at=next_due_at)
 
-    def ended_early(self, enrollment_id: int) -> bool:
-        found = next(e for e in self.enrollments if e.id == enrollment_id)
-        return found.ended_at is not None and found.end_reason != COMPLETED
+    def enrollment(self, enrollment_id: int) -> Enrollment | None:
+        return next((e for e in self.enrollments if e.id == enrollment_id), None)
 
     # -- the outbox ----------------------------------------------------------------------
     def queue_message(self, message: NewMessage) -> None:
@@ -423,33 +421,6 @@ class FakeNurture:
         for m in pending:
             m.status = "reviewed"
         return len(pending)
-
-
-@dataclass
-class FakeAudit:
-    """The ``AuditLog`` port: the entries in order (the chain is tested on the database)."""
-
-    entries: list[AuditEntry] = field(default_factory=list)
-
-    def append(self, entry: AuditEntry) -> None:
-        self.entries.append(entry)
-
-    def actions(self) -> list[str]:
-        return [e.action for e in self.entries]
-
-
-@dataclass
-class FakeOutbox:
-    """The webhook ``Outbox`` port: what would be sent, to every endpoint."""
-
-    queued: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def enqueue(self, event_type: str, payload: dict[str, Any], at: datetime) -> int:
-        self.queued.append((event_type, payload))
-        return 1
-
-    def types(self) -> list[str]:
-        return [event_type for event_type, _ in self.queued]
 
 
 @dataclass

@@ -157,26 +157,84 @@ def test_a_lead_that_becomes_mql_leaves_its_track_and_queued_steps_are_not_sent(
     assert _messages(app)[0].reason == "left_nurture"
 
 
-def test_unsubscribing_ends_the_track_and_it_does_not_start_again(
+STEPS = (timedelta(hours=1), timedelta(days=3), timedelta(days=4))  # patient_education
+
+
+def _walk(app: App, clock: FakeClock, sink: Any) -> None:
+    """The worker just after each step's due time (the text's: 09:05 in Boston)."""
+    for delay in STEPS:
+        clock.advance(seconds=delay.total_seconds())
+        _work(app, sink)
+
+
+def test_an_sms_stop_ends_the_text_steps_only_and_the_emails_go_on(
+    client: TestClient, app: App, clock: FakeClock
+) -> None:
+    nurture_lead(client)
+    clock.advance(minutes=5)
+    stop = client.post("/v1/sms/inbound", json={"from": PHONE, "body": "STOP"})
+    assert stop.json() == {"lead_id": "SC-001", "action": "revoked"}
+    [enrollment] = _enrollments(app)
+    assert enrollment.active  # email consent holds: the emails go on
+    sink = RecordingSink()
+    assert _work(app, sink).sent.sent == 1  # the one STOP confirmation
+    _walk(app, clock, sink)
+    nurture = [(m.channel, m.step, m.status) for m in _messages(app) if m.kind == "nurture"]
+    assert nurture == [("email", 0, "sent"), ("email", 1, "sent")]  # no text queued
+    assert [s[:2] for s in sink.sent] == [("sms", PHONE), ("email", EMAIL), ("email", EMAIL)]
+    assert "you're unsubscribed" in sink.sent[0][2]  # the one STOP confirmation
+    [done] = _enrollments(app)
+    assert done.end_reason == "opted_out"  # after the second email only a text was left
+    assert _audit_actions(app)[-1] == ("nurture.left", {"reason": "opted_out", "channels": ["sms"]})
+
+
+def test_unsubscribing_by_email_passes_over_the_emails_and_the_text_still_goes(
     client: TestClient, app: App, clock: FakeClock
 ) -> None:
     nurture_lead(client)
     clock.advance(minutes=5)
     _event(client, "unsub-1", "unsubscribed", channel="email")
+    assert _enrollments(app)[0].active
+    sink = RecordingSink()
+    _walk(app, clock, sink)
+    assert [s[:2] for s in sink.sent] == [("sms", PHONE)]
+    assert [(m.channel, m.step, m.status) for m in _messages(app)] == [("sms", 2, "sent")]
+    skipped = [after for action, after in _audit_actions(app) if action == "nurture.step_skipped"]
+    assert skipped == [{"channel": "email"}, {"channel": "email"}]
+    assert [e.end_reason for e in _enrollments(app)] == ["completed"]
+
+
+def test_opting_out_of_every_channel_ends_the_track_and_it_does_not_start_again(
+    client: TestClient, app: App, clock: FakeClock
+) -> None:
+    nurture_lead(client)
+    clock.advance(minutes=5)
+    _event(client, "unsub-1", "unsubscribed", channel="email")
+    _event(client, "revoke-1", "consent_revoked", channel="sms")
     [enrollment] = _enrollments(app)
-    assert enrollment.end_reason == "unsubscribed"
+    assert enrollment.end_reason == "opted_out"
+    assert _audit_actions(app)[-1] == (
+        "nurture.left",
+        {"reason": "opted_out", "channels": ["email", "sms"]},
+    )
     _event(client, "view-1", "page_viewed", url="https://northwind.example/blog/skin")
     assert client.get("/v1/leads/SC-001").json()["decision"]["stage"] == "nurture"
-    assert [e.end_reason for e in _enrollments(app)] == ["unsubscribed"]  # not enrolled again
+    assert [e.end_reason for e in _enrollments(app)] == ["opted_out"]  # not enrolled again
     clock.advance(days=10)
     assert _work(app, RecordingSink()).queued == 0
 
 
-def test_a_revoked_consent_ends_the_track(client: TestClient, app: App, clock: FakeClock) -> None:
+def test_a_revoked_consent_ends_only_its_channels_steps(
+    client: TestClient, app: App, clock: FakeClock
+) -> None:
     nurture_lead(client)
     clock.advance(minutes=5)
     _event(client, "revoke-1", "consent_revoked", channel="sms")
-    assert [e.end_reason for e in _enrollments(app)] == ["consent_revoked"]
+    assert [e.active for e in _enrollments(app)] == [True]
+    sink = RecordingSink()
+    _walk(app, clock, sink)
+    assert [s[:2] for s in sink.sent] == [("email", EMAIL), ("email", EMAIL)]
+    assert [e.end_reason for e in _enrollments(app)] == ["opted_out"]
 
 
 def test_a_lead_recycled_by_sales_enters_recycled_patients(

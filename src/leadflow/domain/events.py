@@ -66,6 +66,19 @@ ENGAGEMENT_TYPES: frozenset[EventType] = frozenset(
         EventType.REFERRAL_SUBMITTED,
     }
 )
+# Form captures: a person sent us their details through a form (the seeds' "form request,
+# demo request, or relevant webinar registration"); what a playbook's confirmation may answer.
+CAPTURE_TYPES: frozenset[EventType] = frozenset(
+    {
+        EventType.FORM_SUBMITTED,
+        EventType.CONSULTATION_REQUESTED,
+        EventType.APPOINTMENT_REQUESTED,
+        EventType.DEMO_REQUESTED,
+        EventType.PRICING_REQUESTED,
+        EventType.REFERRAL_SUBMITTED,
+        EventType.WEBINAR_REGISTERED,
+    }
+)
 CONSENT_TYPES: frozenset[EventType] = frozenset(
     {EventType.CONSENT_GRANTED, EventType.CONSENT_REVOKED, EventType.UNSUBSCRIBED}
 )

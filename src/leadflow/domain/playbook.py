@@ -232,6 +232,14 @@ class Template:
     subject: str | None = None
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """The email a form capture (an event of a type in ``on``) gets at once, with consent."""
+
+    template: str
+    on: frozenset[EventType]
+
+
 class NurtureEntry(StrEnum):
     BELOW_MQL = "below_mql"  # the lead is in nurture without having been with sales
     RECYCLED = "recycled"  # sales handed it back ("Recycled from sales")
@@ -280,6 +288,7 @@ class Playbook:
     teams: tuple[Team, ...] = ()
     templates: tuple[Template, ...] = ()
     tracks: tuple[NurtureTrack, ...] = ()
+    confirmation: Confirmation | None = None
     stage_actions: Mapping[Stage, str] = field(default_factory=lambda: MappingProxyType({}))
     # The reason codes sales may give (reject, disqualify, lose); hard stops use them too.
     reasons: ReasonCatalog = DEFAULT_REASONS

@@ -4,9 +4,10 @@
 actions, bulk re-qualification), so an enrollment starts and ends with the stage change that
 caused it, audited, or not at all. A lead enters a track when it *comes into* ``nurture``
 (below MQL, or recycled from sales): a lead already in nurture is not enrolled again after
-its track completed or it unsubscribed. It leaves when its stage is no longer ``nurture``
-(``stage_changed``), or when an ``unsubscribed`` or ``consent_revoked`` event occurred at or
-after it entered (``unsubscribed`` / ``consent_revoked``).
+its track completed or it opted out. It leaves when its stage is no longer ``nurture``
+(``stage_changed``), or when every channel its remaining steps use was opted out since it
+entered (``opted_out``): an SMS STOP ends the text steps only, an unsubscribe the email
+steps only, and the other channels' steps go on (issue 18).
 
 The worker turns due steps into queued messages and sends them through the consent gate
 (``adapters/db/nurture.py``); the gate, not enrollment, decides whether anything goes.
@@ -26,38 +27,38 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from leadflow.domain.calendar import BusinessHours, Sla
 from leadflow.domain.contact_rules import DEFAULT_WINDOW, US_ZONES, Window, quiet_hours_ok
 from leadflow.domain.decision import Decision
-from leadflow.domain.events import Event, EventType
-from leadflow.domain.nurture import entry_of, track_for
-from leadflow.domain.playbook import Playbook
+from leadflow.domain.events import Event
+from leadflow.domain.nurture import channel_left, entry_of, opted_out_channels, track_for
+from leadflow.domain.playbook import NurtureTrack, Playbook
 from leadflow.domain.stages import Stage
 from leadflow.services.nurture_ports import Enrollment, NurtureStore
 from leadflow.services.store.ports import AuditEntry, UnitOfWork
 
 __all__ = [
+    "CHANNEL_OPTED_OUT",
     "COMPLETED",
-    "CONSENT_REVOKED",
+    "OPTED_OUT",
     "STAGE_CHANGED",
-    "UNSUBSCRIBED",
     "Enrollment",
     "NurtureStore",
     "leave_reason",
+    "left_entry",
     "next_allowed",
     "on_decision",
     "paused_retry",
     "step_due_at",
+    "stops_every_channel",
 ]
 
 ACTOR = "rule:nurture"
 STAGE_CHANGED = "stage_changed"
-UNSUBSCRIBED = "unsubscribed"
-CONSENT_REVOKED = "consent_revoked"
+OPTED_OUT = "opted_out"  # every channel the remaining steps use was opted out
+CHANNEL_OPTED_OUT = "channel_opted_out"  # a step or message on a channel the lead opted out of
 COMPLETED = "completed"
+# Ended without stopping the messages already queued on channels still consented to.
+_CHANNEL_SCOPED = frozenset({COMPLETED, OPTED_OUT})
 RETRY_PAUSED = timedelta(minutes=15)
 _ALWAYS_OPEN = BusinessHours.always_open()
-_LEAVING_EVENTS = {
-    EventType.UNSUBSCRIBED: UNSUBSCRIBED,
-    EventType.CONSENT_REVOKED: CONSENT_REVOKED,
-}
 
 
 def step_due_at(delay: Sla, start: datetime) -> datetime:
@@ -65,15 +66,56 @@ def step_due_at(delay: Sla, start: datetime) -> datetime:
     return replace(delay, business=False).due(start, _ALWAYS_OPEN)
 
 
-def leave_reason(enrollment: Enrollment, stage: Stage, events: Sequence[Event]) -> str | None:
-    """Why ``enrollment`` ends now, or ``None`` while the lead stays on its track."""
+def leave_reason(
+    enrollment: Enrollment, stage: Stage, events: Sequence[Event], track: NurtureTrack | None
+) -> str | None:
+    """Why ``enrollment`` on ``track`` ends now, or ``None`` while the lead stays on it: its
+    stage changed, or no remaining step has a channel the lead has not opted out of since
+    it entered. (A track that is gone is the worker's to end: ``track_missing``.)"""
     if stage is not Stage.NURTURE:
         return STAGE_CHANGED
-    for event in events:
-        reason = _LEAVING_EVENTS.get(event.type)
-        if reason is not None and event.occurred_at >= enrollment.entered_at:
-            return reason
+    if track is None:
+        return None
+    stopped = opted_out_channels(events, enrollment.entered_at)
+    if stopped and not channel_left(track, enrollment.next_step, stopped):
+        return OPTED_OUT
     return None
+
+
+def stops_every_channel(enrollment: Enrollment) -> bool:
+    """Whether ``enrollment`` ended so that none of its queued messages may go (its stage
+    changed, its track is gone, …). One that completed, or ended because the lead opted out
+    of its remaining channels, leaves each queued message to the checks on its own channel;
+    enrollments that ended ``unsubscribed`` or ``consent_revoked`` before issue 18 stop
+    every channel, as they did then."""
+    return enrollment.ended_at is not None and enrollment.end_reason not in _CHANNEL_SCOPED
+
+
+def left_entry(
+    enrollment: Enrollment,
+    reason: str,
+    *,
+    at: datetime,
+    actor: str,
+    events: Sequence[Event] = (),
+    playbook_version: str | None = None,
+) -> AuditEntry:
+    """The ``nurture.left`` audit record (track, step, reason, and for ``opted_out`` the
+    channels opted out; never contact details)."""
+    after: dict[str, object] = {"reason": reason}
+    if reason == OPTED_OUT:
+        after["channels"] = sorted(opted_out_channels(events, enrollment.entered_at))
+    return AuditEntry(
+        at=at,
+        actor=actor,
+        action="nurture.left",
+        entity="lead",
+        entity_id=enrollment.lead_id,
+        before={"track": enrollment.track, "step": enrollment.next_step},
+        after=after,
+        reason=reason,
+        playbook_version=playbook_version,
+    )
 
 
 def on_decision(
@@ -96,22 +138,14 @@ def on_decision(
         return None  # enrollments live only while the lead is in nurture: nothing to do
     active = store.nurture.active_enrollment(lead_id)
     if active is not None:
-        reason = leave_reason(active, decision.stage, events)
+        track = _track_of(playbook, active)
+        reason = leave_reason(active, decision.stage, events, track)
         if reason is None:
             return active
         store.nurture.end_enrollment(active.id, at, reason)
+        version = decision.playbook_version
         store.audit.append(
-            AuditEntry(
-                at=at,
-                actor=actor,
-                action="nurture.left",
-                entity="lead",
-                entity_id=lead_id,
-                before={"track": active.track, "step": active.next_step},
-                after={"reason": reason},
-                reason=reason,
-                playbook_version=decision.playbook_version,
-            )
+            left_entry(active, reason, at=at, actor=actor, events=events, playbook_version=version)
         )
     if before == Stage.NURTURE.value:
         return None  # enrolled when it came into nurture, not again on every event
@@ -144,6 +178,12 @@ def on_decision(
         )
     )
     return enrollment
+
+
+def _track_of(playbook: Playbook, enrollment: Enrollment) -> NurtureTrack | None:
+    if playbook.id != enrollment.playbook_id:
+        return None
+    return next((t for t in playbook.tracks if t.id == enrollment.track), None)
 
 
 def next_allowed(

@@ -15,6 +15,7 @@ from typing import Protocol
 NURTURE = "nurture"  # a nurture step's message
 SMS_REPLY = "sms_reply"  # an inbound free-text reply awaiting review (status ``review``)
 STOP_CONFIRMATION = "stop_confirmation"  # the one text after a stop keyword
+FORM_CONFIRMATION = "form_confirmation"  # the email a form capture gets at once, with consent
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,8 @@ class NurtureStore(Protocol):
         """Move the enrollment on to ``next_step``, due at ``next_due_at``."""
         ...
 
-    def ended_early(self, enrollment_id: int) -> bool:
-        """Whether the enrollment ended for a reason other than completing its steps."""
+    def enrollment(self, enrollment_id: int) -> Enrollment | None:
+        """The enrollment, active or ended."""
         ...
 
     # -- the outbox ----------------------------------------------------------------------

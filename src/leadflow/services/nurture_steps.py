@@ -2,20 +2,36 @@
 
 An enrollment is caught up to ``now`` in one go (every step whose time has come is queued)
 and then scheduled for its next step, or ended: ``completed`` after its last step, or, with
-an audit record, when the lead is gone, no longer in nurture, or its playbook, track or
-template has disappeared. Queuing is intent only: :mod:`leadflow.services.sending` asks the
-consent gate when each message is sent.
+an audit record, when the lead is gone, no longer in nurture, has opted out of every channel
+its remaining steps use (``opted_out``), or its playbook, track or template has disappeared.
+A step on a channel the lead opted out of since it entered is passed over, audited
+(``nurture.step_skipped``), and the steps on other channels go on. Queuing is intent only:
+:mod:`leadflow.services.sending` asks the consent gate when each message is sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from leadflow.domain.nurture import TEMPLATE_FIELDS, render
-from leadflow.domain.playbook import NurtureTrack, Playbook
+from leadflow.domain.events import Event
+from leadflow.domain.nurture import (
+    TEMPLATE_FIELDS,
+    channel_left,
+    opted_out_channels,
+    render,
+)
+from leadflow.domain.playbook import NurtureTrack, Playbook, Template
 from leadflow.domain.stages import Stage
 from leadflow.errors import LeadflowError
-from leadflow.services.nurture import COMPLETED, STAGE_CHANGED, step_due_at
+from leadflow.services.nurture import (
+    CHANNEL_OPTED_OUT,
+    COMPLETED,
+    OPTED_OUT,
+    STAGE_CHANGED,
+    left_entry,
+    step_due_at,
+)
 from leadflow.services.nurture_ports import NURTURE, Enrollment, NewMessage
 from leadflow.services.store.lifecycle import current_profile
 from leadflow.services.store.ports import (
@@ -40,22 +56,35 @@ def step_due(run: Runner, playbooks: PlaybookLookup, now: datetime, limit: int =
     return run(batch)
 
 
-def _end(uow: UnitOfWork, enrollment: Enrollment, now: datetime, reason: str) -> int:
+def _end(
+    uow: UnitOfWork,
+    enrollment: Enrollment,
+    now: datetime,
+    reason: str,
+    events: Sequence[Event] = (),
+) -> int:
     uow.nurture.end_enrollment(enrollment.id, now, reason)
     if reason != COMPLETED:
-        uow.audit.append(
-            AuditEntry(
-                at=now,
-                actor=ACTOR,
-                action="nurture.left",
-                entity="lead",
-                entity_id=enrollment.lead_id,
-                before={"track": enrollment.track, "step": enrollment.next_step},
-                after={"reason": reason},
-                reason=reason,
-            )
-        )
+        uow.audit.append(left_entry(enrollment, reason, at=now, actor=ACTOR, events=events))
     return 0
+
+
+def _skip_step(
+    uow: UnitOfWork, enrollment: Enrollment, step_no: int, channel: str, now: datetime
+) -> None:
+    """A step on a channel the lead opted out of: not queued, and the record says why."""
+    uow.audit.append(
+        AuditEntry(
+            at=now,
+            actor=ACTOR,
+            action="nurture.step_skipped",
+            entity="lead",
+            entity_id=enrollment.lead_id,
+            before={"track": enrollment.track, "step": step_no},
+            after={"channel": channel},
+            reason=CHANNEL_OPTED_OUT,
+        )
+    )
 
 
 def _track(
@@ -80,40 +109,62 @@ def _track(
 def advance(
     uow: UnitOfWork, enrollment: Enrollment, playbooks: PlaybookLookup, now: datetime
 ) -> int:
-    """Queue each of the enrollment's steps due at ``now``, then schedule the next or end;
-    returns how many messages were queued."""
+    """Queue each of the enrollment's steps due at ``now`` (a step on a channel the lead opted
+    out of since it entered is passed over), then schedule the next or end; returns how many
+    messages were queued."""
     found = _track(uow, enrollment, playbooks)
     if isinstance(found, str):
         return _end(uow, enrollment, now, found)
     lead, playbook, track = found
-    profile = current_profile(lead, uow.leads.events_of(lead.lead_id))
+    events = uow.leads.events_of(lead.lead_id)
+    profile = current_profile(lead, events)
     values = {name: getattr(profile, name) for name in TEMPLATE_FIELDS}
+    stopped = opted_out_channels(events, enrollment.entered_at)
     step_no, due = enrollment.next_step, enrollment.next_due_at
     queued = 0
-    while due is not None and due <= now and step_no < len(track.steps):
+    while due is not None and due <= now and channel_left(track, step_no, stopped):
         step = track.steps[step_no]
-        template = playbook.template(step.template)
-        if template is None:
-            return queued + _end(uow, enrollment, now, "template_missing")
-        uow.nurture.queue_message(
-            NewMessage(
-                lead_id=lead.lead_id,
-                kind=NURTURE,
-                channel=step.channel,
-                subject=render(template.subject, values) if template.subject else None,
-                body=render(template.body, values),
-                created_at=now,
-                due_at=now,
-                template=template.id,
-                enrollment_id=enrollment.id,
-                step=step_no,
+        if step.channel in stopped:
+            _skip_step(uow, enrollment, step_no, step.channel, now)
+        else:
+            template = playbook.template(step.template)
+            if template is None:
+                return queued + _end(uow, enrollment, now, "template_missing")
+            message = _message(
+                enrollment, template, values, step=step_no, channel=step.channel, now=now
             )
-        )
-        queued += 1
+            uow.nurture.queue_message(message)
+            queued += 1
         step_no += 1
         due = step_due_at(track.steps[step_no].delay, due) if step_no < len(track.steps) else None
     if due is None:
         _end(uow, enrollment, now, COMPLETED)
+    elif not channel_left(track, step_no, stopped):
+        _end(uow, enrollment, now, OPTED_OUT, events)
     else:
         uow.nurture.reschedule(enrollment.id, step_no, due)
     return queued
+
+
+def _message(
+    enrollment: Enrollment,
+    template: Template,
+    values: Mapping[str, str | None],
+    *,
+    step: int,
+    channel: str,
+    now: datetime,
+) -> NewMessage:
+    """The message of one step, rendered from the lead's current profile, due at once."""
+    return NewMessage(
+        lead_id=enrollment.lead_id,
+        kind=NURTURE,
+        channel=channel,
+        subject=render(template.subject, values) if template.subject else None,
+        body=render(template.body, values),
+        created_at=now,
+        due_at=now,
+        template=template.id,
+        enrollment_id=enrollment.id,
+        step=step,
+    )

@@ -208,20 +208,27 @@ def _track(track: NurtureTrack) -> list[str]:
 
 
 def nurture_section(playbook: Playbook) -> list[str]:
-    """The nurture tracks, their steps, and the templates they send."""
+    """The form confirmation, the nurture tracks, their steps, and the templates they send."""
     lines = ["## Nurture", ""]
     if not playbook.tracks:
-        return [*lines, "No nurture tracks: leads in nurture get no automated messages.", ""]
-    lines += [
-        "A lead enters the first track whose entry and service lines match when its stage "
-        "becomes `nurture`; each step waits its delay after the previous one. It leaves on any "
-        "stage change, an unsubscribe or revoked consent. Consent, a valid contact point and "
-        "calling hours (08:00–21:00 the recipient's local time) are checked when each step is "
-        "sent. Templates never carry pricing or eligibility claims.",
-        "",
-    ]
-    for track in playbook.tracks:
-        lines += _track(track)
+        lines += ["No nurture tracks: leads in nurture get no automated messages.", ""]
+    else:
+        lines += [
+            "A lead enters the first track whose entry and service lines match when its stage "
+            "becomes `nurture`; each step waits its delay after the previous one. It leaves on "
+            "any stage change. An opt-out (an unsubscribe, an SMS STOP, a revoked consent) ends "
+            "only the steps on its own channel; the other channels' steps go on, and the lead "
+            "leaves once no remaining step has a channel it has not opted out of. Consent, a "
+            "valid contact point and calling hours (08:00–21:00 the recipient's local time) are "
+            "checked when each step is sent. Templates never carry pricing or eligibility "
+            "claims.",
+            "",
+        ]
+        for track in playbook.tracks:
+            lines += _track(track)
+    lines += _confirmation(playbook)
+    if not playbook.templates:
+        return lines
     lines += ["### Templates", ""]
     return lines + table(
         ("Template", "Subject (email)", "Fields"),
@@ -234,6 +241,24 @@ def nurture_section(playbook: Playbook) -> list[str]:
             for t in playbook.templates
         ),
     )
+
+
+def _confirmation(playbook: Playbook) -> list[str]:
+    """What a form capture gets at once (the seeds' "send an email confirmation if
+    consented")."""
+    rule = playbook.confirmation
+    if rule is None:
+        return ["No form confirmation: a form capture gets no message at once.", ""]
+    events = ", ".join(f"`{e.value}`" for e in sorted(rule.on))
+    return [
+        "### Form confirmation",
+        "",
+        f"A form capture ({events}) gets the template `{rule.template}` by email at once when "
+        "the lead has consented to email at that address, and consent is checked again when "
+        "it is sent: one per delivery, within 24 hours of the capture, never for imported "
+        "history. Without consent nothing is queued, and the audit records why.",
+        "",
+    ]
 
 
 def _fields(template: Template) -> list[str]:

@@ -14,7 +14,7 @@ nothing: the lease ends and the message is claimed again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -22,22 +22,35 @@ from typing import Protocol
 from leadflow.domain.contact_rules import (
     FINAL_REASONS,
     QUIET_HOURS,
-    ConsentFact,
     Window,
     may_send,
     window_for,
 )
-from leadflow.domain.nurture import claims_in
+from leadflow.domain.events import Event
+from leadflow.domain.nurture import claims_in, opted_out_channels
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
-from leadflow.services.nurture import next_allowed, paused_retry
-from leadflow.services.nurture_ports import NURTURE, STOP_CONFIRMATION, QueuedMessage
-from leadflow.services.optout import UnsubscribeLinks, confirmation_verdict
+from leadflow.services.confirmation import too_late
+from leadflow.services.nurture import (
+    CHANNEL_OPTED_OUT,
+    next_allowed,
+    paused_retry,
+    stops_every_channel,
+)
+from leadflow.services.nurture_ports import (
+    FORM_CONFIRMATION,
+    NURTURE,
+    STOP_CONFIRMATION,
+    QueuedMessage,
+)
+from leadflow.services.optout import TOO_LATE, UnsubscribeLinks, confirmation_verdict
+from leadflow.services.store.consent import consent_facts
 from leadflow.services.store.lifecycle import current_profile
-from leadflow.services.store.ports import ConsentRecord, Runner, UnitOfWork
+from leadflow.services.store.ports import Runner, UnitOfWork
 
 EARLY_STAGE_CLAIM = "early_stage_claim"
 LEFT_NURTURE = "left_nurture"
+_MARKETING = frozenset({NURTURE, FORM_CONFIRMATION})  # to a lead with consent: a way out in each
 MAX_ATTEMPTS = 5
 SEND_TIMEOUT_S = 30.0
 LEASE_MARGIN_S = 60.0
@@ -72,21 +85,6 @@ class Location:
 
 
 Locate = Callable[[LeadProfile], Location]
-
-
-def consent_facts(records: Iterable[ConsentRecord]) -> tuple[ConsentFact, ...]:
-    """The gate's view of stored consent records.
-
-    A grant counts from when it was captured; a revocation from the earlier of when it was
-    captured and when the lead revoked.
-    """
-    facts: list[ConsentFact] = []
-    for record in records:
-        at = record.captured_at
-        if record.status != "granted" and record.revoked_at is not None:
-            at = min(at, record.revoked_at)
-        facts.append(ConsentFact(record.channel, record.contact_point, record.status, at))
-    return tuple(facts)
 
 
 @dataclass(frozen=True)
@@ -180,8 +178,8 @@ class Sender:
         return "sent"
 
     def _deliver(self, uow: UnitOfWork, message: QueuedMessage, to: str, now: datetime) -> None:
-        if message.kind == NURTURE and message.channel == "email" and message.lead_id:
-            # marketing: a way out in every one
+        if message.kind in _MARKETING and message.channel == "email" and message.lead_id:
+            # sent on the lead's marketing consent: a way out in every one
             footer, headers = self.links.for_email(uow, message.lead_id, to, now)
             self.sink.send(
                 message.channel, to, message.body + footer, message.subject, headers=headers
@@ -197,6 +195,8 @@ class Sender:
         if message.kind == STOP_CONFIRMATION:
             # The one message sent without consent (now revoked), outside calling hours too.
             return _Target(*confirmation_verdict(uow, message, now))
+        if too_late(message, now):  # a form confirmation a day after the form: not at all
+            return _Target(None, TOO_LATE)
         return self._lead_target(uow, message, message.lead_id, now)
 
     def _lead_target(
@@ -207,7 +207,8 @@ class Sender:
         if lead is None:
             return _Target(None, "no_contact_point")
         uow.leads.lock_lead(lead.lead_id)  # a concurrent revocation waits, or came first
-        profile = current_profile(lead, uow.leads.events_of(lead.lead_id))
+        events = uow.leads.events_of(lead.lead_id)
+        profile = current_profile(lead, events)
         to = profile.email if message.channel == "email" else profile.phone
         where = self.locate(profile)
         zones = where.zones or None
@@ -227,11 +228,26 @@ class Sender:
         text = " ".join(filter(None, (message.subject, message.body)))
         if (decided is None or decided.stage in _EARLY) and claims_in(text):
             return _Target(to, EARLY_STAGE_CLAIM)
-        if message.enrollment_id is not None and uow.nurture.ended_early(message.enrollment_id):
-            return _Target(to, LEFT_NURTURE)
+        refused = _enrollment_refusal(uow, message, events)
+        if refused is not None:
+            return _Target(to, refused)
         if not verdict.allowed:
             if verdict.reason == QUIET_HOURS:
                 retry = next_allowed(message.channel, now, zones, window)
                 return _Target(to, verdict.reason, retry)
             return _Target(to, verdict.reason, paused_retry(now))
         return _Target(to, "allowed")
+
+
+def _enrollment_refusal(uow: UnitOfWork, message: QueuedMessage, events: list[Event]) -> str | None:
+    """Why a nurture step's message may not go, from its enrollment: the lead opted out of
+    the message's channel since it entered (``channel_opted_out``), or the enrollment ended
+    so that nothing of it goes (``left_nurture``); ``None`` when neither."""
+    if message.enrollment_id is None:
+        return None
+    enrollment = uow.nurture.enrollment(message.enrollment_id)
+    if enrollment is None:
+        return None
+    if message.channel in opted_out_channels(events, enrollment.entered_at):
+        return CHANNEL_OPTED_OUT
+    return LEFT_NURTURE if stops_every_channel(enrollment) else None

@@ -17,7 +17,6 @@ from sqlalchemy import ColumnElement, Table, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.tables import MessageRow, NurtureEnrollmentRow
-from leadflow.services.nurture import COMPLETED
 from leadflow.services.nurture_ports import (
     SMS_REPLY,
     STOP_CONFIRMATION,
@@ -99,13 +98,11 @@ class SqlNurture:
             .values(next_step=next_step, next_due_at=next_due_at)
         )
 
-    def ended_early(self, enrollment_id: int) -> bool:
+    def enrollment(self, enrollment_id: int) -> Enrollment | None:
         row = self.session.execute(
-            select(_ENROLLMENTS.c.ended_at, _ENROLLMENTS.c.end_reason).where(
-                _ENROLLMENTS.c.id == enrollment_id
-            )
+            select(_ENROLLMENTS).where(_ENROLLMENTS.c.id == enrollment_id)
         ).first()
-        return row is not None and row.ended_at is not None and row.end_reason != COMPLETED
+        return None if row is None else _enrollment(row)
 
     # -- the outbox ----------------------------------------------------------------------
     def queue_message(self, message: NewMessage) -> None:

@@ -10,7 +10,12 @@ from collections.abc import Callable, Iterator, Sequence
 
 from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean, dotted, one_of
 from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
-from leadflow.domain.nurture import TEMPLATE_FIELDS, placeholders, template_claims
+from leadflow.domain.nurture import (
+    CONFIRMATION_FIELDS,
+    TEMPLATE_FIELDS,
+    placeholders,
+    template_claims,
+)
 from leadflow.domain.playbook import Playbook, Queue, Template
 from leadflow.domain.reasons import ReasonKind
 
@@ -353,8 +358,44 @@ def _step_issues(playbook: Playbook) -> list[Issue]:
     return issues
 
 
+def _confirmation_issues(playbook: Playbook) -> list[Issue]:
+    """The form confirmation sends a declared template, by email, naming no care area."""
+    if playbook.confirmation is None:
+        return []
+    at: NodePath = ("nurture", "confirmation", "template")
+    name = playbook.confirmation.template
+    used = playbook.template(name)
+    if used is None:
+        templates = [t.id for t in playbook.templates]
+        hint = did_you_mean(name, templates) or "declare it under nurture.templates"
+        return [Issue(at, f"template `{name}` is not declared", hint)]
+    issues = []
+    if used.subject is None:
+        message = f"template `{name}` has no subject, and the confirmation is an email"
+        issues.append(Issue(at, message, f"add `subject:` to template `{name}`"))
+    texts = filter(None, (used.subject, used.body))
+    for field in sorted({f for text in texts for f in _safe_placeholders(text)}):
+        if field in TEMPLATE_FIELDS and field not in CONFIRMATION_FIELDS:
+            message = (
+                f"template `{name}` uses `{{{field}}}`: a confirmation goes to whoever reads "
+                "the inbox, so it names no care area (minimum necessary)"
+            )
+            fields = ", ".join(f"`{{{f}}}`" for f in CONFIRMATION_FIELDS)
+            issues.append(Issue(at, message, f"use only {fields}"))
+    return issues
+
+
+def _safe_placeholders(text: str) -> list[str]:
+    """The placeholders of ``text``; none when it is malformed (reported for the template)."""
+    try:
+        return placeholders(text)
+    except ValueError:
+        return []
+
+
 def check_nurture(playbook: Playbook) -> list[Issue]:
-    """Tracks send declared templates with the fields they need, and never early-stage claims."""
+    """Tracks and the form confirmation send declared templates with the fields they need,
+    and never early-stage claims."""
     issues = _duplicates(
         [(("nurture", "templates", i, "id"), t.id) for i, t in enumerate(playbook.templates)],
         "template id",
@@ -365,7 +406,7 @@ def check_nurture(playbook: Playbook) -> list[Issue]:
     )
     for i, template in enumerate(playbook.templates):
         issues += _template_issues(template, ("nurture", "templates", i))
-    return issues + _step_issues(playbook)
+    return issues + _step_issues(playbook) + _confirmation_issues(playbook)
 
 
 def check_reasons(playbook: Playbook) -> list[Issue]:

@@ -119,6 +119,12 @@ def _track(track: s.NurtureTrack) -> d.NurtureTrack:
     )
 
 
+def _confirmation(confirmation: s.Confirmation | None) -> d.Confirmation | None:
+    if confirmation is None:
+        return None
+    return d.Confirmation(confirmation.template, frozenset(EventType(e) for e in confirmation.on))
+
+
 def _route(rule: s.RouteRule) -> d.RouteRule:
     return d.RouteRule(
         queue=rule.queue,
@@ -213,6 +219,7 @@ def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
         teams=tuple(_team(t) for t in model.routing.teams),
         templates=tuple(d.Template(t.id, t.body, t.subject) for t in model.nurture.templates),
         tracks=tuple(_track(t) for t in model.nurture.tracks),
+        confirmation=_confirmation(model.nurture.confirmation),
         stage_actions=MappingProxyType({Stage(k): v for k, v in model.next_actions.items()}),
         reasons=_reasons(model),
     )

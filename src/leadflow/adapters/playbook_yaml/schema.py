@@ -20,6 +20,7 @@ from leadflow.adapters.playbook_yaml.matchers import (
     PropertyTest,
 )
 from leadflow.adapters.playbook_yaml.values import (
+    CaptureTypes,
     Count,
     DayName,
     DiscoveryAnswer,
@@ -256,9 +257,17 @@ class NurtureTrack(Model):
     steps: Annotated[tuple[NurtureStep, ...], NonEmpty]
 
 
-class Nurture(Model):
-    """Nurture tracks (first match wins) and the templates they send."""
+class Confirmation(Model):
+    """The email a form capture gets at once, when the lead consented to email."""
 
+    template: RuleId
+    on: CaptureTypes = ("form_submitted",)
+
+
+class Nurture(Model):
+    """Nurture tracks (first match wins), the form confirmation and the templates they send."""
+
+    confirmation: Confirmation | None = None
     templates: tuple[Template, ...] = ()
     tracks: tuple[NurtureTrack, ...] = ()
 
@@ -311,6 +320,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Template,
     NurtureStep,
     NurtureTrack,
+    Confirmation,
     Nurture,
     PlaybookModel,
 )

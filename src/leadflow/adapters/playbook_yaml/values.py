@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from leadflow.adapters.playbook_yaml.issues import NodePath, did_you_mean, one_of
 from leadflow.domain.calendar import parse_sla
 from leadflow.domain.conditions import Scalar
-from leadflow.domain.events import DISCOVERY_ANSWERS, EventType
+from leadflow.domain.events import CAPTURE_TYPES, DISCOVERY_ANSWERS, EventType
 from leadflow.domain.playbook import Repeat
 from leadflow.domain.profile import DERIVED_FIELDS, LEAD_FIELDS, LeadType
 from leadflow.domain.purposes import Purpose
@@ -208,6 +208,10 @@ EventTypeName = Annotated[
     str, AfterValidator(_choice("an event type", (t.value for t in EventType)))
 ]
 EventTypes = Annotated[tuple[EventTypeName, ...], BeforeValidator(_as_list), NonEmpty]
+CaptureName = Annotated[
+    str, AfterValidator(_choice("a form capture event", sorted(t.value for t in CAPTURE_TYPES)))
+]
+CaptureTypes = Annotated[tuple[CaptureName, ...], BeforeValidator(_as_list), NonEmpty]
 Categories = Annotated[tuple[Name, ...], BeforeValidator(_as_list), NonEmpty]
 StageName = Annotated[str, AfterValidator(_choice("a stage", (s.value for s in Stage)))]
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

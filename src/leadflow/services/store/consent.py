@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from leadflow.domain.contact_rules import ConsentFact
 from leadflow.domain.events import CHANNELS, Event, EventType
 from leadflow.domain.profile import LeadProfile
 from leadflow.services.store.ports import ConsentRecord, UnitOfWork
@@ -28,6 +29,21 @@ def latest_status(consents: list[ConsentRecord], channel: str, point: str | None
 def active_consent(consents: list[ConsentRecord], channel: str, point: str | None) -> bool:
     """Whether ``point`` may be contacted on ``channel``: consent follows the number."""
     return point is not None and latest_status(consents, channel, point) == "granted"
+
+
+def consent_facts(records: Iterable[ConsentRecord]) -> tuple[ConsentFact, ...]:
+    """The gate's view of stored consent records.
+
+    A grant counts from when it was captured; a revocation from the earlier of when it was
+    captured and when the lead revoked.
+    """
+    facts: list[ConsentFact] = []
+    for record in records:
+        at = record.captured_at
+        if record.status != "granted" and record.revoked_at is not None:
+            at = min(at, record.revoked_at)
+        facts.append(ConsentFact(record.channel, record.contact_point, record.status, at))
+    return tuple(facts)
 
 
 def consents_from_profile(

@@ -17,6 +17,7 @@ from typing import Any
 from leadflow.domain.events import CONSENT_TYPES, Event, EventType
 from leadflow.domain.profile import CONSENT_FIELDS, TEXT_FIELDS, LeadProfile
 from leadflow.errors import EventConflictError, LeadNotFoundError
+from leadflow.services.confirmation import confirm_captures
 from leadflow.services.redaction import Identity, TextScanner, redact_profile, redact_properties
 from leadflow.services.routing.assign import ImportedClocks
 from leadflow.services.store.consent import consent_from_event, consents_from_profile
@@ -406,4 +407,8 @@ def record_events(store: UnitOfWork, events: Sequence[Event], ctx: Context) -> E
             event_id=last_event,
             imported=ctx.imported,
         )
+    if ctx.imported is None:  # history brought in by an import is never confirmed
+        touched_leads = {lead_id: by_id[lead_id] for lead_id in touched}
+        stored = [s.event for s in to_store]
+        confirm_captures(store, touched_leads, stored, ctx.playbooks, now=ctx.now, actor=ctx.actor)
     return result
