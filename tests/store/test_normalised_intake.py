@@ -78,3 +78,19 @@ def test_an_imported_row_with_mass_and_sleep_is_read_not_disqualified(
         "country `USA` read as US",
         "service_line `sleep` read as sleep_medicine",
     }
+
+
+def test_a_posted_disposable_address_warns_and_a_junk_name_is_disqualified(
+    client: TestClient,
+) -> None:
+    throwaway = {**CAREGIVER, "email": "dana@mailinator.com"}
+    warned = client.post("/v1/leads", json=throwaway).json()["decision"]
+    assert warned["disqualification_reason"] is None
+    [warning] = [r for r in warned["reasons"] if r["rule"] == "data_quality.disposable_email"]
+    assert warning["points"] == 0
+    assert "mailinator" not in warning["label"]
+    junk = {**CAREGIVER, "lead_id": "SC-JUNK", "email": "j@example.org", "phone": None}
+    junk |= {"first_name": "test", "last_name": "test"}
+    stopped = client.post("/v1/leads", json=junk).json()["decision"]
+    assert stopped["stage"] == "disqualified"
+    assert stopped["disqualification_reason"] == "test_or_junk_record"

@@ -21,6 +21,7 @@ from leadflow.domain.normalise import (
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
 from leadflow.errors import PlaybookError
+from leadflow.services.store.lifecycle import service_line_read
 
 AS_OF = datetime(2026, 3, 6, 12, tzinfo=UTC)
 SYNONYMS = Synonyms.of({"service_line": {"sleep_medicine": ("Sleep", "Sleep Clinic")}})
@@ -207,3 +208,9 @@ def test_fold_ignores_case_spaces_dots_hyphens_and_underscores() -> None:
     assert {
         fold(t) for t in ("Sleep Medicine", "sleep-medicine", "sleep_medicine", "SLEEP.MEDICINE")
     } == {"sleepmedicine"}
+
+
+def test_nurture_reads_the_service_line_as_the_decision_did() -> None:
+    playbook = load_playbook("specialty-clinic")
+    profile = LeadProfile("L", service_line="Sleep Clinic")
+    assert service_line_read(playbook, profile) == "sleep_medicine"
