@@ -13,7 +13,9 @@ from types import MappingProxyType
 
 from leadflow.domain.calendar import BusinessHours, Sla, SlaUnit
 from leadflow.domain.conditions import Condition, FieldTest
+from leadflow.domain.data_quality import QualityGate
 from leadflow.domain.events import EventType
+from leadflow.domain.normalise import NO_REFERENCE_DATA, NO_SYNONYMS, ReferenceData, Synonyms
 from leadflow.domain.pages import PageMatcher, PageRule
 from leadflow.domain.purposes import DEFAULT_PURPOSES, Purpose
 from leadflow.domain.reasons import DEFAULT_REASONS, ReasonCatalog
@@ -292,6 +294,13 @@ class Playbook:
     stage_actions: Mapping[Stage, str] = field(default_factory=lambda: MappingProxyType({}))
     # The reason codes sales may give (reject, disqualify, lose); hard stops use them too.
     reasons: ReasonCatalog = DEFAULT_REASONS
+    # What each variant of a value means (``synonyms:``), and the data-quality checks
+    # turned on as warnings or hard stops (``data_quality:``).
+    synonyms: Synonyms = NO_SYNONYMS
+    data_quality: tuple[QualityGate, ...] = ()
+    # The reference tables (states, countries, ZIP codes, disposable domains) the playbook
+    # was loaded with: handed in by the loader, not part of the rules or of equality.
+    reference: ReferenceData = field(default=NO_REFERENCE_DATA, repr=False, compare=False)
     # Derived from the rules above when the playbook is made, for the engine; not part of
     # equality. ``pages``: the page rules compiled. ``intent_rules``: for each event type,
     # the positions of the intent rules that count it (signals, then bonuses), in order.

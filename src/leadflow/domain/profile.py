@@ -53,6 +53,10 @@ DERIVED_FIELDS: tuple[str, ...] = (
     "consent.sms",
     "consent.phone",
     "consent.any",
+    # data-quality checks (domain/data_quality.py), on the profile as normalised
+    "quality.disposable_email",
+    "quality.zip_state_mismatch",
+    "quality.junk_name",
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

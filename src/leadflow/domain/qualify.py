@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leadflow.domain.conditions import evaluate
+from leadflow.domain.data_quality import QUALITY_FIELDS, Action, Check, quality_fact
 from leadflow.domain.decision import Blocker, Decision, Reason, Route
 from leadflow.domain.events import CHANNELS, CONSENT_TYPES, ENGAGEMENT_TYPES, Event, EventType
 from leadflow.domain.lifecycle import NO_TIMELINE, RECYCLED, SalesState, recheck_date, replay_sales
+from leadflow.domain.normalise import Reading, normalise_profile
 from leadflow.domain.playbook import Band, Playbook
 from leadflow.domain.profile import LeadProfile, looks_like_email, looks_like_phone
 from leadflow.domain.scoring import (
@@ -57,9 +59,10 @@ def timeline_at(events: Iterable[Event], as_of: datetime) -> list[Event]:
 
 
 class _Facts:
-    """Profile fields plus derived contact and consent facts, for conditions."""
+    """Profile fields (normalised) plus derived contact, consent and data-quality facts,
+    for conditions."""
 
-    def __init__(self, profile: LeadProfile, timeline: list[Event]) -> None:
+    def __init__(self, profile: LeadProfile, timeline: list[Event], playbook: Playbook) -> None:
         consent_events: dict[str, bool] = {}  # the last consent event per channel
         for event in timeline:
             kind = event.type
@@ -69,7 +72,12 @@ class _Facts:
                 channel = event.prop("channel")
                 if channel in CHANNELS:
                     consent_events[str(channel)] = kind is EventType.CONSENT_GRANTED
-        self.profile = profile
+        self.reference = playbook.reference
+        self.profile, self.readings = normalise_profile(
+            profile, playbook.synonyms, playbook.reference
+        )
+        profile = self.profile
+        self.quality: dict[str, bool] = {}
         consent = {
             "email": profile.consent_email is True,
             "sms": profile.consent_sms is True,
@@ -91,7 +99,30 @@ class _Facts:
         derived = self.derived.get(name)
         if derived is not None:
             return derived
+        if name in QUALITY_FIELDS:
+            return self.failed(Check(name.removeprefix("quality.")))
         return self.profile.value(name)
+
+    def failed(self, check: Check) -> bool:
+        """Whether the profile fails a data-quality check (worked out when first asked)."""
+        known = self.quality.get(check.value)
+        if known is None:
+            known = quality_fact(check, self.profile, self.reference)
+            self.quality[check.value] = known
+        return known
+
+
+def _reading_reason(reading: Reading) -> Reason:
+    return Reason(reading.rule, reading.label, 0)
+
+
+def _quality_warnings(ctx: _Context) -> list[Reason]:
+    """A reason with 0 points for each warning gate the lead fails; the stage is unchanged."""
+    return [
+        Reason(gate.rule, f"Data quality warning: {gate.label} ({gate.reason_code})", 0)
+        for gate in ctx.playbook.data_quality
+        if gate.action is Action.WARN and ctx.facts.failed(gate.check)
+    ]
 
 
 PREDICTED_FIELD = "custom.predicted_conversion"
@@ -201,6 +232,18 @@ def _marketing_stage(ctx: _Context, reasons: list[Reason]) -> tuple[Stage, str, 
     return Stage.NEW, "New", blockers
 
 
+def _hard_stop(ctx: _Context) -> tuple[str, str, str] | None:
+    """The first hard stop that applies (the playbook's, then its data-quality gates set to
+    stop): rule id, label and reason code."""
+    for stop in ctx.playbook.hard_stops:
+        if evaluate(stop.condition, ctx.facts):
+            return stop.id, stop.label, stop.reason_code
+    for gate in ctx.playbook.data_quality:
+        if gate.action is Action.HARD_STOP and ctx.facts.failed(gate.check):
+            return gate.rule, gate.label, gate.reason_code
+    return None
+
+
 def _stage(ctx: _Context, reasons: list[Reason]) -> tuple[Stage, str, str | None, list[Blocker]]:
     """Stage, status, disqualification reason and blockers, before sales-stage blockers."""
     sales = ctx.sales
@@ -208,11 +251,11 @@ def _stage(ctx: _Context, reasons: list[Reason]) -> tuple[Stage, str, str | None
         return sales.stage, sales.status or "", None, []
     if sales.stage is Stage.DISQUALIFIED:
         return sales.stage, sales.status or "", sales.terminal_reason, []
-    stop = next((h for h in ctx.playbook.hard_stops if evaluate(h.condition, ctx.facts)), None)
+    stop = _hard_stop(ctx)
     if stop is not None:
-        reasons.append(Reason(stop.id, f"Hard stop: {stop.label}", 0))
-        status = f"Disqualified – {stop.reason_code}"
-        return Stage.DISQUALIFIED, status, stop.reason_code, []
+        rule, label, code = stop
+        reasons.append(Reason(rule, f"Hard stop: {label}", 0))
+        return Stage.DISQUALIFIED, f"Disqualified – {code}", code, []
     if sales.stage is None:
         stage, status, blockers = _marketing_stage(ctx, reasons)
         return stage, status, None, blockers
@@ -264,7 +307,7 @@ def qualify(
     if as_of.tzinfo is None:
         raise LeadflowError("as_of must be timezone-aware")
     timeline = timeline_at(events, as_of)
-    facts = _Facts(profile, timeline)
+    facts = _Facts(profile, timeline, playbook)
     category = playbook.pages.category
     categories = {e.event_id: category(e) for e in timeline}
     ctx = _Context(
@@ -277,8 +320,9 @@ def qualify(
         intent=score_intent(playbook, timeline, categories, as_of),
         sales=replay_sales(timeline, playbook.sql),
     )
-    reasons: list[Reason] = []
+    reasons: list[Reason] = [_reading_reason(r) for r in facts.readings]
     stage, status, disqualification, blockers = _stage(ctx, reasons)
+    reasons.extend(_quality_warnings(ctx))
     reasons.extend(ctx.sales.reasons)
     reasons.extend(ctx.fit.reasons)
     reasons.extend(ctx.intent.reasons)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
+from leadflow.adapters.playbook_yaml.checks_values import check_data_quality, check_synonyms
 from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, did_you_mean, dotted, one_of
 from leadflow.domain.conditions import AllOf, Condition, FieldTest, Op
 from leadflow.domain.nurture import (
@@ -19,7 +20,7 @@ from leadflow.domain.nurture import (
 from leadflow.domain.playbook import Playbook, Queue, Template
 from leadflow.domain.reasons import ReasonKind
 
-RESERVED_PREFIXES = ("mql.", "sql.", "sales.", "model.")
+RESERVED_PREFIXES = ("mql.", "sql.", "sales.", "model.", "normalised.", "data_quality.")
 _MQL: NodePath = ("stages", "mql")
 
 
@@ -451,6 +452,8 @@ CHECKS: tuple[Callable[[Playbook], list[Issue]], ...] = (
     check_teams,
     check_nurture,
     check_reasons,
+    check_synonyms,
+    check_data_quality,
 )
 
 

@@ -19,7 +19,9 @@ from leadflow.adapters.playbook_yaml.values import DAYS, parse_hours
 from leadflow.domain import playbook as d
 from leadflow.domain.calendar import BusinessHours, Sla, parse_sla
 from leadflow.domain.conditions import AllOf, AnyOf, Condition, FieldTest, Not
+from leadflow.domain.data_quality import DEFAULT_LABELS, Action, Check, QualityGate
 from leadflow.domain.events import EventType
+from leadflow.domain.normalise import ReferenceData, Synonyms
 from leadflow.domain.pages import PageRule
 from leadflow.domain.playbook import DEFAULT_RECHECK_SLA
 from leadflow.domain.purposes import Purpose
@@ -156,8 +158,19 @@ def _reasons(model: s.PlaybookModel) -> ReasonCatalog:
     )
 
 
-def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
-    """The domain playbook for a validated model, versioned by its content."""
+def _gates(quality: s.DataQuality) -> tuple[QualityGate, ...]:
+    gates: list[QualityGate] = []
+    for check in Check:
+        gate: s.QualityGate | None = getattr(quality, check.value)
+        if gate is not None:
+            label = gate.label or DEFAULT_LABELS[check]
+            gates.append(QualityGate(check, Action(gate.action), gate.reason, label))
+    return tuple(gates)
+
+
+def compile_playbook(model: s.PlaybookModel, reference: ReferenceData) -> d.Playbook:
+    """The domain playbook for a validated model, versioned by its content, reading values
+    with ``reference``'s tables."""
     mql, sql = model.stages.mql, model.stages.sql
     return d.Playbook(
         id=model.id,
@@ -222,4 +235,7 @@ def compile_playbook(model: s.PlaybookModel) -> d.Playbook:
         confirmation=_confirmation(model.nurture.confirmation),
         stage_actions=MappingProxyType({Stage(k): v for k, v in model.next_actions.items()}),
         reasons=_reasons(model),
+        synonyms=Synonyms.of({str(k): v for k, v in model.synonyms.items()}),
+        data_quality=_gates(model.data_quality),
+        reference=reference,
     )

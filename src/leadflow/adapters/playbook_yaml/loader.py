@@ -18,6 +18,7 @@ from leadflow.adapters.playbook_yaml.issues import Issue, NodePath, Position, di
 from leadflow.adapters.playbook_yaml.schema import PlaybookModel
 from leadflow.adapters.playbook_yaml.source import Source, YamlSyntaxError, parse
 from leadflow.adapters.playbook_yaml.validation import issues_from
+from leadflow.adapters.reference import reference_data
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import PlaybookError, PlaybookNotFoundError, PlaybookProblem
 
@@ -75,7 +76,7 @@ def load_playbook_text(text: str, file: str) -> Playbook:
         model = PlaybookModel.model_validate(source.data)
     except ValidationError as exc:
         raise _error(file, source, issues + issues_from(exc, source.data, PlaybookModel)) from exc
-    playbook = compile_playbook(model)
+    playbook = compile_playbook(model, reference_data())
     issues += check_playbook(playbook)
     if issues:
         raise _error(file, source, issues)

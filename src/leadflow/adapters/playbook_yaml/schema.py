@@ -125,6 +125,26 @@ class Reasons(Model):
     lose: ReasonList | None = None
 
 
+SynonymField = Literal["service_line", "specialty", "org_type", "role", "source", "channel"]
+Variants = tuple[Text, ...]
+
+
+class QualityGate(Model):
+    """One data-quality check turned on: a warning or a hard stop, with its reason code."""
+
+    action: Literal["warn", "hard_stop"]
+    reason: ReasonCode
+    label: Text | None = None
+
+
+class DataQuality(Model):
+    """The data-quality checks a playbook turns on (each off when left out)."""
+
+    disposable_email: QualityGate | None = None
+    zip_state_mismatch: QualityGate | None = None
+    junk_name: QualityGate | None = None
+
+
 class FastTrack(Model):
     """An event (and optional profile test) that makes a lead an MQL without the scores."""
 
@@ -285,6 +305,8 @@ class PlaybookModel(Model):
     intent: Intent = Intent()
     hard_stops: tuple[HardStop, ...] = ()
     reasons: Reasons = Reasons()
+    synonyms: dict[SynonymField, dict[Name, Variants]] = Field(default_factory=dict)
+    data_quality: DataQuality = DataQuality()
     stages: Stages
     bands: tuple[Band, ...]
     routing: Routing = Routing()
@@ -306,6 +328,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     HardStop,
     Reason,
     Reasons,
+    QualityGate,
+    DataQuality,
     FastTrack,
     Mql,
     Requirement,

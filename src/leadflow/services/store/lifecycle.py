@@ -9,6 +9,8 @@ from typing import Any
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.next_change import next_change
+from leadflow.domain.normalise import normalise_profile
+from leadflow.domain.playbook import Playbook
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
 from leadflow.domain.reasons import is_reason_code
@@ -42,6 +44,12 @@ def current_profile(lead: StoredLead, events: list[Event]) -> LeadProfile:
         if event.type is EventType.PROFILE_UPDATED:
             profile = profile.with_updates(event.properties)
     return profile
+
+
+def service_line_read(playbook: Playbook, profile: LeadProfile) -> str | None:
+    """The lead's service line as the decision read it (synonyms applied), for nurture."""
+    read, _ = normalise_profile(profile, playbook.synonyms, playbook.reference)
+    return read.service_line
 
 
 def _why(decision: Decision) -> str:
@@ -84,7 +92,7 @@ def requalify_lead(
     result = Requalified(decision, before)
     after = next_change(lead.profile, events, playbook, decision, as_of)
     store_decision(store, result, as_of, actor, event_id=event_id, next_change_at=after)
-    service_line = current_profile(lead, events).service_line
+    service_line = service_line_read(playbook, current_profile(lead, events))
     on_decision(
         store,
         playbook,

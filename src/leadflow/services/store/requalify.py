@@ -24,6 +24,7 @@ from leadflow.services.store.lifecycle import (
     Requalified,
     current_profile,
     record_stage_change,
+    service_line_read,
 )
 from leadflow.services.store.ports import PlaybookLookup, UnitOfWork
 
@@ -142,7 +143,7 @@ def _decide_batch(
                 playbook,
                 result.decision,
                 before=result.before,
-                service_line=current_profile(lead, timeline).service_line,
+                service_line=service_line_read(playbook, current_profile(lead, timeline)),
                 events=timeline,
                 at=as_of,
                 actor=actor,
