@@ -15,6 +15,7 @@ from tests.fakes.store import FakeDatabase, FakeUnitOfWork
 from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.playbook_choice import PlaybookChoice
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.reasons import ReasonKind
 from leadflow.domain.stages import SalesAction
@@ -48,7 +49,7 @@ def _playbooks(name: str) -> Playbook:
 
 
 def _ctx(source: str = "api") -> Context:
-    return Context("user:ana", source, NOW, _playbooks, CLINIC.id)
+    return Context("user:ana", source, NOW, _playbooks, PlaybookChoice((), CLINIC.id))
 
 
 def _lead(db: FakeDatabase, lead_id: str = "L-1", playbook: str = CLINIC.id) -> None:

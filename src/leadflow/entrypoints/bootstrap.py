@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from threading import Lock
 
 from leadflow.adapters.db.database import Database
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import current_revision, head_revision, upgrade
+from leadflow.adapters.deployment import load_choice
 from leadflow.adapters.oidc import OidcClient, SsoConfig
 from leadflow.adapters.passwords import Argon2Passwords
-from leadflow.adapters.playbook_yaml import load_playbook, shipped_playbooks
+from leadflow.adapters.playbook_files import Playbooks
 from leadflow.adapters.ratelimit import RateLimiter
 from leadflow.adapters.records.zones import locate
 from leadflow.adapters.redaction import default_scanner
-from leadflow.domain.playbook import Playbook
+from leadflow.domain.playbook_choice import PlaybookChoice
 from leadflow.entrypoints.settings import Settings
-from leadflow.errors import PlaybookNotFoundError
 from leadflow.services.accounts import SessionRules, SignInRules
 from leadflow.services.optout import UnsubscribeLinks
 from leadflow.services.redaction import AS_WRITTEN, Redactor, TextScanner
@@ -36,42 +34,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-PLAYBOOK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-@dataclass
-class Playbooks:
-    """The configured playbooks, by name only: the shipped ones and the ``*.yaml`` files of
-    ``LEADFLOW_PLAYBOOK_DIR`` (which win over a shipped one of the same name). Loaded once
-    and kept (a changed file needs a restart). A lead cannot name a file by its path."""
-
-    folder: Path | None = None
-    _cache: dict[str, Playbook] = field(default_factory=dict)
-    _lock: Lock = field(default_factory=Lock)
-
-    def names(self) -> list[str]:
-        own = sorted(p.stem for p in self.folder.glob("*.yaml")) if self.folder else []
-        return sorted({*shipped_playbooks(), *own})
-
-    def _source(self, name: str) -> str:
-        if not PLAYBOOK_NAME.match(name):
-            raise PlaybookNotFoundError(
-                "a playbook is named (e.g. `specialty-clinic`), never given by a path"
-            )
-        if self.folder is not None and (self.folder / f"{name}.yaml").is_file():
-            return str(self.folder / f"{name}.yaml")
-        if name in shipped_playbooks():
-            return name
-        raise PlaybookNotFoundError(f"no playbook named `{name}`; known: {', '.join(self.names())}")
-
-    def __call__(self, name: str) -> Playbook:
-        with self._lock:
-            found = self._cache.get(name)
-            if found is None:
-                found = self._cache[name] = load_playbook(self._source(name))
-            return found
-
-
 @dataclass
 class App:
     """What every entrypoint needs: the database, the playbooks, the clock, the settings,
@@ -80,6 +42,7 @@ class App:
     settings: Settings
     db: Database
     playbooks: Playbooks
+    choice: PlaybookChoice
     clock: Callable[[], datetime] = utc_now
     limiter: RateLimiter = field(init=False)
     passwords: Argon2Passwords = field(default_factory=Argon2Passwords)
@@ -118,7 +81,7 @@ class App:
             source=source,
             now=self.clock(),
             playbooks=self.playbooks,
-            default_playbook=self.settings.default_playbook,
+            choice=self.choice,
             scanner=self.scanner,
             imported=ImportedClocks(timedelta(hours=self.settings.import_sla_max_age_hours))
             if imported
@@ -165,11 +128,19 @@ def bootstrap(
 ) -> App:
     """Wire the application; ``migrate`` upgrades an empty database to the current schema."""
     settings = settings or Settings()
+    playbooks = load_playbooks(settings)
+    choice = load_choice(settings.config, playbooks.names())  # a ConfigError names file and line
     engine = make_engine(settings.database_url)
     if migrate and current_revision(engine) is None:
         upgrade(engine)
+    return App(settings, Database(engine), playbooks, choice, clock)
+
+
+def load_playbooks(settings: Settings) -> Playbooks:
+    """The playbooks the settings configure: the shipped ones and ``LEADFLOW_PLAYBOOK_DIR``'s,
+    each checked for a changed file at most once per ``LEADFLOW_PLAYBOOK_RELOAD_S``."""
     folder = Path(settings.playbook_dir) if settings.playbook_dir else None
-    return App(settings, Database(engine), Playbooks(folder), clock)
+    return Playbooks(folder, settings.playbook_reload_s)
 
 
 def schema_is_current(app: App) -> tuple[bool, str | None, str]:

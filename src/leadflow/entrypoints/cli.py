@@ -29,6 +29,7 @@ from leadflow.entrypoints.common import (
 )
 from leadflow.entrypoints.demo_cli import demo_data_command
 from leadflow.entrypoints.demo_run import demo_command
+from leadflow.entrypoints.deployment_cli import per_lead_or_exit, playbook_new
 from leadflow.entrypoints.import_cli import export_command, import_command
 from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
@@ -53,6 +54,7 @@ app = typer.Typer(
 )
 playbook_app = typer.Typer(help="Check, document and list playbooks.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
+playbook_app.command("new")(playbook_new)
 app.add_typer(model_app, name="model")
 app.command()(backtest)
 app.command("import")(import_command)
@@ -98,10 +100,15 @@ def _root(
 @app.command()
 def qualify(
     *,
-    playbook: Annotated[
-        str, typer.Option(metavar="NAME_OR_PATH", help="Shipped playbook name or YAML file.")
-    ],
     leads: Annotated[Path, typer.Option(metavar="FILE", help="Leads: .csv or .jsonl.")],
+    playbook: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME_OR_PATH",
+            help="Shipped playbook name or YAML file, for every lead. Default: each lead's "
+            "`playbook`, else the one $LEADFLOW_CONFIG's rules choose.",
+        ),
+    ] = None,
     events: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Events: .csv or .jsonl.")
     ] = None,
@@ -127,7 +134,7 @@ def qualify(
         typer.Option(metavar="FILE", help="Write every row problem here as JSON Lines."),
     ] = None,
 ) -> None:
-    """Qualify leads under a playbook: one JSON decision per lead, in input order.
+    """Qualify leads: one JSON decision per lead, in input order.
 
     Exit code 0 when every row was good, 1 when some rows were rejected (the good ones are
     still decided), 2 when the files, options or playbook cannot be used.
@@ -138,7 +145,9 @@ def qualify(
     except InputFileError as exc:
         fail(console, str(exc))
     inputs = QualifyInputs(
-        playbook=load_playbook_or_exit(console, playbook),
+        playbook=load_playbook_or_exit(console, playbook)
+        if playbook is not None
+        else per_lead_or_exit(console),
         leads=leads,
         events=events,
         as_of=as_of or datetime.now(UTC),
@@ -158,8 +167,12 @@ def qualify(
     except BrokenPipeError:  # whoever read the decisions stopped early (`| head`): fine
         _silence_stdout()
         raise typer.Exit(0) from None
-    except (InputFileError, OSError) as exc:
+    except (InputFileError, OSError, PlaybookNotFoundError) as exc:
         fail(console, str(exc))
+    except PlaybookError as exc:
+        for problem in exc.problems:
+            say(console, str(problem))
+        fail(console, "a playbook a lead names cannot be loaded")
     say(console, summary(outcome))
     if outcome.rejected_rows:
         raise typer.Exit(ROWS_REJECTED)

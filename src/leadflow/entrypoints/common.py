@@ -12,7 +12,7 @@ from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.adapters.records.values import parse_datetime
 from leadflow.domain.playbook import Playbook
 from leadflow.entrypoints.reporting import say
-from leadflow.errors import PlaybookError, PlaybookNotFoundError
+from leadflow.errors import ConfigError, PlaybookError, PlaybookNotFoundError
 
 USAGE_ERROR = 2
 
@@ -39,6 +39,13 @@ def load_playbook_or_exit(console: Console, name_or_path: str) -> Playbook:
             say(console, str(problem))
         count = len(exc.problems)
         fail(console, f"{name_or_path}: {count} playbook problem{'s' if count != 1 else ''}")
+
+
+def config_failed(console: Console, exc: ConfigError) -> NoReturn:
+    """Every problem of the deployment file printed, then the usage-error exit."""
+    for problem in exc.problems:
+        say(console, str(problem))
+    fail(console, "the deployment file (LEADFLOW_CONFIG) cannot be used")
 
 
 def parse_as_of(value: str | None) -> datetime | None:

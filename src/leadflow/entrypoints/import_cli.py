@@ -34,11 +34,11 @@ from leadflow.domain.events import Event
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
 from leadflow.entrypoints.bootstrap import App, bootstrap
-from leadflow.entrypoints.common import fail, stderr
+from leadflow.entrypoints.common import config_failed, fail, stderr
 from leadflow.entrypoints.qualify_run import replacing
 from leadflow.entrypoints.reporting import PROGRESS_MIN_BYTES, ConsoleReporter, say
 from leadflow.entrypoints.settings import Settings
-from leadflow.errors import InputFileError, RecordProblem
+from leadflow.errors import ConfigError, InputFileError, RecordProblem
 from leadflow.services.store.importing import DEFAULT_BATCH, ImportResult, import_rows
 from leadflow.services.store.ports import AuditEntry
 
@@ -168,6 +168,8 @@ def _open_app(console: Console, database_url: str | None) -> App:
     settings = _settings(console, database_url)
     try:
         return bootstrap(settings, migrate=True)
+    except ConfigError as exc:
+        config_failed(console, exc)
     except (DatabaseError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
         fail(console, f"cannot open the lead store ({type(exc).__name__}: {first})")

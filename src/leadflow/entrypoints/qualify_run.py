@@ -29,7 +29,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
 from leadflow.errors import RecordProblem
-from leadflow.services.qualification import UnmatchedEvents, qualify_batch
+from leadflow.services.qualification import PerLead, UnmatchedEvents, qualify_batch
 
 PROGRESS_EVERY = 1024
 _T = TypeVar("_T", LeadProfile, Event)
@@ -49,7 +49,7 @@ class Reporter(Protocol):
 class QualifyInputs:
     """One ``leadflow qualify`` run: the files, the mapping, the playbook and the instant."""
 
-    playbook: Playbook
+    playbook: Playbook | PerLead  # one for every lead, or each lead's own
     leads: Path
     as_of: datetime
     events: Path | None = None

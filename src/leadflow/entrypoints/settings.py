@@ -20,12 +20,25 @@ class Settings(BaseSettings):
         DEFAULT_URL,
         description="SQLAlchemy URL: a SQLite file (default) or postgresql://user@host/db",
     )
-    default_playbook: str = Field(
-        "specialty-clinic", description="playbook for leads that do not name one"
+    config: str | None = Field(
+        None,
+        description="the deployment file (leadflow.yaml): which playbook decides a lead that "
+        "names none (unset: the shipped default)",
+    )
+    default_playbook: str | None = Field(
+        None,
+        description="replaced by `playbook_choice.default` in the deployment file: refused",
     )
     playbook_dir: str | None = Field(
         None,
         description="a folder of your own playbooks: each NAME.yaml is the playbook NAME",
+    )
+    playbook_reload_s: float = Field(
+        2.0,
+        ge=0,
+        le=3600,
+        description="a running server checks a changed file of LEADFLOW_PLAYBOOK_DIR at most "
+        "this often (0: on every use)",
     )
     webhook_secrets: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -128,6 +141,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="more Host names to accept in open local mode (besides loopback names)",
     )
+
+    @field_validator("default_playbook")
+    @classmethod
+    def _no_default_playbook(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "LEADFLOW_DEFAULT_PLAYBOOK is replaced by the deployment file: set "
+                "`playbook_choice.default` in the file LEADFLOW_CONFIG names"
+            )
+        return value
 
     @field_validator("rate_limit", "rate_limit_per_address")
     @classmethod

@@ -16,10 +16,10 @@ from leadflow.adapters.db.migrate import current_revision, head_revision, upgrad
 from leadflow.adapters.db.read_view import ReadView
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.bootstrap import App, bootstrap
-from leadflow.entrypoints.common import fail, parse_as_of, stderr
+from leadflow.entrypoints.common import config_failed, fail, parse_as_of, stderr
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.settings import Settings
-from leadflow.errors import LeadflowError
+from leadflow.errors import ConfigError, LeadflowError
 from leadflow.services.store.audit import verify_chain
 from leadflow.services.store.ports import AuditEntry
 from leadflow.services.store.requalify import requalify_all
@@ -57,6 +57,8 @@ def open_app(database_url: str | None, *, migrate: bool) -> App:
     settings = settings_or_exit(database_url)
     try:
         app = bootstrap(settings, migrate=migrate)
+    except ConfigError as exc:
+        config_failed(stderr(), exc)
     except Exception as exc:  # the driver's own errors: name the database, not the password
         fail(stderr(), f"cannot open {shown_url(settings.database_url)}: {type(exc).__name__}")
     at, head = current_revision(app.db.engine), head_revision()

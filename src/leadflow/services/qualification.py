@@ -9,17 +9,34 @@ report.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from leadflow.domain.decision import Decision
 from leadflow.domain.events import Event
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.playbook_choice import PlaybookChoice, with_choice
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
 from leadflow.domain.stages import Stage
 from leadflow.errors import LeadflowError
+
+
+@dataclass(frozen=True)
+class PerLead:
+    """Each lead decided under the playbook it names, else the one the deployment's rules
+    choose; its decision says which rule chose it, and warns when the playbook is not
+    written for the lead's type."""
+
+    choice: PlaybookChoice
+    playbooks: Callable[[str], Playbook]
+
+    def decide(self, lead: LeadProfile, events: Iterable[Event], as_of: datetime) -> Decision:
+        chosen = self.choice.choose(lead)
+        playbook = self.playbooks(chosen.playbook)
+        decision = qualify(lead, events, playbook, as_of)
+        return with_choice(decision, chosen.rule, lead.lead_type, playbook)
 
 
 @dataclass(frozen=True)
@@ -64,7 +81,7 @@ class QualificationBatch(Iterator[Decision]):
         self,
         leads: Iterable[LeadProfile],
         events: Iterable[Event],
-        playbook: Playbook,
+        playbook: Playbook | PerLead,
         as_of: datetime,
     ) -> None:
         if as_of.tzinfo is None:
@@ -92,7 +109,7 @@ class QualificationBatch(Iterator[Decision]):
         self,
         leads: Iterable[LeadProfile],
         events: Iterable[Event],
-        playbook: Playbook,
+        playbook: Playbook | PerLead,
         as_of: datetime,
     ) -> Iterator[Decision]:
         by_lead = group_by_lead(events)
@@ -100,7 +117,11 @@ class QualificationBatch(Iterator[Decision]):
         no_events: tuple[Event, ...] = ()
         for lead in leads:
             seen.add(lead.lead_id)
-            decision = qualify(lead, by_lead.get(lead.lead_id, no_events), playbook, as_of)
+            own = by_lead.get(lead.lead_id, no_events)
+            if isinstance(playbook, PerLead):
+                decision = playbook.decide(lead, own, as_of)
+            else:
+                decision = qualify(lead, own, playbook, as_of)
             self.stage_counts[decision.stage] += 1
             yield decision
         self._unmatched = unmatched_events(by_lead, seen)
@@ -109,10 +130,11 @@ class QualificationBatch(Iterator[Decision]):
 def qualify_batch(
     leads: Iterable[LeadProfile],
     events: Iterable[Event],
-    playbook: Playbook,
+    playbook: Playbook | PerLead,
     as_of: datetime,
 ) -> QualificationBatch:
-    """Decide every lead at ``as_of`` under ``playbook``, with its own events.
+    """Decide every lead at ``as_of`` under ``playbook`` (or each under its own, see
+    :class:`PerLead`), with its own events.
 
     Returns an iterator of decisions in lead order (see :class:`QualificationBatch` for the
     unmatched events and counts). Events are grouped on the first ``next()``; ``as_of`` must

@@ -26,8 +26,27 @@ def profile_to_json(profile: LeadProfile) -> dict[str, Any]:
     return data
 
 
+# The deployment rule that chose a lead's playbook, kept beside its profile (never a field).
+CHOSEN_BY = "_chosen_by"
+
+
+def lead_json(lead: StoredLead) -> dict[str, Any]:
+    """What a lead row's ``profile`` column holds: the profile and the rule that chose
+    the playbook, if one did."""
+    data = profile_to_json(lead.profile)
+    if lead.chosen_by is not None:
+        data[CHOSEN_BY] = lead.chosen_by
+    return data
+
+
+def chosen_by(data: dict[str, Any]) -> str | None:
+    """The rule that chose the playbook, from a lead row's ``profile`` column."""
+    found = data.get(CHOSEN_BY)
+    return str(found) if found is not None else None
+
+
 def profile_from_json(lead_id: str, data: dict[str, Any]) -> LeadProfile:
-    fields = {k: v for k, v in data.items() if k not in {"custom", "created_at"}}
+    fields = {k: v for k, v in data.items() if k not in {"custom", "created_at", CHOSEN_BY}}
     created = data.get("created_at")
     return LeadProfile(
         lead_id=lead_id,
@@ -44,6 +63,7 @@ def lead_from_row(row: LeadRow) -> StoredLead:
         profile=profile_from_json(row.id, row.profile),
         created_at=row.created_at,
         received_at=row.received_at,
+        chosen_by=chosen_by(row.profile),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from leadflow.adapters.db.convert import profile_from_json, profile_to_json
+from leadflow.adapters.db.convert import chosen_by, lead_json, profile_from_json
 from leadflow.adapters.db.tables import (
     ConsentRow,
     DecisionRow,
@@ -87,6 +87,7 @@ class SqlLeads:
             profile_from_json(row.id, row.profile),
             row.created_at,
             row.received_at,
+            chosen_by=chosen_by(row.profile),
         )
 
     def lead_exists(self, lead_id: str) -> bool:
@@ -120,7 +121,7 @@ class SqlLeads:
                 playbook=lead.playbook,
                 lead_type=lead.profile.lead_type,
                 source=lead.profile.source,
-                profile=profile_to_json(lead.profile),
+                profile=lead_json(lead),
                 created_at=lead.created_at,
                 received_at=lead.received_at,
                 merged_into=merged_into,
@@ -362,7 +363,14 @@ class SqlLeads:
             ).where(LeadRow.id.in_(lead_ids))
         )
         return [
-            StoredLead(lead_id, playbook, profile_from_json(lead_id, profile), created, received)
+            StoredLead(
+                lead_id,
+                playbook,
+                profile_from_json(lead_id, profile),
+                created,
+                received,
+                chosen_by=chosen_by(profile),
+            )
             for lead_id, playbook, profile, created, received in rows
         ]
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -87,9 +87,7 @@ def _redacted_inputs(
             profile["custom"] = {**profile["custom"], name.removeprefix("custom."): text}
         else:
             profile[name] = text
-    twin = StoredLead(
-        row.id, row.playbook, profile_from_json(row.id, profile), row.created_at, row.received_at
-    )
+    twin = replace(lead_from_row(row), profile=profile_from_json(row.id, profile))
     properties = {}
     for e in event_rows:
         free = free_properties(e.type, e.properties or {})

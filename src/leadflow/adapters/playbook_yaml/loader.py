@@ -55,10 +55,15 @@ def _problem(file: str, source: Source, issue: Issue) -> PlaybookProblem:
     return PlaybookProblem(file, line, column, dotted(issue.path), issue.message, issue.suggestion)
 
 
-def _error(file: str, source: Source, issues: list[Issue]) -> PlaybookError:
+def located(file: str, source: Source, issues: list[Issue]) -> list[PlaybookProblem]:
+    """The issues placed at their file, line and column, in the file's order."""
     problems = [_problem(file, source, i) for i in issues]
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
-    return PlaybookError(problems)
+    return problems
+
+
+def _error(file: str, source: Source, issues: list[Issue]) -> PlaybookError:
+    return PlaybookError(located(file, source, issues))
 
 
 def load_playbook_text(text: str, file: str) -> Playbook:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from leadflow.domain.events import Event, EventType, PropertyValue
 from leadflow.domain.lifecycle import NO_TIMELINE
+from leadflow.domain.playbook_choice import PlaybookChoice
 from leadflow.domain.reasons import ReasonKind
 from leadflow.domain.stages import SalesAction, Stage
 from leadflow.errors import ActionNotAllowedError, DemoRetryError, LeadflowError
@@ -150,7 +151,8 @@ class Simulation:
 
     def _ctx(self, step: _Step, actor: str) -> Context:
         lead = self.state[step.lead].lead
-        return Context(actor, SOURCE, step.at, self.playbooks, lead.playbook, self.scanner)
+        choice = PlaybookChoice((), lead.playbook, "the demo's plan")  # every lead names its own
+        return Context(actor, SOURCE, step.at, self.playbooks, choice, self.scanner)
 
     def _event(
         self, st: _LeadState, kind: EventType, at: datetime, props: Mapping[str, PropertyValue]

@@ -94,7 +94,7 @@ def _batches(rows: Iterable[tuple[int, Item]], size: int) -> Iterator[list[tuple
 
 def _lead_refusal(profile: LeadProfile, ctx: Context) -> Refusal | None:
     try:
-        ctx.playbooks(profile.playbook or ctx.default_playbook)
+        ctx.playbooks(ctx.choice.choose(profile).playbook)
     except (PlaybookNotFoundError, PlaybookError) as exc:
         return Refusal("playbook", f"the playbook cannot be used: {exc}"[:300])
     return None
@@ -109,7 +109,7 @@ def _already_stored(store: UnitOfWork, profile: LeadProfile, ctx: Context) -> bo
     lead = store.leads.get_lead(profile.lead_id)
     if lead is None or lead.lead_id != profile.lead_id:
         return False
-    playbook = profile.playbook or ctx.default_playbook
+    playbook = ctx.choice.choose(profile).playbook
     return lead.playbook == playbook and lead.profile == replace(profile, playbook=playbook)
 
 

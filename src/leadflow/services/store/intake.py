@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.domain.events import CONSENT_TYPES, Event, EventType
+from leadflow.domain.playbook_choice import Chosen, PlaybookChoice
 from leadflow.domain.profile import CONSENT_FIELDS, TEXT_FIELDS, LeadProfile
 from leadflow.errors import EventConflictError, LeadNotFoundError
 from leadflow.services.confirmation import confirm_captures
@@ -43,7 +44,8 @@ class Context:
     source: str
     now: datetime
     playbooks: PlaybookLookup
-    default_playbook: str
+    # the deployment's rules for a lead that names no playbook (``leadflow.yaml``)
+    choice: PlaybookChoice
     # scans free text as it arrives (None: stored unscanned, and scanned when shown)
     scanner: TextScanner | None = None
     # leads brought in with their history: SLA clocks start from it (``leadflow import``)
@@ -187,10 +189,12 @@ def _create_lead(
     keys: list[IdentityKey],
     evidence: dict[str, Any],
     ctx: Context,
+    *,
+    chosen: Chosen,
 ) -> LeadResult:
     """A lead no identity matched: stored with its free text scanned, its identities,
     consents and first decision."""
-    playbook = profile.playbook or ctx.default_playbook
+    playbook = chosen.playbook
     lead = StoredLead(
         profile.lead_id,
         playbook,
@@ -198,6 +202,7 @@ def _create_lead(
         profile.created_at or ctx.now,
         ctx.now,
         ctx.scan_profile(profile),
+        chosen_by=chosen.rule,
     )
     store.leads.add_lead(lead)
     store.leads.add_identities(lead.lead_id, keys, ctx.now)
@@ -211,7 +216,7 @@ def _create_lead(
             action="lead.created",
             entity="lead",
             entity_id=lead.lead_id,
-            after={"playbook": playbook, "source": ctx.source},
+            after={"playbook": playbook, "source": ctx.source, "chosen_by": chosen.rule},
         )
     )
     outcome = requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor, imported=ctx.imported)
@@ -234,7 +239,8 @@ def upsert_lead(
     ``id_given`` is false: an id made up by the caller needs no alias). Changed fields
     become a ``profile_updated`` event, so the timeline shows when each change arrived.
     """
-    playbook = posted.playbook or ctx.default_playbook
+    chosen = ctx.choice.choose(posted)
+    playbook = chosen.playbook
     ctx.playbooks(playbook)  # an unknown playbook fails before anything is stored
     keys = identity_keys(posted, external_id, ctx.source)
     candidates: list[StoredLead] = []
@@ -248,7 +254,9 @@ def upsert_lead(
                 candidates.append(found)
     evidence = dict(consent_evidence or {})
     if not candidates:
-        return _create_lead(store, replace(posted, playbook=playbook), keys, evidence, ctx)
+        return _create_lead(
+            store, replace(posted, playbook=playbook), keys, evidence, ctx, chosen=chosen
+        )
 
     candidates.sort(key=lambda c: (c.created_at, c.lead_id))
     survivor = candidates[0]
@@ -271,6 +279,7 @@ def upsert_lead(
             posted.created_at or ctx.now,
             ctx.now,
             ctx.scan_profile(posted),
+            chosen_by=chosen.rule,
         )
         store.leads.add_lead(alias, merged_into=survivor.lead_id)
         _audit_merge(store, ctx, posted.lead_id, survivor.lead_id)

@@ -11,6 +11,7 @@ from leadflow.domain.events import Event, EventType
 from leadflow.domain.next_change import next_change
 from leadflow.domain.normalise import normalise_profile
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.playbook_choice import with_choice
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.qualify import qualify
 from leadflow.domain.reasons import is_reason_code
@@ -52,6 +53,14 @@ def service_line_read(playbook: Playbook, profile: LeadProfile) -> str | None:
     return read.service_line
 
 
+def decide(lead: StoredLead, events: list[Event], playbook: Playbook, as_of: datetime) -> Decision:
+    """The stored lead's decision at ``as_of``, saying how its playbook was chosen (the
+    deployment's rule) and warning when the playbook is not written for its lead type."""
+    decision = qualify(lead.profile, events, playbook, as_of)
+    lead_type = current_profile(lead, events).lead_type
+    return with_choice(decision, lead.chosen_by, lead_type, playbook)
+
+
 def _why(decision: Decision) -> str:
     labels = [r.label for r in decision.reasons if r.points >= 0][:4]
     text = decision.status
@@ -74,7 +83,7 @@ def requalify_lead(
     (``imported``: SLA clocks start from the lead's history, for ``leadflow import``)."""
     playbook = playbooks(lead.playbook)
     events = store.leads.events_of(lead.lead_id)
-    decision = qualify(lead.profile, events, playbook, as_of)
+    decision = decide(lead, events, playbook, as_of)
     current = store.leads.current_decision(lead.lead_id)
     before = current.stage if current is not None else None
     decision = route_decision(

@@ -41,6 +41,9 @@ class StoredLead:
     created_at: datetime
     received_at: datetime
     redacted: dict[str, str] | None = None  # free text as scanned at ingest
+    # the deployment rule that chose the playbook (None: the lead named it, or stored
+    # before playbooks were chosen by rule)
+    chosen_by: str | None = None
 
 
 @dataclass(frozen=True)

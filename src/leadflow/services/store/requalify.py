@@ -17,12 +17,12 @@ from leadflow.domain.decision import Route
 from leadflow.domain.events import Event
 from leadflow.domain.next_change import next_change
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.qualify import qualify
 from leadflow.services.nurture import on_decision
 from leadflow.services.routing.assign import route_decision
 from leadflow.services.store.lifecycle import (
     Requalified,
     current_profile,
+    decide,
     record_stage_change,
     service_line_read,
 )
@@ -125,7 +125,7 @@ def _decide_batch(
     for lead in leads:
         playbook = playbooks(lead.playbook)
         timeline = events[lead.lead_id]
-        decision = qualify(lead.profile, timeline, playbook, as_of)
+        decision = decide(lead, timeline, playbook, as_of)
         if not dry_run:
             next_changes[lead.lead_id] = next_change(
                 lead.profile, timeline, playbook, decision, as_of
