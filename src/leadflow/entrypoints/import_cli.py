@@ -105,13 +105,18 @@ def numbered_events(path: Path, mapping: Mapping[str, str]) -> Iterator[tuple[in
 class _Rows:
     """Passes findings to the reporter and counts the rows they reject."""
 
-    def __init__(self, reporter: ConsoleReporter) -> None:
+    def __init__(self, reporter: ConsoleReporter, leads_source: str) -> None:
         self.reporter = reporter
+        self.leads_source = leads_source
         self.rejected: set[tuple[str, int]] = set()
+        self.rejected_leads: dict[str, str] = {}  # lead id → where its rejected row was
 
     def finding(self, finding: Finding) -> None:
         if not isinstance(finding, RecordWarning):
             self.rejected.add((finding.source, finding.row or 0))
+            if finding.source == self.leads_source and finding.record_id:
+                where = f"{finding.source} row {finding.row}"
+                self.rejected_leads.setdefault(finding.record_id, where)
         self.reporter.finding(finding)
 
     def keep(
@@ -204,6 +209,7 @@ def _run_job(app: App, job: _Job, rows: _Rows, console: Console, batch_size: int
             batch_size=batch_size,
             refused=rows.finding,
             progress=moved,
+            rejected_leads=rows.rejected_leads,
         )
 
 
@@ -288,7 +294,7 @@ def import_command(
     try:
         with ExitStack() as stack:
             handle = stack.enter_context(replacing(rejects)) if rejects is not None else None
-            rows = _Rows(ConsoleReporter(console, handle))
+            rows = _Rows(ConsoleReporter(console, handle), leads_file.name)
             for job in jobs:
                 results.append(_run_job(app, job, rows, console, batch_size))
     except (InputFileError, OSError) as exc:
