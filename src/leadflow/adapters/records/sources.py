@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from leadflow.adapters.records.csv_rows import Record, records, separator_of
+from leadflow.adapters.records.recode import Recoding
 from leadflow.errors import InputFileError, RecordProblem
 
 _T = TypeVar("_T")
@@ -44,6 +45,7 @@ class RecordFile:
     renames: Mapping[str, str]
     separator: str = ","
     id_column: str | None = None
+    recode: Recoding | None = None
 
 
 def _read_header(path: Path, renames: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
@@ -81,9 +83,13 @@ def _missing_columns(name: str, header: tuple[str, ...], required: tuple[str, ..
 
 
 def open_records(
-    path: str | Path, renames: Mapping[str, str], required: tuple[str, ...]
+    path: str | Path,
+    renames: Mapping[str, str],
+    required: tuple[str, ...],
+    recode: Recoding | None = None,
 ) -> RecordFile:
-    """Check that ``path`` can be read; the rows themselves are read by :func:`iter_rows`."""
+    """Check that ``path`` can be read; the rows themselves are read by :func:`iter_rows`
+    (renamed, then recoded by ``recode``)."""
     source = Path(path)
     suffix = source.suffix.lower()
     if suffix not in CSV_SUFFIXES | JSON_LINES_SUFFIXES:
@@ -100,7 +106,7 @@ def open_records(
         header, separator = _read_header(source, renames)
         _missing_columns(source.name, header, required)
     id_column = required[0] if required else None
-    return RecordFile(source, source.name, is_csv, header, renames, separator, id_column)
+    return RecordFile(source, source.name, is_csv, header, renames, separator, id_column, recode)
 
 
 def _bad_record(file: RecordFile, row: int, record: Record) -> Iterator[RecordProblem]:
@@ -182,9 +188,19 @@ def _json_rows(file: RecordFile) -> Iterator[Row | RecordProblem]:
             raise InputFileError(f"{file.name} line {line + 1}: not UTF-8 text") from None
 
 
+def _recoded(
+    rows: Iterator[Row | RecordProblem], recode: Recoding
+) -> Iterator[Row | RecordProblem]:
+    for item in rows:
+        if not isinstance(item, RecordProblem):
+            recode.apply(item[1])
+        yield item
+
+
 def iter_rows(file: RecordFile) -> Iterator[Row | RecordProblem]:
     """The file's rows as ``(row number, canonical record)``, or a problem for a bad row."""
-    return _csv_rows(file) if file.is_csv else _json_rows(file)
+    rows = _csv_rows(file) if file.is_csv else _json_rows(file)
+    return rows if file.recode is None else _recoded(rows, file.recode)
 
 
 def parse_rows(
