@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from leadflow.adapters.records import read_events, read_leads
+from leadflow.adapters.records import load_mapping, read_events, read_leads
+from leadflow.adapters.records.recode import Recoding
+from leadflow.adapters.records.sources import iter_rows, open_records
 from leadflow.domain.events import Event
 from leadflow.domain.profile import LeadProfile
 from leadflow.errors import RecordProblem
@@ -98,3 +101,36 @@ def test_semicolon_separated_files_are_read_like_comma_separated_ones(tmp_path: 
     assert (first.lead_id, first.first_name, first.notes) == ("L-1", "Ana", "a;b")
     assert (second.lead_id, second.first_name) == ("L-2", "Bo")
     assert _problems(items) == []
+
+
+def test_a_mapping_recodes_values_and_dates_before_parsing(tmp_path: Path) -> None:
+    mapping = load_mapping(
+        _write(
+            tmp_path / "m.yaml",
+            "leads:\n  Id | Record ID: lead_id\n  Src: source\n  When: created_at\n"
+            "values:\n  leads:\n    source:\n"
+            "      Organic search: {source: organic_search, channel: organic_search}\n"
+            "dates:\n  formats: ['%m/%d/%Y %I:%M %p']\n  time_zone: required\n",
+        )
+    )
+    assert mapping.dates.zone_required
+    leads = _write(
+        tmp_path / "leads.csv",
+        "Record ID,Src,When\nL-1,ORGANIC_SEARCH,3/1/2026 10:00 AM\nL-2,Other,2026-03-01\n",
+    )
+    recoding = Recoding(mapping.lead_values, mapping.dates.formats, ZoneInfo("America/New_York"))
+    file = open_records(leads, mapping.leads, ("lead_id",), recoding)
+    rows = [record for _row, record in iter_rows(file)]  # type: ignore[misc]
+    assert rows[0]["source"] == "organic_search"
+    assert rows[0]["channel"] == "organic_search"
+    assert rows[0]["created_at"] == "2026-03-01T10:00:00-05:00"
+    assert rows[1]["source"] == "Other"  # a value the map does not list is kept
+    assert rows[1]["created_at"] == "2026-03-01T00:00:00-05:00"
+
+
+def test_without_a_time_zone_naive_times_are_utc_and_counted() -> None:
+    recoding = Recoding()
+    record: dict[str, object] = {"created_at": "2026-03-01 10:00", "occurred_at": "2026-03-01Z"}
+    recoding.apply(record)
+    assert record["created_at"] == "2026-03-01T10:00:00+00:00"
+    assert recoding.naive_as_utc == 1
