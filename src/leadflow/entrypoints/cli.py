@@ -30,7 +30,7 @@ from leadflow.entrypoints.common import (
 from leadflow.entrypoints.demo_cli import demo_data_command
 from leadflow.entrypoints.demo_run import demo_command
 from leadflow.entrypoints.deployment_cli import per_lead_or_exit, playbook_new
-from leadflow.entrypoints.import_cli import export_command, import_command
+from leadflow.entrypoints.import_cli import export_command, import_command, preset_command
 from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.report_cli import report_command
@@ -59,6 +59,7 @@ app.add_typer(model_app, name="model")
 app.command()(backtest)
 app.command("import")(import_command)
 app.command("export")(export_command)
+app.command("preset")(preset_command)
 app.command("demo")(demo_command)
 app.command("demo-data")(demo_data_command)
 app.command()(serve)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -24,21 +24,31 @@ from leadflow.adapters.db.engine import DatabaseError
 from leadflow.adapters.db.export import EXPORT_COLUMNS, ExportFilters
 from leadflow.adapters.db.imports import SqlImportRun, run_id
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
-from leadflow.adapters.records import ColumnMapping, Finding, RecordWarning, load_mapping
+from leadflow.adapters.records import Finding, RecordWarning
 from leadflow.adapters.records.events import event_parser
 from leadflow.adapters.records.leads import parse_lead
 from leadflow.adapters.records.mapping import EVENT_CORE_FIELDS
+from leadflow.adapters.records.presets import PRESETS, preset_text
 from leadflow.adapters.records.problems import FirstRows
+from leadflow.adapters.records.recode import Recoding
 from leadflow.adapters.records.sources import RecordFile, iter_rows, open_records
 from leadflow.domain.events import Event
+from leadflow.domain.playbook_choice import PlaybookChoice
 from leadflow.domain.profile import LeadProfile
 from leadflow.domain.stages import Stage
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import config_failed, fail, stderr
+from leadflow.entrypoints.import_setup import ImportSetup, import_setup
 from leadflow.entrypoints.qualify_run import replacing
 from leadflow.entrypoints.reporting import PROGRESS_MIN_BYTES, ConsoleReporter, say
 from leadflow.entrypoints.settings import Settings
-from leadflow.errors import ConfigError, InputFileError, RecordProblem
+from leadflow.errors import (
+    ConfigError,
+    InputFileError,
+    PlaybookError,
+    PlaybookNotFoundError,
+    RecordProblem,
+)
 from leadflow.services.store.importing import DEFAULT_BATCH, ImportResult, import_rows
 from leadflow.services.store.ports import AuditEntry
 
@@ -90,28 +100,37 @@ def _lead_parser(source: str) -> Callable[[int, Mapping[str, object]], list[_Par
     return parse
 
 
-def numbered_leads(path: Path, mapping: Mapping[str, str]) -> Iterator[tuple[int, _Parsed]]:
+def numbered_leads(
+    path: Path, mapping: Mapping[str, str], recode: Recoding | None = None
+) -> Iterator[tuple[int, _Parsed]]:
     """``(row, lead or finding)`` in file order (the file is checked when this is called)."""
-    file = open_records(path, mapping, ("lead_id",))
+    file = open_records(path, mapping, ("lead_id",), recode)
     return _numbered(file, _lead_parser(file.name))
 
 
-def numbered_events(path: Path, mapping: Mapping[str, str]) -> Iterator[tuple[int, _Parsed]]:
+def numbered_events(
+    path: Path, mapping: Mapping[str, str], recode: Recoding | None = None
+) -> Iterator[tuple[int, _Parsed]]:
     """``(row, event or finding)`` in file order (the file is checked when this is called)."""
-    file = open_records(path, mapping, EVENT_CORE_FIELDS)
+    file = open_records(path, mapping, EVENT_CORE_FIELDS, recode)
     return _numbered(file, event_parser(file.name))
 
 
 class _Rows:
     """Passes findings to the reporter and counts the rows they reject."""
 
-    def __init__(self, reporter: ConsoleReporter) -> None:
+    def __init__(self, reporter: ConsoleReporter, leads_source: str) -> None:
         self.reporter = reporter
+        self.leads_source = leads_source
         self.rejected: set[tuple[str, int]] = set()
+        self.rejected_leads: dict[str, str] = {}  # lead id → where its rejected row was
 
     def finding(self, finding: Finding) -> None:
         if not isinstance(finding, RecordWarning):
             self.rejected.add((finding.source, finding.row or 0))
+            if finding.source == self.leads_source and finding.record_id:
+                where = f"{finding.source} row {finding.row}"
+                self.rejected_leads.setdefault(finding.record_id, where)
         self.reporter.finding(finding)
 
     def keep(
@@ -157,15 +176,16 @@ def _progress(console: Console, path: Path, label: str) -> Iterator[Callable[[in
 
 
 # -- wiring ---------------------------------------------------------------------------------
-def _settings(console: Console, database_url: str | None) -> Settings:
+def _settings(console: Console, database_url: str | None, **overrides: str | None) -> Settings:
+    given: dict[str, Any] = {"database_url": database_url, **overrides}
     try:
-        return Settings() if database_url is None else Settings(database_url=database_url)
+        return Settings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         fail(console, f"settings: {exc.errors()[0]['msg']}")
 
 
-def _open_app(console: Console, database_url: str | None) -> App:
-    settings = _settings(console, database_url)
+def _open_app(console: Console, database_url: str | None, settings: Settings | None = None) -> App:
+    settings = settings or _settings(console, database_url)
     try:
         return bootstrap(settings, migrate=True)
     except ConfigError as exc:
@@ -179,8 +199,9 @@ def _open_app(console: Console, database_url: str | None) -> App:
 class _Job:
     kind: str
     path: Path
-    mapping: Mapping[str, str]
+    mapping: Mapping[str, object]  # what names the run besides the file: see ImportSetup
     rows: Callable[[_Rows], Iterator[tuple[int, Any]]]
+    recoding: Recoding
 
 
 def _run_job(app: App, job: _Job, rows: _Rows, console: Console, batch_size: int) -> ImportResult:
@@ -206,6 +227,7 @@ def _run_job(app: App, job: _Job, rows: _Rows, console: Console, batch_size: int
             batch_size=batch_size,
             refused=rows.finding,
             progress=moved,
+            rejected_leads=rows.rejected_leads,
         )
 
 
@@ -230,6 +252,61 @@ def import_summary(results: list[ImportResult], rejected: int) -> str:
     return "; ".join(parts)
 
 
+def _jobs(setup: ImportSetup, leads_file: Path, events: Path | None) -> list[_Job]:
+    """The files to import, checked (type, header) before anything is stored."""
+    columns = setup.columns
+    numbered_leads(leads_file, columns.leads)
+    if events is not None:
+        numbered_events(events, columns.events)
+    lead_codes = setup.recoding("leads")
+    jobs = [
+        _Job(
+            "leads",
+            leads_file,
+            setup.run_key("leads"),
+            lambda rows: rows.keep(
+                numbered_leads(leads_file, columns.leads, lead_codes), LeadProfile
+            ),
+            lead_codes,
+        )
+    ]
+    if events is not None:
+        events_file, event_codes = events, setup.recoding("events")
+        jobs.append(
+            _Job(
+                "events",
+                events_file,
+                setup.run_key("events"),
+                lambda rows: rows.keep(
+                    numbered_events(events_file, columns.events, event_codes), Event
+                ),
+                event_codes,
+            )
+        )
+    return jobs
+
+
+def _check_playbook(console: Console, app: App, playbook: str | None) -> None:
+    if playbook is None:
+        return
+    try:
+        app.playbooks(playbook)
+    except (PlaybookNotFoundError, PlaybookError) as exc:
+        app.db.dispose()
+        fail(console, f"--playbook: {str(exc)[:300]}")
+
+
+def _utc_notes(console: Console, jobs: list[_Job]) -> None:
+    for job in jobs:
+        count = job.recoding.naive_as_utc
+        if count:
+            say(
+                console,
+                f"{job.path.name}: {_plural(count, 'date-time')} without a UTC offset read as "
+                "UTC; if the file used another zone, give --time-zone and import again",
+            )
+
+
 def import_command(
     leads_file: Annotated[
         Path, typer.Argument(metavar="LEADS_FILE", help="Leads: .csv or .jsonl.")
@@ -241,6 +318,28 @@ def import_command(
     mapping: Annotated[
         Path | None,
         typer.Option(metavar="FILE", help="Column mapping (YAML or JSON) for CRM exports."),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help=f"A shipped mapping for a CRM export: {', '.join(PRESETS)} "
+            "(print one with `leadflow preset NAME`).",
+        ),
+    ] = None,
+    time_zone: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ZONE",
+            help="IANA time zone of date-times without a UTC offset (e.g. America/New_York). "
+            "Default: LEADFLOW_IMPORT_TIME_ZONE, else UTC; a preset requires one.",
+        ),
+    ] = None,
+    playbook: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Playbook for leads that name none (default: the setting)."
+        ),
     ] = None,
     rejects: Annotated[
         Path | None,
@@ -259,38 +358,30 @@ def import_command(
     stored), 2 when the files, options or database cannot be used.
     """
     console = stderr()
+    settings = _settings(console, database_url)
     try:
-        columns = load_mapping(mapping) if mapping is not None else ColumnMapping()
-        # Check both files (type, header) before anything is stored.
-        numbered_leads(leads_file, columns.leads)
-        if events is not None:
-            numbered_events(events, columns.events)
+        setup, zone_from = import_setup(
+            mapping=mapping,
+            preset=preset,
+            zone_option=time_zone,
+            zone_setting=settings.import_time_zone,
+            playbook=playbook,
+        )
+        jobs = _jobs(setup, leads_file, events)
     except InputFileError as exc:
         fail(console, str(exc))
-    jobs = [
-        _Job(
-            "leads",
-            leads_file,
-            columns.leads,
-            lambda rows: rows.keep(numbered_leads(leads_file, columns.leads), LeadProfile),
-        )
-    ]
-    if events is not None:
-        events_file = events
-        jobs.append(
-            _Job(
-                "events",
-                events_file,
-                columns.events,
-                lambda rows: rows.keep(numbered_events(events_file, columns.events), Event),
-            )
-        )
-    app = _open_app(console, database_url)
+    app = _open_app(console, database_url, settings)
+    _check_playbook(console, app, playbook)
+    if playbook is not None:  # leads that name none: this playbook, not the deployment's rules
+        app = replace(app, choice=PlaybookChoice(rules=(), default=playbook, source="--playbook"))
+    note = setup.zone_note(zone_from)
+    if note:
+        say(console, note)
     results: list[ImportResult] = []
     try:
         with ExitStack() as stack:
             handle = stack.enter_context(replacing(rejects)) if rejects is not None else None
-            rows = _Rows(ConsoleReporter(console, handle))
+            rows = _Rows(ConsoleReporter(console, handle), leads_file.name)
             for job in jobs:
                 results.append(_run_job(app, job, rows, console, batch_size))
     except (InputFileError, OSError) as exc:
@@ -299,9 +390,22 @@ def import_command(
         fail(console, f"the lead store failed ({type(exc).__name__}); run the command again")
     finally:
         app.db.dispose()
+    _utc_notes(console, jobs)
     say(console, import_summary(results, len(rows.rejected)))
     if rows.rejected:
         raise typer.Exit(ROWS_REJECTED)
+
+
+def preset_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help=f"One of {', '.join(PRESETS)}.")],
+) -> None:
+    """Print a shipped CRM mapping (a preset) to copy and edit: `leadflow preset hubspot >
+    my-mapping.yaml`, then `leadflow import FILE --mapping my-mapping.yaml`."""
+    try:
+        text = preset_text(name)
+    except InputFileError as exc:
+        fail(stderr(), str(exc))
+    typer.echo(text, nl=False)
 
 
 # -- export ---------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         description="leadflow import starts an SLA clock from a lead's latest event only when "
         "that event is at most this old (older leads get no clock: never breached)",
     )
+    import_time_zone: str | None = Field(
+        None,
+        description="leadflow import reads date-times written without a UTC offset in this "
+        "IANA time zone (e.g. America/New_York); unset: UTC, or --time-zone",
+    )
     future_skew_s: int = Field(
         300, ge=0, description="how far in the future an event's occurred_at may be"
     )

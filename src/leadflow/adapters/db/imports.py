@@ -27,7 +27,7 @@ T = TypeVar("T")
 _CHUNK = 1 << 20
 
 
-def run_id(path: Path, kind: str, mapping: Mapping[str, str]) -> str:
+def run_id(path: Path, kind: str, mapping: Mapping[str, object]) -> str:
     """The run's id: SHA-256 over the file's bytes, the kind and the mapping (as JSON)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:

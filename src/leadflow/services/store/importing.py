@@ -9,12 +9,14 @@ id with the same content is skipped as a duplicate).
 A row the store refuses (an event whose lead is unknown, a rejection, disqualification or
 loss whose reason is not a code of its lead's playbook, an event id stored with other
 content, a lead naming an unknown playbook) is reported and left out; the batch's other rows
-are stored. A declared reason is stored as its code ("Not ready" → ``not_ready``).
+are stored. A declared reason is stored as its code ("Not ready" → ``not_ready``). An event
+whose lead's row was rejected in the same import is refused naming that row, so that it is
+reported against its lead rather than as an unknown one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
@@ -113,12 +115,23 @@ def _already_stored(store: UnitOfWork, profile: LeadProfile, ctx: Context) -> bo
     return lead.playbook == playbook and lead.profile == replace(profile, playbook=playbook)
 
 
-def _checked_event(store: UnitOfWork, event: Event, ctx: Context) -> Event | Refusal:
+def _no_lead(lead_id: str, rejected_leads: Mapping[str, str]) -> Refusal:
+    """Why an event of an unknown lead is refused: its lead's rejected row, if there is one."""
+    where = rejected_leads.get(lead_id)
+    if where is None:
+        return Refusal("lead_id", str(LeadNotFoundError(lead_id)))
+    message = f"its lead `{lead_id}` was rejected ({where}); fix that row and import again"
+    return Refusal("lead_id", message)
+
+
+def _checked_event(
+    store: UnitOfWork, event: Event, ctx: Context, rejected_leads: Mapping[str, str]
+) -> Event | Refusal:
     """The event as it will be stored (its reason as a declared code), or why the store
     will not take it."""
     lead = store.leads.get_lead(event.lead_id)
     if lead is None:
-        return Refusal("lead_id", str(LeadNotFoundError(event.lead_id)))
+        return _no_lead(event.lead_id, rejected_leads)
     try:
         checked = event_reason(ctx.playbooks(lead.playbook), event)
     except (PlaybookNotFoundError, PlaybookError) as exc:
@@ -131,9 +144,11 @@ def _checked_event(store: UnitOfWork, event: Event, ctx: Context) -> Event | Ref
     return checked
 
 
-def _refusal_of(exc: LeadflowError) -> Refusal:
+def _refusal_of(
+    exc: LeadflowError, item: LeadProfile | Event, rejected: Mapping[str, str]
+) -> Refusal:
     if isinstance(exc, LeadNotFoundError):
-        return Refusal("lead_id", str(exc))
+        return _no_lead(item.lead_id, rejected)
     if isinstance(exc, EventConflictError):
         return Refusal("event_id", str(exc))
     if isinstance(exc, PlaybookNotFoundError | PlaybookError):
@@ -153,6 +168,7 @@ class _Importer:
         context: Callable[[], Context],
         refused: Callable[[RecordProblem], None],
         progress: Callable[[int], None],
+        rejected_leads: Mapping[str, str],
     ) -> None:
         self.kind = kind
         self.source = source
@@ -160,6 +176,7 @@ class _Importer:
         self.context = context
         self.refused = refused
         self.progress = progress
+        self.rejected_leads = rejected_leads
         self.result = ImportResult(kind)
         self._pending = (0, 0, 0, 0)  # what the last committed batch did
 
@@ -196,7 +213,7 @@ class _Importer:
         refusals: list[tuple[int, str, Refusal]] = []
         good: list[Event] = []
         for row, event in rows:
-            checked = _checked_event(store, event, ctx)
+            checked = _checked_event(store, event, ctx, self.rejected_leads)
             if isinstance(checked, Refusal):
                 refusals.append((row, event.event_id, checked))
             else:
@@ -240,7 +257,8 @@ class _Importer:
                     self._commit([(row, item)], row, final)
                 except (StoreError, PlaybookNotFoundError, PlaybookError) as exc:
                     record_id = item.lead_id if isinstance(item, LeadProfile) else item.event_id
-                    self._refuse(row, record_id, _refusal_of(exc))
+                    why = _refusal_of(exc, item, self.rejected_leads)
+                    self._refuse(row, record_id, why)
                     self.run.batch(lambda _store: None, row, final)
         self.progress(last)
 
@@ -255,19 +273,29 @@ def import_rows(
     batch_size: int = DEFAULT_BATCH,
     refused: Callable[[RecordProblem], None] = lambda _problem: None,
     progress: Callable[[int], None] = lambda _row: None,
+    rejected_leads: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Store ``rows`` (``(row number, lead or event)`` in file order) in committed batches.
 
     ``kind`` is ``"leads"`` or ``"events"``. Rows up to the run's checkpoint are skipped; a
     finished run stores nothing. ``context`` gives each batch its context (the time read
     once per batch); ``refused`` hears of each row the store refused, ``progress`` of the
-    last row of each committed batch.
+    last row of each committed batch. ``rejected_leads`` tells where the rejected row of a
+    lead id was (``leads.csv row 7``), for the events of that lead.
     """
     if kind not in ("leads", "events"):
         raise ValueError(f"unknown import kind `{kind}`")
     if batch_size < 1:
         raise ValueError("the batch size must be at least 1")
-    importer = _Importer(kind, source, run, context=context, refused=refused, progress=progress)
+    importer = _Importer(
+        kind,
+        source,
+        run,
+        context=context,
+        refused=refused,
+        progress=progress,
+        rejected_leads=rejected_leads or {},
+    )
     state = run.state()
     importer.result.resumed_at = state.rows_done
     if state.finished:
