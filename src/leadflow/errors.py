@@ -193,6 +193,21 @@ class LeadNotFoundError(StoreError):
         super().__init__(f"no lead with id `{lead_id}`")
 
 
+class NotMergedError(StoreError):
+    """An unmerge of a lead that is not merged into another (or was merged before merges
+    were recorded, schema 0008)."""
+
+    status = 409
+    code = "not_merged"
+
+    def __init__(self, lead_id: str) -> None:
+        self.lead_id = lead_id
+        super().__init__(
+            f"lead `{lead_id}` is not merged into another lead "
+            "(or was merged before merges were recorded, schema 0008)"
+        )
+
+
 class TaskNotFoundError(StoreError):
     """No task has that id."""
 
