@@ -16,6 +16,7 @@ right by declaring its status here — nowhere else::
     ├── InvalidRecordError               422 invalid_record (every bad field a problem)
     └── StoreError                       409 store_error
         ├── LeadNotFoundError            404 lead_not_found
+        ├── NotMergedError               409 not_merged (an unmerge of a lead not merged)
         ├── TaskNotFoundError            404 task_not_found
         ├── EventConflictError           409 event_conflict
         ├── ActionNotAllowedError        409 action_not_allowed (with ``allowed``)

@@ -30,6 +30,7 @@ from leadflow.entrypoints.common import (
 from leadflow.entrypoints.demo_cli import demo_data_command
 from leadflow.entrypoints.demo_run import demo_command
 from leadflow.entrypoints.import_cli import export_command, import_command
+from leadflow.entrypoints.lead_cli import lead_app
 from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.report_cli import report_command
@@ -69,6 +70,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(webhook_app, name="webhook")
 app.command("assign")(assign_command)
 app.add_typer(team_app, name="team")
+app.add_typer(lead_app, name="lead")
 app.command()(worker)
 
 

@@ -175,6 +175,17 @@ class RelatedOut(BaseModel):
     )
 
 
+class UnmergeOut(BaseModel):
+    """Both leads after a merge was undone, with their new stages."""
+
+    lead_id: str = Field(description="the lead that is its own lead again")
+    unmerged_from: str = Field(description="the lead it had been merged into")
+    cleared_fields: list[str] = Field(
+        description="fields the merge had filled in from it, cleared from the other lead"
+    )
+    stages: dict[str, str] = Field(description="each lead's stage, decided again")
+
+
 class LeadWriteOut(BaseModel):
     """What a posted lead became."""
 

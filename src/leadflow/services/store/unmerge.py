@@ -71,7 +71,15 @@ def unmerge_lead(store: UnitOfWork, lead_id: str, ctx: Context) -> Unmerged:
     event_id = None
     if cleared:
         here = current_profile(survivor, events)
-        event_id = profile_event(store, survivor.lead_id, dict.fromkeys(cleared), ctx, here)
+        # named after the fill event, so that it sorts after it within the same instant
+        event_id = profile_event(
+            store,
+            survivor.lead_id,
+            dict.fromkeys(cleared),
+            ctx,
+            here,
+            event_id=f"{record.fill_event}-unmerged",
+        )
     store.audit.append(
         AuditEntry(
             at=ctx.now,
