@@ -17,6 +17,7 @@ right by declaring its status here — nowhere else::
     ├── InvalidRecordError               422 invalid_record (every bad field a problem)
     └── StoreError                       409 store_error
         ├── LeadNotFoundError            404 lead_not_found
+        ├── NotMergedError               409 not_merged (an unmerge of a lead not merged)
         ├── TaskNotFoundError            404 task_not_found
         ├── EventConflictError           409 event_conflict
         ├── ActionNotAllowedError        409 action_not_allowed (with ``allowed``)
@@ -200,6 +201,21 @@ class LeadNotFoundError(StoreError):
     def __init__(self, lead_id: str) -> None:
         self.lead_id = lead_id
         super().__init__(f"no lead with id `{lead_id}`")
+
+
+class NotMergedError(StoreError):
+    """An unmerge of a lead that is not merged into another (or was merged before merges
+    were recorded, schema 0008)."""
+
+    status = 409
+    code = "not_merged"
+
+    def __init__(self, lead_id: str) -> None:
+        self.lead_id = lead_id
+        super().__init__(
+            f"lead `{lead_id}` is not merged into another lead "
+            "(or was merged before merges were recorded, schema 0008)"
+        )
 
 
 class TaskNotFoundError(StoreError):

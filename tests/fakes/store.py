@@ -29,12 +29,15 @@ from leadflow.services.store.ports import (
     ConsentRecord,
     CurrentDecision,
     IdentityKey,
+    LeadLink,
+    MergeRecord,
     Runner,
     StageChange,
     StoredEvent,
     StoredLead,
     UnitOfWork,
 )
+from tests.fakes.links import FakeLinkBook
 from tests.fakes.records import FakeAudit, FakeOutbox
 from tests.fakes.tasks import FakeTasks
 
@@ -55,6 +58,10 @@ class FakeLeads:
     history: list[StageChange] = field(default_factory=list)
     consents: list[ConsentRecord] = field(default_factory=list)
     locked: list[str] = field(default_factory=list)
+    book: FakeLinkBook = field(default_factory=FakeLinkBook)
+
+    def survivor_of(self, lead_id: str) -> str:
+        return self._survivor(lead_id)
 
     def _survivor(self, lead_id: str) -> str:
         while lead_id in self.merged_into:
@@ -79,24 +86,25 @@ class FakeLeads:
         self.leads[lead.lead_id] = lead
         if merged_into is not None:
             self.merged_into[lead.lead_id] = merged_into
+            self.book.record_alias(merged_into, lead.lead_id)
 
     def add_identities(self, lead_id: str, keys: Sequence[IdentityKey], at: datetime) -> None:
         for k in keys:
             self.identities.setdefault((k.kind, k.source, k.value), lead_id)
 
-    def merge(self, survivor: str, absorbed: str) -> None:
-        self.events = [
-            replace(e, event=replace(e.event, lead_id=survivor))
-            if e.event.lead_id == absorbed
-            else e
-            for e in self.events
-        ]
-        self.identities = {k: survivor if v == absorbed else v for k, v in self.identities.items()}
-        self.consents = [
-            replace(c, lead_id=survivor) if c.lead_id == absorbed else c for c in self.consents
-        ]
-        self.merged_into[absorbed] = survivor
-        self.decisions.pop(absorbed, None)
+    def merge(
+        self, survivor: str, absorbed: str, at: datetime, fill_event: str | None = None
+    ) -> None:
+        self.book.merge(self, survivor, absorbed, fill_event)
+
+    def unmerge(self, absorbed: str, at: datetime) -> MergeRecord | None:
+        return self.book.unmerge(self, absorbed)
+
+    def add_link(self, lead_id: str, related_id: str, relation: str, at: datetime) -> None:
+        self.book.add_link(lead_id, related_id, relation)
+
+    def links_of(self, lead_id: str) -> list[LeadLink]:
+        return self.book.links_of(self, lead_id)
 
     def event_hash(self, event_id: str) -> str | None:
         return next((e.content_hash for e in self.events if e.event.event_id == event_id), None)
@@ -483,6 +491,8 @@ def _copy(part: Any) -> Any:
             setattr(new, name, [copy.copy(v) if isinstance(v, StoredMessage) else v for v in value])
         elif isinstance(value, dict):
             setattr(new, name, dict(value))
+        elif isinstance(value, FakeLinkBook):
+            setattr(new, name, copy.deepcopy(value))
     return new
 
 

@@ -330,7 +330,7 @@ def test_playbooks_and_health_are_listed(client: TestClient) -> None:
     }
     health = client.get("/healthz").json()
     assert health["status"] == "ok"
-    assert health["schema_revision"] == "0007"
+    assert health["schema_revision"] == "0008"
 
 
 def test_unknown_playbook_is_a_422_on_the_playbook_field(client: TestClient) -> None:

@@ -18,6 +18,7 @@ from leadflow.errors import (
     InvalidRecordError,
     LeadflowError,
     LeadNotFoundError,
+    NotMergedError,
     PlaybookError,
     RecordProblem,
     StoreError,
@@ -66,6 +67,7 @@ def _answer(exc: Exception) -> tuple[int, dict[str, object], dict[str, str]]:
     ("exc", "status", "code"),
     [
         (LeadNotFoundError("L1"), 404, "lead_not_found"),
+        (NotMergedError("L1"), 409, "not_merged"),
         (ActionNotAllowedError("L1", "won", "accept", []), 409, "action_not_allowed"),
         (UnknownMemberError("owner", "nobody"), 422, "unknown_member"),
         (ConcurrentUpdateError("raced"), 409, "concurrent_update"),

@@ -14,6 +14,7 @@ from tests.fakes.store import FakeDatabase
 from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.playbook_choice import PlaybookChoice
 from leadflow.domain.profile import LeadProfile
 from leadflow.services.nurture_ports import FORM_CONFIRMATION
 from leadflow.services.routing.assign import ImportedClocks
@@ -31,7 +32,7 @@ def _ctx(at: datetime = NOW, playbook: Playbook = CLINIC, **options: Any) -> Con
         assert name == playbook.id
         return playbook
 
-    return Context("test", "api", at, playbooks, playbook.id, **options)
+    return Context("test", "api", at, playbooks, PlaybookChoice((), playbook.id), **options)
 
 
 def _lead(db: FakeDatabase, ctx: Context | None = None, **fields: Any) -> None:

@@ -16,6 +16,7 @@ from tests.fakes.store import FakeDatabase
 from leadflow.adapters.playbook_yaml import load_playbook
 from leadflow.domain.events import Event, EventType
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.playbook_choice import PlaybookChoice
 from leadflow.domain.profile import LeadProfile
 from leadflow.services.nurture_steps import step_due
 from leadflow.services.sending import Location, Sender
@@ -34,7 +35,7 @@ def _playbooks(name: str) -> Playbook:
 
 
 def _ctx(at: datetime) -> Context:
-    return Context("test", "api", at, _playbooks, PLAYBOOK.id)
+    return Context("test", "api", at, _playbooks, PlaybookChoice((), PLAYBOOK.id))
 
 
 def _record(db: FakeDatabase, at: datetime, kind: EventType, **props: Any) -> None:

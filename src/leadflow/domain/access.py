@@ -38,6 +38,7 @@ class Permission(StrEnum):
     PLAYBOOKS_READ = "playbooks.read"
     TEAMS_READ = "teams.read"
     ACCESS_LOG_READ = "access_log.read"
+    LEADS_UNMERGE = "leads.unmerge"
 
 
 _A, _M, _S, _I, _N = Role.ADMIN, Role.MARKETING, Role.SALES, Role.INTAKE, Role.ANALYST
@@ -53,6 +54,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.PLAYBOOKS_READ: frozenset({_A, _M, _S, _I, _N}),
     Permission.TEAMS_READ: frozenset({_A, _M, _S, _I, _N}),
     Permission.ACCESS_LOG_READ: frozenset({_A}),
+    Permission.LEADS_UNMERGE: frozenset({_A}),
 }
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -65,6 +67,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.PLAYBOOKS_READ: "the playbooks and their definitions documents",
     Permission.TEAMS_READ: "teams, their load and members' absences",
     Permission.ACCESS_LOG_READ: "who read a lead's record (`GET /v1/leads/{id}/access`)",
+    Permission.LEADS_UNMERGE: "undo a merge of two leads (`POST /v1/leads/{id}/unmerge`)",
 }
 
 

@@ -31,6 +31,7 @@ from leadflow.entrypoints.demo_cli import demo_data_command
 from leadflow.entrypoints.demo_run import demo_command
 from leadflow.entrypoints.deployment_cli import per_lead_or_exit, playbook_new
 from leadflow.entrypoints.import_cli import export_command, import_command, preset_command
+from leadflow.entrypoints.lead_cli import lead_app
 from leadflow.entrypoints.model_cli import model_app
 from leadflow.entrypoints.qualify_run import QualifyInputs, replacing, run_qualify
 from leadflow.entrypoints.report_cli import report_command
@@ -72,6 +73,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(webhook_app, name="webhook")
 app.command("assign")(assign_command)
 app.add_typer(team_app, name="team")
+app.add_typer(lead_app, name="lead")
 app.command()(worker)
 
 

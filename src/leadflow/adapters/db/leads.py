@@ -13,9 +13,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db import lead_links
 from leadflow.adapters.db.convert import chosen_by, lead_json, profile_from_json
 from leadflow.adapters.db.tables import (
     ConsentRow,
@@ -33,6 +34,8 @@ from leadflow.services.store.ports import (
     ConsentRecord,
     CurrentDecision,
     IdentityKey,
+    LeadLink,
+    MergeRecord,
     StageChange,
     StoredEvent,
     StoredLead,
@@ -128,6 +131,8 @@ class SqlLeads:
                 redacted=lead.redacted,
             )
         )
+        if merged_into is not None:
+            lead_links.record_alias(self.session, merged_into, lead.lead_id, lead.received_at)
 
     def add_identities(self, lead_id: str, keys: Sequence[IdentityKey], at: datetime) -> None:
         if not keys:
@@ -159,15 +164,19 @@ class SqlLeads:
         if new:
             self._run(insert(_IDENTITIES), new)
 
-    def merge(self, survivor: str, absorbed: str) -> None:
-        for table in (_EVENTS, _IDENTITIES, _CONSENTS):
-            self._run(update(table).where(table.c.lead_id == absorbed).values(lead_id=survivor))
-        self._run(
-            update(_LEADS)
-            .where((_LEADS.c.id == absorbed) | (_LEADS.c.merged_into == absorbed))
-            .values(merged_into=survivor)
-        )
-        self._run(delete(_DECISIONS).where(_DECISIONS.c.lead_id == absorbed))
+    def merge(
+        self, survivor: str, absorbed: str, at: datetime, fill_event: str | None = None
+    ) -> None:
+        lead_links.merge(self.session, survivor, absorbed, at, fill_event)
+
+    def unmerge(self, absorbed: str, at: datetime) -> MergeRecord | None:
+        return lead_links.unmerge(self.session, absorbed, at)
+
+    def add_link(self, lead_id: str, related_id: str, relation: str, at: datetime) -> None:
+        lead_links.add_link(self.session, lead_id, related_id, relation, at)
+
+    def links_of(self, lead_id: str) -> list[LeadLink]:
+        return lead_links.links_of(self.session, lead_id)
 
     # -- events ------------------------------------------------------------------------
     def event_hash(self, event_id: str) -> str | None:

@@ -20,6 +20,7 @@ from leadflow.adapters.db.convert import (
     profile_from_json,
     profile_to_json,
 )
+from leadflow.adapters.db.lead_links import links_of
 from leadflow.adapters.db.tables import (
     AssignmentRow,
     ConsentRow,
@@ -145,6 +146,10 @@ def lead_view(
     view = {
         "lead_id": row.id,
         "aliases": sorted(aliases),
+        "related": [
+            {"lead_id": link.lead_id, "relation": link.relation}
+            for link in links_of(session, row.id)
+        ],
         "playbook": row.playbook,
         "created_at": row.created_at,
         "profile": profile_to_json(profile),

@@ -60,6 +60,23 @@ class IdentityRow(Base):
     created_at: Mapped[datetime]
 
 
+class LeadLinkRow(Base):
+    """Two leads linked: ``household`` (people sharing a phone, kept apart) or ``merged``
+    (``related_id`` merged into ``lead_id``; ``moved`` lists the rows the merge moved, by
+    id, so that an unmerge moves exactly those back; ``ended_at``: unmerged). Migration 0008.
+    """
+
+    __tablename__ = "lead_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    related_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    moved: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    ended_at: Mapped[datetime | None]
+
+
 class EventRow(Base):
     """One event of a lead's timeline (append-only)."""
 

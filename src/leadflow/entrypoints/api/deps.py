@@ -224,6 +224,7 @@ ReadTeams = Annotated[Principal, Depends(require(Permission.TEAMS_READ))]
 Route = Annotated[Principal, Depends(require(Permission.LEADS_ASSIGN))]
 Review = Annotated[Principal, Depends(require(Permission.SMS_REVIEW))]
 ReadAccessLog = Annotated[Principal, Depends(require(Permission.ACCESS_LOG_READ))]
+Unmerge = Annotated[Principal, Depends(require(Permission.LEADS_UNMERGE))]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -27,6 +27,11 @@ def lead_written(result: LeadResult, shown: Redactor = AS_WRITTEN) -> dict[str, 
         "created": result.created,
         "merged_leads": result.merged,
         "changed_fields": result.changed_fields,
+        "kept_fields": result.kept_fields,
+        "related_leads": [
+            {"lead_id": lead_id, "relation": relation}
+            for lead_id, relation in sorted(result.related.items())
+        ],
         "previous_stage": result.outcome.before,
         "stage_changed": result.outcome.changed,
         "decision": shown.decision(result.outcome.decision.to_record()),

@@ -18,6 +18,7 @@ from leadflow.entrypoints.api.deps import (
     Ingest,
     ReadAccessLog,
     ReadLeads,
+    Unmerge,
 )
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.outputs import lead_written
@@ -31,6 +32,7 @@ from leadflow.entrypoints.api.schemas import (
     LeadOut,
     LeadPageOut,
     LeadWriteOut,
+    UnmergeOut,
 )
 from leadflow.entrypoints.records import read_lead_record
 from leadflow.errors import (
@@ -42,6 +44,7 @@ from leadflow.errors import (
 )
 from leadflow.services.store.intake import upsert_lead
 from leadflow.services.store.sales import check_inputs, take_action
+from leadflow.services.store.unmerge import unmerge_lead
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -191,3 +194,27 @@ def post_action(
     scope = f"{who.actor}|POST /v1/leads/{lead_id}/actions/{action.value}"
     response: JSONResponse = run_idempotent(app, key, scope, body.model_dump_json(), work)
     return response
+
+
+@router.post(
+    "/{lead_id}/unmerge",
+    response_model=UnmergeOut,
+    responses=ERRORS,
+    summary="Undo a merge",
+)
+def post_unmerge(lead_id: LeadId, app: AppDep, who: Unmerge) -> Any:
+    """Give a lead merged into another back its own events, identities, consents and
+    aliases; the other lead loses the fields the merge only filled in; both are decided
+    again (audited, `lead.unmerged`). 409 `not_merged` for a lead that is not merged (or
+    was merged before schema 0008). Admin only."""
+
+    def work(store: SqlUnitOfWork) -> dict[str, Any]:
+        done = unmerge_lead(store, lead_id, app.context(who.actor, "api"))
+        return {
+            "lead_id": done.restored,
+            "unmerged_from": done.survivor,
+            "cleared_fields": done.cleared_fields,
+            "stages": {i: o.decision.stage.value for i, o in done.outcomes.items()},
+        }
+
+    return app.db.run(work)

@@ -166,6 +166,26 @@ class DecisionOut(BaseModel):
     playbook: PlaybookRefOut
 
 
+class RelatedOut(BaseModel):
+    """Another lead kept apart from this one but related to it (ids only)."""
+
+    lead_id: str
+    relation: Literal["household"] = Field(
+        description="`household`: they share a phone but not a name or email"
+    )
+
+
+class UnmergeOut(BaseModel):
+    """Both leads after a merge was undone, with their new stages."""
+
+    lead_id: str = Field(description="the lead that is its own lead again")
+    unmerged_from: str = Field(description="the lead it had been merged into")
+    cleared_fields: list[str] = Field(
+        description="fields the merge had filled in from it, cleared from the other lead"
+    )
+    stages: dict[str, str] = Field(description="each lead's stage, decided again")
+
+
 class LeadWriteOut(BaseModel):
     """What a posted lead became."""
 
@@ -173,6 +193,15 @@ class LeadWriteOut(BaseModel):
     created: bool
     merged_leads: list[str]
     changed_fields: list[str]
+    kept_fields: list[str] = Field(
+        default_factory=list,
+        description="posted fields not taken: the value would have replaced a fuller or "
+        "valid one (a name's initial, an invalid email)",
+    )
+    related_leads: list[RelatedOut] = Field(
+        default_factory=list,
+        description="leads kept apart from this one because only the phone matched",
+    )
     previous_stage: str | None
     stage_changed: bool
     decision: DecisionOut
@@ -279,6 +308,9 @@ class LeadOut(BaseModel):
 
     lead_id: str
     aliases: list[str]
+    related: list[RelatedOut] = Field(
+        default_factory=list, description="leads kept apart but related (ids and relation)"
+    )
     playbook: str
     created_at: datetime
     profile: dict[str, Any]

@@ -6,70 +6,40 @@ new decision, its stage history and the audit records are committed together or 
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
+__all__ = [
+    "Context",
+    "EventsResult",
+    "LeadResult",
+    "event_hash",
+    "identity_keys",
+    "new_id",
+    "record_events",
+    "upsert_lead",
+]
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
-from leadflow.domain.events import CONSENT_TYPES, Event, EventType
-from leadflow.domain.playbook_choice import Chosen, PlaybookChoice
-from leadflow.domain.profile import CONSENT_FIELDS, TEXT_FIELDS, LeadProfile
+from leadflow.domain.events import CONSENT_TYPES, Event
+from leadflow.domain.identity import weaker
+from leadflow.domain.playbook_choice import Chosen
+from leadflow.domain.profile import CONSENT_FIELDS, LeadProfile
 from leadflow.errors import EventConflictError, LeadNotFoundError
 from leadflow.services.confirmation import confirm_captures
-from leadflow.services.redaction import Identity, TextScanner, redact_profile, redact_properties
-from leadflow.services.routing.assign import ImportedClocks
 from leadflow.services.store.consent import consent_from_event, consents_from_profile
+from leadflow.services.store.ingest import UPDATABLE, Context, event_hash, new_id, profile_event
 from leadflow.services.store.lifecycle import Requalified, current_profile, requalify_lead
+from leadflow.services.store.matching import find_matches
+from leadflow.services.store.merging import audit_alias, link, merge_matches
 from leadflow.services.store.ports import (
     AuditEntry,
     IdentityKey,
-    PlaybookLookup,
     StoredEvent,
     StoredLead,
     UnitOfWork,
 )
 from leadflow.services.store.reasons import events_with_codes
-
-_UPDATABLE = tuple(f for f in (*TEXT_FIELDS, *CONSENT_FIELDS) if f != "playbook")
-
-
-@dataclass(frozen=True)
-class Context:
-    """Who is acting, from where, at what instant, with which playbooks."""
-
-    actor: str
-    source: str
-    now: datetime
-    playbooks: PlaybookLookup
-    # the deployment's rules for a lead that names no playbook (``leadflow.yaml``)
-    choice: PlaybookChoice
-    # scans free text as it arrives (None: stored unscanned, and scanned when shown)
-    scanner: TextScanner | None = None
-    # leads brought in with their history: SLA clocks start from it (``leadflow import``)
-    imported: ImportedClocks | None = None
-
-    def scan_profile(self, profile: LeadProfile, *known: LeadProfile) -> dict[str, str] | None:
-        """The profile's free text redacted, by field (``None`` without a scanner)."""
-        if self.scanner is None:
-            return None
-        return redact_profile(profile, self.scanner, Identity.of(profile, *known))
-
-    def scan_text(self, text: str, *known: LeadProfile) -> str | None:
-        """One free text redacted (``None`` without a scanner)."""
-        if self.scanner is None:
-            return None
-        return self.scanner.scan(text, Identity.of(*known)).text
-
-    def scan_event(self, event: Event, *known: LeadProfile) -> dict[str, str] | None:
-        """The event's free-text properties redacted, by name (``None`` without a scanner)."""
-        if self.scanner is None:
-            return None
-        return redact_properties(
-            event.type.value, event.properties, self.scanner, Identity.of(*known)
-        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +51,10 @@ class LeadResult:
     merged: list[str]
     changed_fields: list[str]
     outcome: Requalified
+    # posted values not taken because they would have replaced a fuller or valid one
+    kept_fields: list[str] = field(default_factory=list)
+    # leads kept apart but linked (lead id → relation, e.g. ``household``)
+    related: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,27 +64,6 @@ class EventsResult:
     stored: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     leads: dict[str, Requalified] = field(default_factory=dict)
-
-
-def new_id(prefix: str) -> str:
-    """A new random id such as ``lead_6f1c…``."""
-    return f"{prefix}_{uuid.uuid4().hex[:24]}"
-
-
-def event_hash(event: Event) -> str:
-    """A hash of what an event says (lead, type, time, properties), not of its id."""
-    body = json.dumps(
-        {
-            "lead_id": event.lead_id,
-            "type": event.type.value,
-            "occurred_at": event.occurred_at.isoformat(),
-            "properties": dict(event.properties),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def identity_keys(profile: LeadProfile, external_id: str | None, source: str) -> list[IdentityKey]:
@@ -125,62 +78,25 @@ def identity_keys(profile: LeadProfile, external_id: str | None, source: str) ->
     return keys
 
 
-def _changes(current: LeadProfile, posted: LeadProfile) -> dict[str, Any]:
+def _changes(current: LeadProfile, posted: LeadProfile) -> tuple[dict[str, Any], list[str]]:
+    """The posted values that change the lead, and the fields whose posted value was not
+    taken: it would have replaced a fuller or valid one (``identity.weaker``)."""
     changes: dict[str, Any] = {}
-    for name in _UPDATABLE:
+    kept: list[str] = []
+    for name in UPDATABLE:
         new, old = getattr(posted, name), getattr(current, name)
         if new is None or new == old:
             continue
         if name == "email" and isinstance(old, str) and new.casefold() == old.casefold():
             continue  # the same mailbox: identities are matched case-insensitively
+        if weaker(name, old, new):
+            kept.append(name)
+            continue
         changes[name] = new
     for key, value in posted.custom.items():
         if current.custom.get(key) != value:
             changes[f"custom.{key}"] = value
-    return changes
-
-
-def _fill(current: LeadProfile, other: LeadProfile) -> dict[str, Any]:
-    """Fields ``other`` knows that ``current`` lacks (what a merged lead brings)."""
-    fill: dict[str, Any] = {
-        name: getattr(other, name)
-        for name in _UPDATABLE
-        if getattr(current, name) is None and getattr(other, name) is not None
-    }
-    fill.update(
-        {f"custom.{k}": v for k, v in other.custom.items() if current.custom.get(k) is None}
-    )
-    return fill
-
-
-def _audit_merge(store: UnitOfWork, ctx: Context, absorbed: str, survivor: str) -> None:
-    store.audit.append(
-        AuditEntry(
-            at=ctx.now,
-            actor=ctx.actor,
-            action="lead.merged",
-            entity="lead",
-            entity_id=survivor,
-            before={"lead_id": absorbed},
-            after={"lead_id": survivor},
-            reason="same email, phone or external id",
-        )
-    )
-
-
-def _profile_event(
-    store: UnitOfWork,
-    lead_id: str,
-    changes: Mapping[str, Any],
-    ctx: Context,
-    *known: LeadProfile,
-) -> str:
-    event = Event(new_id("upd"), lead_id, EventType.PROFILE_UPDATED, ctx.now, dict(changes))
-    redacted = ctx.scan_event(event, *known)
-    store.leads.add_events(
-        [StoredEvent(event, event_hash(event), ctx.source, ctx.actor, ctx.now, redacted)]
-    )
-    return event.event_id
+    return changes, kept
 
 
 def _create_lead(
@@ -234,44 +150,33 @@ def upsert_lead(
 ) -> LeadResult:
     """Create the lead, or match it by id, email, phone or external id and update it.
 
+    Matching follows ``domain.identity.MATCH_RULES`` (:mod:`.matching`): a phone shared
+    with someone of another name or email makes a lead of its own, linked as ``household``.
     Leads matched through different identities are merged into the oldest one; a posted
     lead id that is new but matches an existing lead becomes an alias of it (unless
     ``id_given`` is false: an id made up by the caller needs no alias). Changed fields
-    become a ``profile_updated`` event, so the timeline shows when each change arrived.
+    become a ``profile_updated`` event, so the timeline shows when each change arrived; a
+    value that would replace a fuller or valid one is kept (``kept_fields``).
     """
     chosen = ctx.choice.choose(posted)
     playbook = chosen.playbook
     ctx.playbooks(playbook)  # an unknown playbook fails before anything is stored
     keys = identity_keys(posted, external_id, ctx.source)
-    candidates: list[StoredLead] = []
-    by_id = store.leads.get_lead(posted.lead_id)
-    if by_id is not None:
-        candidates.append(by_id)
-    for lead_id in store.leads.leads_by_identity(keys):
-        if all(c.lead_id != lead_id for c in candidates):
-            found = store.leads.get_lead(lead_id)
-            if found is not None:
-                candidates.append(found)
+    found = find_matches(store, posted, keys)
     evidence = dict(consent_evidence or {})
-    if not candidates:
-        return _create_lead(
-            store, replace(posted, playbook=playbook), keys, evidence, ctx, chosen=chosen
+    if not found.same:
+        created = _create_lead(
+            store,
+            replace(posted, playbook=playbook),
+            found.own_keys(keys),
+            evidence,
+            ctx,
+            chosen=chosen,
         )
-
-    candidates.sort(key=lambda c: (c.created_at, c.lead_id))
-    survivor = candidates[0]
-    store.leads.lock_lead(survivor.lead_id)
-    merged: list[str] = []
-    for other in candidates[1:]:
-        other_profile = current_profile(other, store.leads.events_of(other.lead_id))
-        store.leads.merge(survivor.lead_id, other.lead_id)
-        here = current_profile(survivor, store.leads.events_of(survivor.lead_id))
-        fill = _fill(here, other_profile)
-        if fill:
-            _profile_event(store, survivor.lead_id, fill, ctx, here, other_profile)
-        _audit_merge(store, ctx, other.lead_id, survivor.lead_id)
-        merged.append(other.lead_id)
-    if id_given and by_id is None and store.leads.get_lead(posted.lead_id) is None:
+        link(store, ctx, created.lead_id, found.related)
+        return replace(created, related=dict(found.related))
+    survivor, merged = merge_matches(store, ctx, found)
+    if id_given and store.leads.get_lead(posted.lead_id) is None:
         alias = StoredLead(
             posted.lead_id,
             playbook,
@@ -282,24 +187,67 @@ def upsert_lead(
             chosen_by=chosen.rule,
         )
         store.leads.add_lead(alias, merged_into=survivor.lead_id)
-        _audit_merge(store, ctx, posted.lead_id, survivor.lead_id)
+        audit_alias(store, ctx, posted.lead_id, survivor.lead_id)
         merged.append(posted.lead_id)
     here = current_profile(survivor, store.leads.events_of(survivor.lead_id))
-    changes = _changes(here, posted)
+    changes, kept = _changes(here, posted)
+    event_id = _record_update(store, ctx, survivor.lead_id, changes, kept, here=here, posted=posted)
+    store.leads.add_identities(survivor.lead_id, found.own_keys(keys), ctx.now)
+    link(store, ctx, survivor.lead_id, found.related)
+    _update_consents(store, ctx, survivor, posted, here=here, evidence=evidence)
+    outcome = requalify_lead(
+        store,
+        survivor,
+        ctx.playbooks,
+        ctx.now,
+        ctx.actor,
+        event_id=event_id,
+        imported=ctx.imported,
+    )
+    return LeadResult(
+        survivor.lead_id, False, merged, sorted(changes), outcome, kept, dict(found.related)
+    )
+
+
+def _record_update(
+    store: UnitOfWork,
+    ctx: Context,
+    lead_id: str,
+    changes: Mapping[str, Any],
+    kept: list[str],
+    *,
+    here: LeadProfile,
+    posted: LeadProfile,
+) -> str | None:
+    """The changes as a ``profile_updated`` event, audited by field name with a pointer to
+    the event that carries the values (and the fields whose posted value was not taken)."""
     event_id = None
     if changes:
-        event_id = _profile_event(store, survivor.lead_id, changes, ctx, here, posted)
+        event_id = profile_event(store, lead_id, changes, ctx, here, posted)
+    if changes or kept:
         store.audit.append(
             AuditEntry(
                 at=ctx.now,
                 actor=ctx.actor,
                 action="lead.updated",
                 entity="lead",
-                entity_id=survivor.lead_id,
-                after={"fields": sorted(changes)},
+                entity_id=lead_id,
+                after={"fields": sorted(changes), "kept": kept, "event_id": event_id},
+                reason="kept: a posted value would replace a fuller or valid one" if kept else None,
             )
         )
-    store.leads.add_identities(survivor.lead_id, keys, ctx.now)
+    return event_id
+
+
+def _update_consents(
+    store: UnitOfWork,
+    ctx: Context,
+    survivor: StoredLead,
+    posted: LeadProfile,
+    *,
+    here: LeadProfile,
+    evidence: dict[str, Any],
+) -> None:
     # Consent follows the contact point: only flags sent now count, for the points known now.
     # A flag the lead's record already had is a resend, not a new capture: recording it
     # again would undo an unsubscribe that came in between. A new capture says so with its
@@ -314,16 +262,6 @@ def upsert_lead(
         current_profile(survivor, store.leads.events_of(survivor.lead_id)), **{**blank, **flags}
     )
     consents_from_profile(store, survivor.lead_id, updated, evidence, source=ctx.source, at=ctx.now)
-    outcome = requalify_lead(
-        store,
-        survivor,
-        ctx.playbooks,
-        ctx.now,
-        ctx.actor,
-        event_id=event_id,
-        imported=ctx.imported,
-    )
-    return LeadResult(survivor.lead_id, False, merged, sorted(changes), outcome)
 
 
 def _leads_of(store: UnitOfWork, events: Sequence[Event]) -> dict[str, StoredLead]:

@@ -32,6 +32,24 @@ class IdentityKey:
 
 
 @dataclass(frozen=True)
+class LeadLink:
+    """Another lead related to this one (``household``: they share a phone)."""
+
+    lead_id: str
+    relation: str
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """A merge undone: which lead absorbed which, and the event that filled the survivor's
+    missing fields from the absorbed lead (``None``: nothing was filled)."""
+
+    survivor: str
+    absorbed: str
+    fill_event: str | None
+
+
+@dataclass(frozen=True)
 class StoredLead:
     """A lead as stored: its first-known profile (later changes are events)."""
 
@@ -151,14 +169,35 @@ class Leads(Protocol):
         """Surviving lead ids named by any of ``keys``, oldest first, without repeats."""
         ...
 
-    def add_lead(self, lead: StoredLead, merged_into: str | None = None) -> None: ...
+    def add_lead(self, lead: StoredLead, merged_into: str | None = None) -> None:
+        """Store the lead; with ``merged_into``, as an alias of that lead (a merge with
+        nothing to move, recorded so that it can be undone)."""
+        ...
 
     def add_identities(self, lead_id: str, keys: Sequence[IdentityKey], at: datetime) -> None:
         """Add the keys not yet known (a known key keeps its lead)."""
         ...
 
-    def merge(self, survivor: str, absorbed: str) -> None:
-        """Move ``absorbed``'s events, identities and consents to ``survivor``."""
+    def merge(
+        self, survivor: str, absorbed: str, at: datetime, fill_event: str | None = None
+    ) -> None:
+        """Move ``absorbed``'s events, identities, consents and aliases to ``survivor``,
+        recording which rows moved (and ``fill_event``, the survivor's event that adds what
+        only ``absorbed`` knew) so that :meth:`unmerge` moves exactly those back."""
+        ...
+
+    def unmerge(self, absorbed: str, at: datetime) -> MergeRecord | None:
+        """Undo the standing merge of ``absorbed``: the rows it moved go back and
+        ``absorbed`` is a lead of its own again (``None``: it is not merged, or was merged
+        before merges were recorded)."""
+        ...
+
+    def add_link(self, lead_id: str, related_id: str, relation: str, at: datetime) -> None:
+        """Link two leads (once: an existing link either way is kept)."""
+        ...
+
+    def links_of(self, lead_id: str) -> list[LeadLink]:
+        """The surviving leads linked to ``lead_id`` either way, in id order."""
         ...
 
     # events
