@@ -9,6 +9,7 @@ right by declaring its status here — nowhere else::
     LeadflowError                        500 internal_error
     ├── HttpError                        (its own status and code: a refused request)
     ├── PlaybookError, PlaybookNotFoundError, RecordError, InputFileError, ModelDataError
+    ├── SourceMappingError               (a webhook source mapping file; at start-up)
     ├── WebhookSignatureError            401 webhook_<why>
     ├── UnsubscribeTokenError            (answered as a page: 400 bad_token, 410 expired)
     ├── AccountError, SsoError           (a person's account or sign-in; answered as pages)
@@ -109,6 +110,15 @@ class PlaybookProblem:
 
 class PlaybookError(LeadflowError):
     """A playbook could not be loaded; carries every problem found, each located."""
+
+    def __init__(self, problems: list[PlaybookProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class SourceMappingError(LeadflowError):
+    """A webhook source mapping could not be loaded: every problem, each located in its file
+    (line, column, key), like a playbook's."""
 
     def __init__(self, problems: list[PlaybookProblem]) -> None:
         self.problems = problems
