@@ -93,7 +93,7 @@ def test_the_call_mapping_splits_the_caller_name_and_keeps_the_call_id() -> None
     event = body["events"][0]
     assert event["event_id"] == "CAL8154748ae6bd4e278a7cddd38a662f4f"
     assert event["properties"]["duration_s"] == 184
-    assert event["occurred_at"] == "2026-03-06T09:41:07-05:00"
+    assert event["occurred_at"] == "2026-03-06T06:41:07-05:00"
 
 
 def test_an_event_whose_condition_does_not_hold_is_not_made() -> None:
