@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +179,12 @@ def test_an_unknown_shipped_mapping_suggests_the_close_name() -> None:
 
 def test_consent_targets_are_the_api_consent_evidence_fields() -> None:
     assert set(CONSENT_TARGETS) == set(ConsentEvidenceIn.model_fields)
+
+
+def test_the_full_mapping_in_the_docs_is_the_shipped_web_form() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
+    example = doc.split("The whole `web-form` mapping:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    shipped = (files("leadflow") / "samples" / "webhooks" / "web-form.yaml").read_text()
+    assert example == "".join(
+        line for line in shipped.splitlines(keepends=True) if not line.startswith("#")
+    )
