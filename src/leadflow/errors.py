@@ -10,6 +10,7 @@ right by declaring its status here — nowhere else::
     ├── HttpError                        (its own status and code: a refused request)
     ├── PlaybookError, PlaybookNotFoundError, ConfigError, RecordError, InputFileError,
     │   ModelDataError
+    ├── SourceMappingError               (a webhook source mapping file; at start-up)
     ├── WebhookSignatureError            401 webhook_<why>
     ├── UnsubscribeTokenError            (answered as a page: 400 bad_token, 410 expired)
     ├── AccountError, SsoError           (a person's account or sign-in; answered as pages)
@@ -119,6 +120,15 @@ class PlaybookError(LeadflowError):
 
 class ConfigError(LeadflowError):
     """The deployment file (``LEADFLOW_CONFIG``) could not be used; every problem, located."""
+
+    def __init__(self, problems: list[PlaybookProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class SourceMappingError(LeadflowError):
+    """A webhook source mapping could not be loaded: every problem, each located in its file
+    (line, column, key), like a playbook's."""
 
     def __init__(self, problems: list[PlaybookProblem]) -> None:
         self.problems = problems

@@ -104,11 +104,8 @@ def make_app(database_url: str, clock: FakeClock) -> Iterator[Callable[..., App]
     made: list[App] = []
 
     def build(**settings: object) -> App:
-        config = Settings(
-            database_url=database_url,
-            webhook_secrets={"forms": [WEBHOOK_SECRET]},
-            **settings,  # type: ignore[arg-type]
-        )
+        given: dict[str, object] = {"webhook_secrets": {"forms": [WEBHOOK_SECRET]}, **settings}
+        config = Settings(database_url=database_url, **given)  # type: ignore[arg-type]
         app = bootstrap(config, clock=clock)
         made.append(app)
         return app

@@ -17,6 +17,7 @@ from leadflow.adapters.playbook_files import Playbooks
 from leadflow.adapters.ratelimit import RateLimiter
 from leadflow.adapters.records.zones import locate
 from leadflow.adapters.redaction import default_scanner
+from leadflow.adapters.webhooks.mapping import SourceMapping, load_mapping
 from leadflow.domain.playbook_choice import PlaybookChoice
 from leadflow.entrypoints.settings import Settings
 from leadflow.services.accounts import SessionRules, SignInRules
@@ -47,9 +48,12 @@ class App:
     limiter: RateLimiter = field(init=False)
     passwords: Argon2Passwords = field(default_factory=Argon2Passwords)
     sso: OidcClient | None = field(init=False)
+    # each inbound webhook source's mapping, loaded and checked at start-up
+    webhook_sources: dict[str, SourceMapping] = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
+        self.webhook_sources = {src: load_mapping(m) for src, m in s.webhook_mappings.items()}
         self.limiter = RateLimiter(s.rate_limit, s.rate_limit_per_address, s.rate_limit_storage)
         self.sso = None
         if s.oidc_issuer and s.oidc_client_id:

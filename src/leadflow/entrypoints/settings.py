@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadflow.adapters.db.engine import DEFAULT_URL
@@ -45,6 +45,19 @@ class Settings(BaseSettings):
         description='inbound webhook secrets per source, as JSON: {"forms": ["whsec_…"]}',
     )
     webhook_tolerance_s: int = Field(300, ge=1, le=3600)
+    webhook_mappings: dict[str, str] = Field(
+        default_factory=dict,
+        description="a source mapping per inbound webhook source, as JSON: "
+        '{"calls": "call-tracking", "forms": "/etc/leadflow/forms.yaml"} (a shipped mapping '
+        "or a .yaml file); a source without one posts leadflow's own {lead, events} shape",
+    )
+    webhook_dedupe_hours: float = Field(
+        24,
+        ge=0,
+        le=24 * 30,
+        description="an inbound webhook event without an id of its own that repeats an event "
+        "of the same lead (type and properties) within this many hours is stored once (0: off)",
+    )
     webhook_allow_private: bool = Field(
         False,
         description="deliver outbound webhooks to private, loopback and link-local addresses",
@@ -189,6 +202,15 @@ class Settings(BaseSettings):
         if value:
             SmtpConfig.from_url(value)  # a ValueError names the expected form, not the secret
         return value
+
+    @model_validator(mode="after")
+    def _mapped_sources_have_secrets(self) -> Settings:
+        for source in self.webhook_mappings:
+            if source not in self.webhook_secrets:
+                raise ValueError(
+                    f"webhook_mappings: source `{source}` has no secret in webhook_secrets"
+                )
+        return self
 
     @field_validator("webhook_secrets")
     @classmethod

@@ -3,7 +3,10 @@
 Standard Webhooks signatures (HMAC-SHA256 over the id, the timestamp and the raw body; ±300 s;
 several secrets per source for rotation). A delivery id seen before gets the first answer
 again; the lead itself is deduplicated by the source's external id, email and phone, so the
-same form sent five times with five delivery ids is still one lead.
+same form sent five times with five delivery ids is still one lead. A source with a mapping
+(``LEADFLOW_WEBHOOK_MAPPINGS``) posts its vendor's payload, turned into ``{lead, events}``
+first; an event without an id of its own that repeats one of its lead within
+``LEADFLOW_WEBHOOK_DEDUPE_HOURS`` is stored once.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -20,6 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.adapters.webhooks import verify_webhook
+from leadflow.adapters.webhooks.mapped import Mapped, apply_mapping
+from leadflow.adapters.webhooks.mapping import SourceMapping
 from leadflow.domain.profile import LeadProfile
 from leadflow.entrypoints.api.deps import AppDep
 from leadflow.entrypoints.api.outputs import events_written, lead_written
@@ -35,7 +41,8 @@ from leadflow.entrypoints.api.schemas import (
 )
 from leadflow.entrypoints.bootstrap import App
 from leadflow.errors import HttpError, InvalidRecordError, PlaybookNotFoundError, RecordProblem
-from leadflow.services.store.intake import record_events, upsert_lead
+from leadflow.services.store.content_dedupe import drop_recent_copies
+from leadflow.services.store.intake import Context, EventsResult, record_events, upsert_lead
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -68,16 +75,32 @@ def _content_id(source: str, record: dict[str, Any]) -> str:
     return f"{source}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
-def _parse(raw: bytes) -> WebhookIn:
+def _from(field: str | None, row: int | None, mapped: Mapped | None) -> tuple[str | None, str]:
+    """Where a problem with ``field`` came from: its JSON path when a mapping gave it."""
+    path = mapped.path_of(field, row) if mapped is not None and field else None
+    return (path, f" (`{field}`)") if path else (field, "")
+
+
+def _parse(raw: bytes, mapping: SourceMapping | None) -> tuple[WebhookIn, Mapped | None]:
     try:
-        return WebhookIn.model_validate(json.loads(raw))
+        data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HttpError(422, "invalid_json", "the body is not JSON") from exc
+    mapped = apply_mapping(mapping, data) if mapping is not None else None
+    try:
+        return WebhookIn.model_validate(mapped.body if mapped else data), mapped
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]) or None, "row": None, "message": e["msg"]}
-            for e in exc.errors()
-        ]
+        problems = []
+        for e in exc.errors():
+            loc = [str(p) for p in e["loc"]]
+            row = (
+                int(loc[1]) + 1
+                if loc[:1] == ["events"] and len(loc) > 1 and loc[1].isdigit()
+                else None
+            )
+            name = ".".join(p for p in loc if not p.isdigit()) if row else ".".join(loc)
+            field, note = _from(name or None, row, mapped)
+            problems.append({"field": field, "row": row, "message": e["msg"] + note})
         raise HttpError(
             422, "invalid_request", f"{len(problems)} invalid field(s)", problems
         ) from exc
@@ -114,8 +137,8 @@ async def post_webhook(
     delivery_id = verify_webhook(
         request.headers, raw, secrets, app.clock(), app.settings.webhook_tolerance_s
     )
-    payload = _parse(raw)
-    return await run_in_threadpool(_deliver, app, source, delivery_id, payload)
+    payload, mapped = _parse(raw, app.webhook_sources.get(source))
+    return await run_in_threadpool(_deliver, app, source, delivery_id, payload, mapped)
 
 
 def _event_records(
@@ -138,13 +161,19 @@ def _event_records(
     return records
 
 
-def _prefixed(problems: list[RecordProblem], prefix: str) -> list[RecordProblem]:
-    return [
-        replace(p, field=f"{prefix}{p.field}" if p.field else prefix.rstrip(".")) for p in problems
-    ]
+def _prefixed(
+    problems: list[RecordProblem], prefix: str, mapped: Mapped | None
+) -> list[RecordProblem]:
+    located = []
+    for p in problems:
+        field, note = _from(f"{prefix}{p.field}" if p.field else prefix.rstrip("."), p.row, mapped)
+        located.append(replace(p, field=field, message=p.message + note))
+    return located
 
 
-def _check(app: App, source: str, delivery_id: str, payload: WebhookIn) -> LeadProfile | None:
+def _check(
+    app: App, source: str, delivery_id: str, payload: WebhookIn, mapped: Mapped | None
+) -> LeadProfile | None:
     """The delivery's lead, after checking the lead and every event: all problems at once."""
     problems: list[RecordProblem] = []
     profile = None
@@ -152,22 +181,42 @@ def _check(app: App, source: str, delivery_id: str, payload: WebhookIn) -> LeadP
         try:
             profile = lead_from_body(payload.lead)
         except InvalidRecordError as exc:
-            problems += _prefixed(exc.problems, "lead.")
+            problems += _prefixed(exc.problems, "lead.", mapped)
     if payload.events:
         placeholder = "(the delivery's lead)" if payload.lead is not None else None
         records = _event_records(source, delivery_id, payload, placeholder)
         try:
             events_from_records(records, app.clock(), app.settings.future_skew_s)
         except InvalidRecordError as exc:
-            problems += _prefixed(exc.problems, "events.")
+            problems += _prefixed(exc.problems, "events.", mapped)
     if problems:
         raise InvalidRecordError(problems)
     return profile
 
 
-def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSONResponse:
+def _store_events(
+    app: App, store: SqlUnitOfWork, records: list[dict[str, Any]], keyed: set[str], ctx: Context
+) -> EventsResult:
+    """Store the delivery's events but the content copies of events of the same lead."""
+    events = events_from_records(records, ctx.now, app.settings.future_skew_s)
+    source = app.webhook_sources.get(ctx.source.removeprefix("webhook:"))
+    found = drop_recent_copies(
+        store,
+        events,
+        keyed=keyed,
+        window=timedelta(hours=app.settings.webhook_dedupe_hours),
+        ignore=source.ignore_properties if source else (),
+    )
+    result = record_events(store, found.kept, ctx) if found.kept else EventsResult()
+    result.duplicates.extend(found.copies.values())
+    return result
+
+
+def _deliver(
+    app: App, source: str, delivery_id: str, payload: WebhookIn, mapped: Mapped | None
+) -> JSONResponse:
     origin = f"webhook:{source}"
-    profile = _check(app, source, delivery_id, payload)
+    profile = _check(app, source, delivery_id, payload, mapped)
 
     def unit(store: SqlUnitOfWork) -> tuple[int, dict[str, Any], bool]:
         if not store.requests.claim_key(f"webhook|{source}|{delivery_id}"):
@@ -198,10 +247,13 @@ def _deliver(app: App, source: str, delivery_id: str, payload: WebhookIn) -> JSO
             body["lead"] = lead_written(result, app.redactor(raw=False))
         if payload.events:
             records = _event_records(source, delivery_id, payload, lead_id)
-            events = events_from_records(records, ctx.now, app.settings.future_skew_s)
-            body["events"] = events_written(
-                record_events(store, events, ctx), app.redactor(raw=False)
-            )
+            keyed = {
+                r["event_id"]
+                for r, item in zip(records, payload.events, strict=True)
+                if item.event_id is None
+            }
+            written = _store_events(app, store, records, keyed, ctx)
+            body["events"] = events_written(written, app.redactor(raw=False))
         status = 201 if body["lead"] and body["lead"]["created"] else 200
         store.requests.save_delivery(source, delivery_id, status, body, ctx.now)
         return status, body, False
