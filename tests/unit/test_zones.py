@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
+import pytest
+
 from leadflow.adapters.records.zones import (
     STATE_ZONES,
     candidate_zones,
+    locate,
     state_for_zip,
     zones_for_lead,
 )
@@ -67,3 +70,20 @@ def test_every_state_zone_is_a_known_zone() -> None:
     for zones in STATE_ZONES.values():
         assert zones <= known
     assert known >= US_ZONES
+
+
+@pytest.mark.parametrize("written", ["MA", "Massachusetts", "Mass.", " mass ", "ma"])
+def test_a_state_spelled_out_gives_its_zones_as_the_code_does(written: str) -> None:
+    assert candidate_zones(state=written) == frozenset({"America/New_York"})
+    assert locate(LeadProfile("L-1", state=written)).state == "MA"
+
+
+@pytest.mark.parametrize("country", ["US", "USA", "United States", "U.S."])
+def test_a_us_country_spelled_out_keeps_the_address_zones(country: str) -> None:
+    zones = candidate_zones(state="Illinois", country=country, phone="+16175550101")
+    assert zones == frozenset({"America/Chicago"})  # the address, not the Boston phone
+
+
+def test_a_state_nobody_knows_falls_back_to_the_zip_then_the_phone() -> None:
+    assert candidate_zones(state="Atlantis", postal_code="02139") == frozenset({"America/New_York"})
+    assert candidate_zones(state="Atlantis", phone="+13125550101") == frozenset({"America/Chicago"})

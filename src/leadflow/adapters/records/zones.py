@@ -11,6 +11,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from leadflow.adapters.records.values import phone_region
+from leadflow.adapters.reference.tables import reference_data
 from leadflow.domain.profile import LeadProfile
 from leadflow.services.sending import Location
 
@@ -142,10 +143,26 @@ def candidate_zones(
     set and not ``US``) only the phone number counts. Unknown → empty.
     """
     zones: set[str] = set()
-    if country is None or country.strip().upper() in _US:
-        for code in ((state or "").strip().upper(), state_for_zip(postal_code)):
+    if _in_us(country):
+        for code in (state_code(state), state_for_zip(postal_code)):
             zones |= STATE_ZONES.get(code or "", frozenset())
     return frozenset(zones) if zones else zones_for_phone(phone, country)
+
+
+def state_code(state: str | None) -> str | None:
+    """The two-letter code of a state as written (``MA``, ``Massachusetts``, ``Mass.``):
+    the same reading the rules get (``domain/normalise.py``), so the send-time gate never
+    misses a lead's zone because of a spelling."""
+    text = (state or "").strip()
+    if not text:
+        return None
+    return text.upper() if text.upper() in STATE_ZONES else reference_data().state_code(text)
+
+
+def _in_us(country: str | None) -> bool:
+    if country is None or not country.strip():
+        return True
+    return country.strip().upper() in _US or reference_data().country_code(country) == "US"
 
 
 def zones_for_lead(profile: LeadProfile) -> frozenset[str]:
@@ -161,4 +178,6 @@ def zones_for_lead(profile: LeadProfile) -> frozenset[str]:
 def locate(profile: LeadProfile) -> Location:
     """Where a lead may be, for the send-time gate: its candidate zones, and its state as
     given or from its ZIP code."""
-    return Location(zones_for_lead(profile), profile.state or state_for_zip(profile.postal_code))
+    return Location(
+        zones_for_lead(profile), state_code(profile.state) or state_for_zip(profile.postal_code)
+    )
