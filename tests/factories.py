@@ -88,7 +88,7 @@ def bearer(key: str) -> dict[str, str]:
 def nurture_lead(client: TestClient) -> None:
     """The caregiver after her first form: below MQL, so in nurture."""
     assert client.post("/v1/leads", json=NURTURE_LEAD).status_code == 201
-    response = client.post("/v1/events", json=CAREGIVER_EVENTS[0])
+    response = client.post("/v1/events?wait=decision", json=CAREGIVER_EVENTS[0])
     assert response.status_code == 201, response.text
     assert response.json()["leads"][0]["stage"] == "nurture"
 

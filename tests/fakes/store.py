@@ -32,6 +32,7 @@ from leadflow.services.store.ports import (
 )
 from tests.fakes.links import FakeLinkBook
 from tests.fakes.nurture import FakeNurture, StoredMessage
+from tests.fakes.queue import FakeDecisionQueue
 from tests.fakes.records import FakeAudit, FakeOutbox
 from tests.fakes.tasks import FakeTasks
 
@@ -276,6 +277,7 @@ class FakeUnitOfWork:
     nurture: FakeNurture = field(default_factory=FakeNurture)
     routing: FakeRouting = field(init=False)
     tasks: FakeTasks = field(default_factory=FakeTasks)
+    pending: FakeDecisionQueue = field(default_factory=FakeDecisionQueue)
     secrets: dict[str, bytes] = field(default_factory=dict)
     commits: int = 0
 
@@ -314,7 +316,7 @@ class FakeDatabase:
         return result
 
 
-_PARTS = ("leads", "audit", "outbox", "nurture", "routing")
+_PARTS = ("leads", "audit", "outbox", "nurture", "routing", "pending")
 
 
 def _copy(part: Any) -> Any:

@@ -14,7 +14,7 @@ from tests.factories import CAREGIVER, CAREGIVER_EVENTS, bearer, create_key
 def test_without_keys_the_api_is_open_and_x_actor_names_the_person(client: TestClient) -> None:
     client.post("/v1/leads", json=CAREGIVER)
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event)
+        client.post("/v1/events?wait=decision", json=event)
     client.post("/v1/leads/SC-001/actions/accept", json={}, headers={"X-Actor": "ana"})
     lead = client.get("/v1/leads/SC-001")
     assert lead.status_code == 200, lead.text
@@ -33,7 +33,10 @@ def test_once_a_key_exists_every_request_needs_one_and_the_key_is_the_actor(
     assert wrong.status_code == 401
     assert client.post("/v1/leads", json=CAREGIVER, headers=bearer(key)).status_code == 201
     for event in CAREGIVER_EVENTS:
-        assert client.post("/v1/events", json=event, headers=bearer(key)).status_code == 201
+        assert (
+            client.post("/v1/events?wait=decision", json=event, headers=bearer(key)).status_code
+            == 201
+        )
     accepted = client.post(
         "/v1/leads/SC-001/actions/accept", json={}, headers={**bearer(key), "X-Actor": "ana"}
     )
@@ -48,7 +51,7 @@ def test_roles_limit_what_a_key_may_do(client: TestClient, database_url: str) ->
     analyst = create_key(database_url, "reports", "analyst")
     assert client.post("/v1/leads", json=CAREGIVER, headers=bearer(marketing)).status_code == 201
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event, headers=bearer(marketing))
+        client.post("/v1/events?wait=decision", json=event, headers=bearer(marketing))
     act = client.post("/v1/leads/SC-001/actions/accept", json={}, headers=bearer(marketing))
     assert act.status_code == 403
     assert act.json()["error"]["code"] == "forbidden"

@@ -15,7 +15,7 @@ def _caregiver_mql(client: TestClient) -> dict[str, Any]:
     assert created.status_code == 201, created.text
     last: dict[str, Any] = {}
     for event in CAREGIVER_EVENTS:
-        response = client.post("/v1/events", json=event)
+        response = client.post("/v1/events?wait=decision", json=event)
         assert response.status_code == 201, response.text
         last = response.json()
     return last
@@ -32,7 +32,7 @@ def test_caregiver_becomes_mql_with_reasons_after_a_form_a_guide_and_the_schedul
 
     stages = []
     for event in CAREGIVER_EVENTS:
-        response = client.post("/v1/events", json=event)
+        response = client.post("/v1/events?wait=decision", json=event)
         assert response.status_code == 201, response.text
         (lead,) = response.json()["leads"]
         stages.append(lead["stage"])
@@ -134,7 +134,7 @@ def test_unknown_lead_is_404_in_the_shared_error_shape(client: TestClient) -> No
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "lead_not_found"
     missing = client.post(
-        "/v1/events",
+        "/v1/events?wait=decision",
         json={"lead_id": "nobody", "type": "page_viewed", "occurred_at": "2026-03-05T10:00:00Z"},
     )
     assert missing.status_code == 404
@@ -169,7 +169,7 @@ def test_invalid_input_names_every_bad_field_and_stores_nothing(client: TestClie
             {"lead_id": "SC-001", "type": "form_submitted", "occurred_at": "2026-03-07T10:00:00Z"},
         ]
     }
-    response = client.post("/v1/events", json=batch)
+    response = client.post("/v1/events?wait=decision", json=batch)
     assert response.status_code == 422
     problems = response.json()["error"]["problems"]
     assert [(p["row"], p["field"]) for p in problems] == [
@@ -184,13 +184,13 @@ def test_invalid_input_names_every_bad_field_and_stores_nothing(client: TestClie
 
 def test_events_are_append_only_copies_skipped_conflicts_refused(client: TestClient) -> None:
     client.post("/v1/leads", json=CAREGIVER)
-    first = client.post("/v1/events", json=CAREGIVER_EVENTS[0])
+    first = client.post("/v1/events?wait=decision", json=CAREGIVER_EVENTS[0])
     assert first.status_code == 201
-    again = client.post("/v1/events", json=CAREGIVER_EVENTS[0])
+    again = client.post("/v1/events?wait=decision", json=CAREGIVER_EVENTS[0])
     assert again.status_code == 200
     assert again.json()["duplicates"] == ["sc1-1"]
     changed = {**CAREGIVER_EVENTS[0], "occurred_at": "2026-03-05T10:30:00Z"}
-    conflict = client.post("/v1/events", json=changed)
+    conflict = client.post("/v1/events?wait=decision", json=changed)
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "event_conflict"
     assert len(client.get("/v1/leads/SC-001").json()["timeline"]) == 1
@@ -221,7 +221,7 @@ def test_two_leads_found_to_be_one_person_are_merged_and_audited(
     clock.advance(minutes=1)
     client.post("/v1/leads", json={"lead_id": "B", "phone": "+16175550199", "offer": "guide"})
     client.post(
-        "/v1/events",
+        "/v1/events?wait=decision",
         json={
             "event_id": "b-1",
             "lead_id": "B",
@@ -280,7 +280,7 @@ def test_revoking_consent_is_a_new_row_and_the_grant_stops_being_active(
 ) -> None:
     client.post("/v1/leads", json=CAREGIVER)
     revoked = client.post(
-        "/v1/events",
+        "/v1/events?wait=decision",
         json={
             "lead_id": "SC-001",
             "type": "unsubscribed",
@@ -330,7 +330,7 @@ def test_playbooks_and_health_are_listed(client: TestClient) -> None:
     }
     health = client.get("/healthz").json()
     assert health["status"] == "ok"
-    assert health["schema_revision"] == "0008"
+    assert health["schema_revision"] == "0009"
 
 
 def test_unknown_playbook_is_a_422_on_the_playbook_field(client: TestClient) -> None:
@@ -342,7 +342,7 @@ def test_unknown_playbook_is_a_422_on_the_playbook_field(client: TestClient) -> 
 def test_sending_the_same_lead_again_does_not_undo_an_unsubscribe(client: TestClient) -> None:
     client.post("/v1/leads", json=CAREGIVER)
     client.post(
-        "/v1/events",
+        "/v1/events?wait=decision",
         json={"lead_id": "SC-001", "type": "unsubscribed", "properties": {"channel": "email"}},
     )
     assert client.post("/v1/leads", json=CAREGIVER).status_code == 200

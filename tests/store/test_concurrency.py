@@ -162,7 +162,12 @@ def test_the_same_form_webhook_delivered_five_times_at_once_creates_one_lead(
     app: App, base_url: str, clock: FakeClock
 ) -> None:
     body, headers = _delivery(clock, "msg_same", FORM)
-    call = {"method": "POST", "url": "/v1/webhooks/forms", "content": body, "headers": headers}
+    call = {
+        "method": "POST",
+        "url": "/v1/webhooks/forms?wait=decision",
+        "content": body,
+        "headers": headers,
+    }
     responses = _send_together(base_url, [call] * 5)
 
     statuses = Counter(r.status_code for r in responses)
@@ -185,7 +190,12 @@ def test_five_deliveries_of_one_form_with_different_ids_create_one_lead(
     for n in range(5):
         body, headers = _delivery(clock, f"msg_{n}", FORM)
         calls.append(
-            {"method": "POST", "url": "/v1/webhooks/forms", "content": body, "headers": headers}
+            {
+                "method": "POST",
+                "url": "/v1/webhooks/forms?wait=decision",
+                "content": body,
+                "headers": headers,
+            }
         )
     responses = _send_together(base_url, calls)
 
@@ -201,7 +211,7 @@ def test_five_deliveries_of_one_form_with_different_ids_create_one_lead(
 def test_webhook_deliveries_that_fail_verification_are_refused_in_the_error_shape(
     app: App, base_url: str, clock: FakeClock
 ) -> None:
-    url = f"{base_url}/v1/webhooks/forms"
+    url = f"{base_url}/v1/webhooks/forms?wait=decision"
     body, headers = _delivery(clock, "msg_ok", FORM)
 
     bad_signature = {**headers, "webhook-signature": "v1,AAAA" + headers["webhook-signature"][7:]}
@@ -278,7 +288,7 @@ def test_thirty_concurrent_events_of_one_lead_are_all_stored_and_all_counted(
             "occurred_at": f"2026-03-05T10:{n:02d}:00Z",
             "properties": {"url": f"https://northwind.example/{page}"},
         }
-        calls.append({"method": "POST", "url": "/v1/events", "json": event})
+        calls.append({"method": "POST", "url": "/v1/events?wait=decision", "json": event})
     responses = _send_together(base_url, calls)
 
     assert [r.status_code for r in responses] == [201] * 30, [r.text for r in responses]
@@ -324,7 +334,9 @@ def test_concurrent_batches_over_the_same_leads_in_different_orders_all_commit(
             }
             for lead_id in order
         ]
-        calls.append({"method": "POST", "url": "/v1/events", "json": {"events": events}})
+        calls.append(
+            {"method": "POST", "url": "/v1/events?wait=decision", "json": {"events": events}}
+        )
     responses = _send_together(base_url, calls)
 
     assert [r.status_code for r in responses] == [201] * 10, [r.text for r in responses]

@@ -72,7 +72,7 @@ def _audit(app: App) -> list[tuple[str, dict[str, Any] | None, str | None]]:
 
 def _form(client: TestClient, clock: FakeClock, event_id: str = "form-1") -> httpx.Response:
     body = {**FORM_EVENT, "event_id": event_id, "occurred_at": clock.now.isoformat()}
-    return client.post("/v1/events", json=body)
+    return client.post("/v1/events?wait=decision", json=body)
 
 
 def test_a_form_with_email_consent_is_confirmed_once_and_sent_with_a_way_out(
@@ -139,7 +139,7 @@ def test_consent_revoked_before_the_worker_sends_means_nothing_goes(
         "type": "unsubscribed",
         "properties": {"channel": "email"},
     }
-    assert client.post("/v1/events", json=unsubscribe).status_code == 201
+    assert client.post("/v1/events?wait=decision", json=unsubscribe).status_code == 201
     sink = RecordingSink()
     assert app.sender(sink).send_due(clock.now).skipped == 1
     assert sink.sent == []
@@ -156,7 +156,12 @@ def _delivery(clock: FakeClock, delivery_id: str) -> dict[str, Any]:
         "webhook-timestamp": str(stamp),
         "webhook-signature": sign_webhook(WEBHOOK_SECRET, delivery_id, stamp, body),
     }
-    return {"method": "POST", "url": "/v1/webhooks/forms", "content": body, "headers": headers}
+    return {
+        "method": "POST",
+        "url": "/v1/webhooks/forms?wait=decision",
+        "content": body,
+        "headers": headers,
+    }
 
 
 @pytest.fixture

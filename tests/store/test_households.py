@@ -80,7 +80,7 @@ def test_a_merge_is_undone_over_the_api_and_both_leads_come_back(
     clock.advance(minutes=1)
     client.post("/v1/leads", json={"lead_id": "B", "phone": "+16175550199", "offer": "guide"})
     event = {"event_id": "b-1", "lead_id": "B", "type": "form_submitted"}
-    assert client.post("/v1/events", json=event).status_code == 201
+    assert client.post("/v1/events?wait=decision", json=event).status_code == 201
     both = client.post("/v1/leads", json={"email": "pat@example.org", "phone": "+16175550199"})
     assert both.json()["merged_leads"] == ["B"]
     assert _lead(client, "B")["lead_id"] == "A"

@@ -61,7 +61,7 @@ def _work(app: App, sink: Any) -> Any:
 
 def _event(client: TestClient, event_id: str, kind: str, **props: Any) -> None:
     body = {"event_id": event_id, "lead_id": "SC-001", "type": kind, "properties": props}
-    response = client.post("/v1/events", json=body)
+    response = client.post("/v1/events?wait=decision", json=body)
     assert response.status_code == 201, response.text
 
 
@@ -146,7 +146,7 @@ def test_a_lead_that_becomes_mql_leaves_its_track_and_queued_steps_are_not_sent(
     clock.advance(hours=1)
     assert step_due(app.db.run, app.playbooks, clock.now) == 1  # queued, not yet sent
     for event in CAREGIVER_EVENTS[1:]:
-        assert client.post("/v1/events", json=event).status_code == 201
+        assert client.post("/v1/events?wait=decision", json=event).status_code == 201
     assert client.get("/v1/leads/SC-001").json()["decision"]["stage"] == "mql"
     [enrollment] = _enrollments(app)
     assert enrollment.end_reason == "stage_changed"
@@ -242,7 +242,7 @@ def test_a_lead_recycled_by_sales_enters_recycled_patients(
 ) -> None:
     assert client.post("/v1/leads", json=NURTURE_LEAD).status_code == 201
     for event in CAREGIVER_EVENTS:
-        assert client.post("/v1/events", json=event).status_code == 201
+        assert client.post("/v1/events?wait=decision", json=event).status_code == 201
     clock.advance(hours=2)
     rejected = client.post("/v1/leads/SC-001/actions/reject", json={"reason": "no active need"})
     assert rejected.json()["decision"]["status"] == "Recycled from sales"

@@ -22,7 +22,7 @@ def test_a_lead_reassigned_after_a_breach_stays_overdue_until_someone_reaches_it
 ) -> None:
     assert client.post("/v1/leads", json=CAREGIVER).status_code == 201
     for event in CAREGIVER_EVENTS:
-        assert client.post("/v1/events", json=event).status_code == 201
+        assert client.post("/v1/events?wait=decision", json=event).status_code == 201
     first_owner = client.get("/v1/leads/SC-001").json()["decision"]["route"]["owner"]
     reassigned = 0
     for _ in range(40):  # past the due time (one business day), then past the reassignment
@@ -48,6 +48,6 @@ def test_a_lead_reassigned_after_a_breach_stays_overdue_until_someone_reaches_it
         "occurred_at": clock().isoformat(),
         "properties": {"channel": "email"},
     }
-    assert client.post("/v1/events", json=reached).status_code == 201
+    assert client.post("/v1/events?wait=decision", json=reached).status_code == 201
     assert "(overdue)" not in _queue_row(client)
     assert client.get("/v1/reports/outreach").json()["summary"]["sla_missed"] == 1

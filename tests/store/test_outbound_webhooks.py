@@ -105,7 +105,7 @@ def test_a_stage_change_queues_one_message_per_subscribed_enabled_endpoint(
     assert all(r.next_attempt_at == START and r.attempts == 0 and not r.dead for r in rows)
 
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event)
+        client.post("/v1/events?wait=decision", json=event)
     changes = [r.payload["data"] for r in outbox(app.db) if r.endpoint_id == first]
     assert changes[-1]["to_stage"] == "mql"
     assert [c["from_stage"] for c in changes[1:]] == [c["to_stage"] for c in changes[:-1]]
@@ -115,7 +115,7 @@ def test_a_rolled_back_stage_change_queues_nothing(app: App, client: TestClient)
     webhook_endpoint(app, "https://hooks.example.com/a")
     new_lead(client)
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event)
+        client.post("/v1/events?wait=decision", json=event)
     before = len(outbox(app.db))
     later = START + timedelta(days=180)  # months without engagement: the MQL decays
     with app.db.unit_of_work() as store:
@@ -249,7 +249,7 @@ def test_410_disables_the_endpoint(
         assert endpoint.disabled_reason is not None
         assert "410" in endpoint.disabled_reason
     for event in CAREGIVER_EVENTS:  # later stage changes queue nothing for it
-        client.post("/v1/events", json=event)
+        client.post("/v1/events?wait=decision", json=event)
     assert len(outbox(app.db)) == 1
     listed = CliRunner().invoke(
         cli, ["webhook", "list", "--database-url", app.settings.database_url]

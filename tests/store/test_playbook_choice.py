@@ -86,7 +86,7 @@ def test_the_choice_is_still_said_after_an_event_requalifies_the_lead(client: Te
         "type": "demo_requested",
         "occurred_at": "2026-03-06T11:00:00Z",
     }
-    answer = client.post("/v1/events", json=event)
+    answer = client.post("/v1/events?wait=decision", json=event)
     assert answer.status_code == 201, answer.text
     decision = client.get("/v1/leads/B2B-1").json()["decision"]
     assert "demo_request" in _reasons(decision)
@@ -157,7 +157,7 @@ def test_a_webhook_lead_without_a_playbook_is_chosen_by_the_rules(
         "webhook-signature": sign_webhook(WEBHOOK_SECRET, "msg_b2b", stamp, body),
         "content-type": "application/json",
     }
-    answer = client.post("/v1/webhooks/forms", content=body, headers=headers)
+    answer = client.post("/v1/webhooks/forms?wait=decision", content=body, headers=headers)
     assert answer.status_code == 201, answer.text
     lead_id = answer.json()["lead"]["lead_id"]
     decision = client.get(f"/v1/leads/{lead_id}").json()["decision"]

@@ -30,7 +30,7 @@ def _mql(client: TestClient, lead_id: str = "SC-001", **fields: Any) -> None:
     for event in CAREGIVER_EVENTS:
         sent = {**event, "lead_id": lead_id}
         sent.pop("event_id", None)
-        assert client.post("/v1/events", json=sent).status_code == 201
+        assert client.post("/v1/events?wait=decision", json=sent).status_code == 201
 
 
 def _timeline(client: TestClient, lead_id: str) -> list[dict[str, Any]]:
@@ -84,7 +84,7 @@ def test_posted_events_pass_the_same_check_and_a_bad_batch_stores_nothing(
             {"lead_id": "SC-001", "type": "disqualified", "properties": {"reason": "moved away"}},
         ]
     }
-    refused = client.post("/v1/events", json=batch)
+    refused = client.post("/v1/events?wait=decision", json=batch)
     assert refused.status_code == 422
     error = refused.json()["error"]
     assert error["code"] == "invalid_record"
@@ -92,7 +92,7 @@ def test_posted_events_pass_the_same_check_and_a_bad_batch_stores_nothing(
     assert "`insurance_not_accepted`" in error["problems"][0]["message"]
     assert _timeline(client, "SC-001") == before
     batch["events"][1]["properties"] = {"reason": "Insurance Not Accepted"}
-    assert client.post("/v1/events", json=batch).status_code == 201
+    assert client.post("/v1/events?wait=decision", json=batch).status_code == 201
     (stored,) = [e for e in _timeline(client, "SC-001") if e["type"] == "disqualified"]
     assert stored["properties"] == {"reason": "insurance_not_accepted"}
 

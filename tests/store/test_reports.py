@@ -58,7 +58,8 @@ class Story:
 
     def event(self, lead_id: str, kind: str, **properties: Any) -> str:
         response = self.client.post(
-            "/v1/events", json={"lead_id": lead_id, "type": kind, "properties": properties}
+            "/v1/events?wait=decision",
+            json={"lead_id": lead_id, "type": kind, "properties": properties},
         )
         assert response.status_code == 201, response.text
         stage: str = response.json()["leads"][0]["stage"]

@@ -59,7 +59,7 @@ def _patient(client: TestClient) -> None:
         "occurred_at": "2026-03-06T11:00:00Z",
         "properties": {"url": "https://northwind.example/derm/psoriasis", "message": NOTE},
     }
-    assert client.post("/v1/events", json=message).status_code == 201
+    assert client.post("/v1/events?wait=decision", json=message).status_code == 201
 
 
 def test_every_route_declares_a_permission_or_why_it_needs_none(app: App) -> None:
@@ -325,7 +325,7 @@ def test_reasons_typed_in_an_older_store_reach_no_one_below_intake_nor_reports_n
     listed = client.get("/v1/leads", headers=bearer(marketing)).json()["items"]
     assert not any(w in str(listed) for w in TYPED_WORDS)
     again = client.post(
-        "/v1/events",
+        "/v1/events?wait=decision",
         json={
             "event_id": "E-2",
             "lead_id": "P-1",
@@ -359,7 +359,7 @@ def test_a_forms_question_used_as_a_field_name_is_free_text_too(
         "occurred_at": "2026-03-06T11:10:00Z",
         "properties": {"Are you on Humira for psoriasis?": True, "hiv_positive": False},
     }
-    assert client.post("/v1/events", json=asked).status_code == 201
+    assert client.post("/v1/events?wait=decision", json=asked).status_code == 201
     consented = {
         **PATIENT,
         "consent_sms": True,

@@ -36,7 +36,7 @@ def _mql(client: TestClient, n: int = 1) -> dict[str, Any]:
     assert client.post("/v1/leads", json=lead).status_code == 201
     for event in CAREGIVER_EVENTS:
         sent = {**event, "lead_id": lead_id, "event_id": f"{event['event_id']}-{n}"}
-        response = client.post("/v1/events", json=sent)
+        response = client.post("/v1/events?wait=decision", json=sent)
         assert response.status_code == 201, response.text
     view = client.get(f"/v1/leads/{lead_id}").json()
     assert view["decision"]["stage"] == "mql"
@@ -275,7 +275,7 @@ def test_an_analyst_reads_teams_but_only_working_roles_route_leads(
     analyst = create_key(database_url, "reports", "analyst")
     assert client.post("/v1/leads", json=CAREGIVER, headers=bearer(sales)).status_code == 201
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event, headers=bearer(sales))
+        client.post("/v1/events?wait=decision", json=event, headers=bearer(sales))
     assert _team(client, "patient_marketing", **bearer(analyst))["members"]
     refused = client.post(
         "/v1/leads/SC-001/assign", json={"owner": "erin"}, headers=bearer(analyst)

@@ -82,7 +82,7 @@ class Leads(RuleBasedStateMachine):
             "occurred_at": self.clock().isoformat(),
             "properties": props,
         }
-        answer = self.client.post("/v1/events", json=event)
+        answer = self.client.post("/v1/events?wait=decision", json=event)
         assert answer.status_code == 201, answer.text
 
     @rule(n=st.integers(0, 1), what=st.sampled_from(sorted(ENGAGEMENT)))

@@ -90,7 +90,7 @@ def _to_sql(client: TestClient, clock: FakeClock) -> None:
             ("page_viewed", {"url": "https://northwind.example/schedule/dermatology"}),
         ]
     ):
-        response = client.post("/v1/events", json=_event(n, kind, clock.now, **props))
+        response = client.post("/v1/events?wait=decision", json=_event(n, kind, clock.now, **props))
         assert response.status_code == 201, response.text
     assert _decision(client)["stage"] == "mql"
     clock.advance(minutes=20)
@@ -182,7 +182,7 @@ def test_an_sql_lead_is_reminded_breached_escalated_and_reassigned_across_a_holi
     # does not stop it ...
     clock.now = _at("2026-01-20T14:50:00")
     logged = client.post(
-        "/v1/events",
+        "/v1/events?wait=decision",
         json=_event(9, "outreach_logged", clock.now, channel="phone"),
         headers={"X-Actor": new_owner},
     )
@@ -191,7 +191,7 @@ def test_an_sql_lead_is_reminded_breached_escalated_and_reassigned_across_a_holi
     # ... booking it at 10:00 does; the opportunity's follow-up is due a business day later.
     clock.now = _at("2026-01-20T15:00:00")
     booked = client.post(
-        "/v1/events",
+        "/v1/events?wait=decision",
         json=_event(10, "appointment_scheduled", clock.now),
         headers={"X-Actor": new_owner},
     )

@@ -30,7 +30,7 @@ def runner() -> CliRunner:
 def _caregiver_mql(client: TestClient) -> None:
     client.post("/v1/leads", json=CAREGIVER)
     for event in CAREGIVER_EVENTS:
-        assert client.post("/v1/events", json=event).status_code == 201
+        assert client.post("/v1/events?wait=decision", json=event).status_code == 201
 
 
 def _history(url: str) -> list[tuple[str | None, str, str]]:
@@ -113,9 +113,9 @@ def test_db_upgrade_creates_the_schema_and_status_reports_it(
     assert "needs `leadflow db upgrade`" in status.output
     up = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
     assert up.exit_code == 0, up.output
-    assert "schema none → 0008" in up.output
+    assert "schema none → 0009" in up.output
     again = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
-    assert "already at schema 0008" in again.output
+    assert "already at schema 0009" in again.output
     refused = runner.invoke(
         cli, ["requalify", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"]
     )
@@ -150,7 +150,7 @@ def test_serve_creates_an_empty_database_and_answers_over_http(tmp_path: Path) -
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.1)
-        assert health.json()["schema_revision"] == "0008"
+        assert health.json()["schema_revision"] == "0009"
         created = httpx.post(f"http://127.0.0.1:{port}/v1/leads", json=CAREGIVER, timeout=10)
         assert created.status_code == 201
     finally:

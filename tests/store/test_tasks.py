@@ -25,7 +25,7 @@ from tests.factories import CAREGIVER, CAREGIVER_EVENTS, bearer, create_key
 def _mql(client: TestClient) -> None:
     assert client.post("/v1/leads", json={**CAREGIVER, "lead_id": "SC-001"}).status_code == 201
     for event in CAREGIVER_EVENTS:
-        response = client.post("/v1/events", json={**event, "lead_id": "SC-001"})
+        response = client.post("/v1/events?wait=decision", json={**event, "lead_id": "SC-001"})
         assert response.status_code == 201, response.text
     route = client.get("/v1/leads/SC-001").json()["decision"]["route"]
     assert route["queue"] == "patient_education"

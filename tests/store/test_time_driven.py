@@ -16,7 +16,7 @@ from tests.fakes import FakeClock
 def _mql(client: TestClient) -> None:
     assert client.post("/v1/leads", json=CAREGIVER).status_code == 201
     for event in CAREGIVER_EVENTS:
-        assert client.post("/v1/events", json=event).status_code == 201
+        assert client.post("/v1/events?wait=decision", json=event).status_code == 201
     assert client.get("/v1/leads/SC-001").json()["decision"]["stage"] == "mql"
 
 

@@ -17,7 +17,7 @@ from tests.factories import CAREGIVER, CAREGIVER_EVENTS
 def _mql(client: TestClient) -> None:
     client.post("/v1/leads", json=CAREGIVER)
     for event in CAREGIVER_EVENTS:
-        client.post("/v1/events", json=event)
+        client.post("/v1/events?wait=decision", json=event)
 
 
 def test_every_page_renders_with_the_lead_on_it(client: TestClient) -> None:

@@ -45,7 +45,7 @@ def _post(client: TestClient, clock: FakeClock, source: str, delivery_id: str, p
         "webhook-signature": sign_webhook(WEBHOOK_SECRET, delivery_id, stamp, body),
         "content-type": "application/json",
     }
-    return client.post(f"/v1/webhooks/{source}", content=body, headers=headers)
+    return client.post(f"/v1/webhooks/{source}?wait=decision", content=body, headers=headers)
 
 
 def _timeline(client: TestClient, lead_id: str) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ def _deliver(client: TestClient, clock: FakeClock, delivery_id: str, payload: An
         "webhook-signature": sign_webhook(WEBHOOK_SECRET, delivery_id, stamp, body),
         "content-type": "application/json",
     }
-    return client.post("/v1/webhooks/forms", content=body, headers=headers)
+    return client.post("/v1/webhooks/forms?wait=decision", content=body, headers=headers)
 
 
 def test_a_form_delivered_five_times_under_new_ids_is_one_lead_with_one_form_event(
@@ -80,7 +80,7 @@ def test_a_body_re_serialised_after_signing_is_refused(
         "content-type": "application/json",
     }
     reserialised = json.dumps(json.loads(body), indent=1).encode()
-    refused = client.post("/v1/webhooks/forms", content=reserialised, headers=headers)
+    refused = client.post("/v1/webhooks/forms?wait=decision", content=reserialised, headers=headers)
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "webhook_bad_signature"
     assert client.get("/v1/leads").json()["items"] == []

@@ -77,9 +77,12 @@ class App:
         anything else scanned like free text (every role reads reports)."""
         return ReasonReader(playbook_reasons(self.playbooks), self.redactor(raw=False))
 
-    def context(self, actor: str, source: str, *, imported: bool = False) -> Context:
+    def context(
+        self, actor: str, source: str, *, imported: bool = False, defer: bool = False
+    ) -> Context:
         """The context of one unit of work, with the time read once; ``imported``: leads
-        come with their history, so SLA clocks start from it (``leadflow import``)."""
+        come with their history, so SLA clocks start from it (``leadflow import``);
+        ``defer``: append only, the touched leads queued for a decider."""
         return Context(
             actor=actor,
             source=source,
@@ -90,6 +93,7 @@ class App:
             imported=ImportedClocks(timedelta(hours=self.settings.import_sla_max_age_hours))
             if imported
             else None,
+            defer=defer,
         )
 
     def session_rules(self) -> SessionRules:

@@ -49,6 +49,7 @@ from leadflow.errors import (
     PlaybookNotFoundError,
     RecordProblem,
 )
+from leadflow.services.store.decider import decide_queued
 from leadflow.services.store.importing import DEFAULT_BATCH, ImportResult, import_rows
 from leadflow.services.store.ports import AuditEntry
 
@@ -222,13 +223,21 @@ def _run_job(app: App, job: _Job, rows: _Rows, console: Console, batch_size: int
             job.kind,
             job.rows(rows),
             run,
-            lambda: app.context(IMPORT_ACTOR, source, imported=True),
+            lambda: app.context(IMPORT_ACTOR, source, imported=True, defer=True),
             source=name,
             batch_size=batch_size,
             refused=rows.finding,
             progress=moved,
             rejected_leads=rows.rejected_leads,
         )
+
+
+def _decide_imported(app: App, console: Console, batch_size: int) -> None:
+    """Decide each lead the import touched once, now that all its rows are stored (the rows
+    queued them; a run stopped here decides them when run again, or a worker does)."""
+    done = decide_queued(app.db.run, app.playbooks, app.clock, limit=min(batch_size, 500))
+    if done.leads:
+        say(console, f"decided {_plural(done.leads, 'lead')}: {done.changed} changed stage")
 
 
 def _plural(count: int, word: str) -> str:
@@ -384,6 +393,7 @@ def import_command(
             rows = _Rows(ConsoleReporter(console, handle), leads_file.name)
             for job in jobs:
                 results.append(_run_job(app, job, rows, console, batch_size))
+            _decide_imported(app, console, batch_size)
     except (InputFileError, OSError) as exc:
         fail(console, str(exc))
     except DatabaseError as exc:

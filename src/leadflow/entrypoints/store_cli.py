@@ -17,6 +17,7 @@ from leadflow.adapters.db.read_view import ReadView
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.common import config_failed, fail, parse_as_of, stderr
+from leadflow.entrypoints.decider_loop import start_decider
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.settings import Settings
 from leadflow.errors import ConfigError, LeadflowError
@@ -151,6 +152,14 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     database_url: DatabaseUrl = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    decider: Annotated[
+        bool,
+        typer.Option(
+            "--decider/--no-decider",
+            help="Decide appended events in this process too (off when `leadflow worker` "
+            "processes do it).",
+        ),
+    ] = True,
 ) -> None:
     """Start the HTTP API and the dashboard (an empty database is created first)."""
     app = open_app(database_url, migrate=True)
@@ -158,12 +167,15 @@ def serve(
         f"leadflow API on http://{host}:{port} (database {shown_url(app.settings.database_url)}); "
         f"OpenAPI at http://{host}:{port}/docs"
     )
-    serve_app(app, host, port, log_level, banner)
+    serve_app(app, host, port, log_level, banner, decider=decider)
 
 
-def serve_app(app: App, host: str, port: int, log_level: str, banner: str = "") -> None:
-    """Run the API and the dashboard over ``app`` until interrupted; refuse to listen
-    beyond this machine while leadflow is in open local mode (no users, no API keys)."""
+def serve_app(
+    app: App, host: str, port: int, log_level: str, banner: str = "", *, decider: bool = True
+) -> None:
+    """Run the API and the dashboard over ``app`` until interrupted (with a decider thread
+    for appended events unless ``decider`` is false); refuse to listen beyond this machine
+    while leadflow is in open local mode (no users, no API keys)."""
     import uvicorn  # noqa: PLC0415 (only the serving commands need the server)
 
     from leadflow.entrypoints.api.app import create_app  # noqa: PLC0415
@@ -182,9 +194,12 @@ def serve_app(app: App, host: str, port: int, log_level: str, banner: str = "") 
     if banner:
         say(stderr(), banner)
 
+    halt = start_decider(app) if decider else None
     try:
         uvicorn.run(create_app(app), host=host, port=port, log_level=log_level)
     finally:
+        if halt is not None:
+            halt()
         app.db.dispose()
 
 

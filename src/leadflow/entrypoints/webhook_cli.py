@@ -34,11 +34,13 @@ from leadflow.adapters.messaging_sink import make_sink
 from leadflow.adapters.webhooks.outbound import TIMEOUT_S, DeliveryReport, deliver_due
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.common import fail, stderr
+from leadflow.entrypoints.decider_loop import DEFAULT_EVERY_S, start_decider
 from leadflow.entrypoints.reporting import say
 from leadflow.entrypoints.store_cli import DatabaseUrl, open_app, read_store, write_store
 from leadflow.services.nurture_steps import step_due
 from leadflow.services.routing.sla import SlaReport, run_due
 from leadflow.services.sending import SendReport, Sink
+from leadflow.services.store.decider import DecideReport, decide_queued
 from leadflow.services.store.ports import AuditEntry
 from leadflow.services.store.time_driven import TimeReport, redecide_due
 
@@ -297,15 +299,24 @@ def worker(
     batch: Annotated[
         int, typer.Option(min=1, max=1000, metavar="N", help="Messages claimed at a time.")
     ] = 20,
+    decide_every: Annotated[
+        float,
+        typer.Option(
+            min=0.01, max=60, metavar="S", help="Seconds between looks at appended events."
+        ),
+    ] = DEFAULT_EVERY_S,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the background worker: leads whose decision time alone has changed (decay, a
+    """Run the background worker: appended events decided (a decider thread, looking every
+    `--decide-every` seconds), leads whose decision time alone has changed (decay, a
     recheck date) re-decided, SLA checks (reminders, breaches, escalation, reassignment),
     due outbound webhooks (at least once, with retries), due nurture steps and messages
     through the consent gate, until SIGINT or SIGTERM."""
     app = open_app(database_url, migrate=False)
     console = stderr()
     say(console, f"worker started: a pass every {interval:g} s" if not once else "worker: one pass")
+    decided = _Decided()
+    halt = None if once else start_decider(app, decide_every, decided.add)
     stop = threading.Event()
     total = DeliveryReport()
     messages = MessagesReport()
@@ -318,6 +329,8 @@ def worker(
             httpx.Client(follow_redirects=False, timeout=TIMEOUT_S) as client,
         ):
             while True:
+                if once:
+                    decided.add(decide_queued(app.db.run, app.playbooks, app.clock))
                 _redecide(app, console, timed)
                 checked = run_due(app.db.run, app.playbooks, app.clock(), batch)
                 clocks += checked
@@ -340,10 +353,29 @@ def worker(
                 if once or stop.wait(interval):
                     break
     finally:
+        if halt is not None:
+            halt()
         app.db.dispose()
     summary = f"{_summary(total)}; {_messages_summary(messages)}; {_sla_summary(clocks)}"
-    summary += f"; {_time_summary(timed)}"
+    summary += f"; {_time_summary(timed)}; {decided.summary()}"
     typer.echo(summary if once else f"worker stopped; {summary}")
+
+
+@dataclass
+class _Decided:
+    """What the decider did over the worker's run (added to from its thread)."""
+
+    leads: int = 0
+    changed: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, report: DecideReport) -> None:
+        with self.lock:
+            self.leads += report.leads
+            self.changed += report.changed
+
+    def summary(self) -> str:
+        return f"decided: {self.leads} leads with appended events, {self.changed} changed stage"
 
 
 def _redecide(app: App, console: Console, total: TimeReport) -> None:

@@ -20,6 +20,7 @@ from leadflow.adapters.db.convert import (
     profile_from_json,
     profile_to_json,
 )
+from leadflow.adapters.db.decision_queue import SqlDecisionQueue
 from leadflow.adapters.db.lead_links import links_of
 from leadflow.adapters.db.tables import (
     AssignmentRow,
@@ -154,6 +155,7 @@ def lead_view(
         "created_at": row.created_at,
         "profile": profile_to_json(profile),
         "decision": decision.record if decision is not None else None,
+        "decision_pending": SqlDecisionQueue(session).is_pending(row.id),
         "allowed_actions": allowed_actions(stage),
         "timeline": [
             {

@@ -393,6 +393,21 @@ class TaskRow(Base):
     close_reason: Mapped[str | None] = mapped_column(String(40))
 
 
+class DecisionQueueRow(Base):
+    """A lead whose events were appended but not yet decided (migration 0009): the ingest
+    path adds a row, a decider takes it (``SKIP LOCKED`` on PostgreSQL) and deletes it in the
+    unit of work that stores the decision. No foreign key: appending never waits on a lead."""
+
+    __tablename__ = "decision_queue"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(String(100), index=True)
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    queued_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    # ``leadflow import``: clocks start from the lead's history no older than this
+    import_max_age_s: Mapped[int | None]
+
+
 class NurtureEnrollmentRow(Base):
     """A lead on a nurture track: the next step and when it is due, or why it ended."""
 

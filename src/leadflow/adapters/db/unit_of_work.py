@@ -13,6 +13,7 @@ from leadflow.adapters.db.accounts import SqlAccounts
 from leadflow.adapters.db.apikeys import SqlApiKeys
 from leadflow.adapters.db.app_secrets import database_secret
 from leadflow.adapters.db.audit_log import SqlAuditLog
+from leadflow.adapters.db.decision_queue import SqlDecisionQueue
 from leadflow.adapters.db.leads import SqlLeads
 from leadflow.adapters.db.nurture import SqlNurture
 from leadflow.adapters.db.outbox import SqlWebhookOutbox
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
         self.routing = SqlRouting(session)
         self.tasks = SqlTasks(session)
         self.nurture = SqlNurture(session)
+        self.pending = SqlDecisionQueue(session)
         self.outbox = SqlWebhookOutbox(session)
         self.requests = SqlRequests(session)
         self.access = SqlAccessLog(session)

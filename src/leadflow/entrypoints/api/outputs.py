@@ -32,9 +32,18 @@ def lead_written(result: LeadResult, shown: Redactor = AS_WRITTEN) -> dict[str, 
             {"lead_id": lead_id, "relation": relation}
             for lead_id, relation in sorted(result.related.items())
         ],
-        "previous_stage": result.outcome.before,
-        "stage_changed": result.outcome.changed,
-        "decision": shown.decision(result.outcome.decision.to_record()),
+        **_decided(result.outcome, shown),
+    }
+
+
+def _decided(outcome: Requalified | None, shown: Redactor) -> dict[str, Any]:
+    """The new decision, or (queued for a decider) ``queued`` and no decision yet."""
+    if outcome is None:
+        return {"previous_stage": None, "stage_changed": None, "decision": None, "queued": True}
+    return {
+        "previous_stage": outcome.before,
+        "stage_changed": outcome.changed,
+        "decision": shown.decision(outcome.decision.to_record()),
     }
 
 
@@ -43,4 +52,5 @@ def events_written(result: EventsResult, shown: Redactor = AS_WRITTEN) -> dict[s
         "stored": result.stored,
         "duplicates": result.duplicates,
         "leads": [stage_summary(lead_id, o, shown) for lead_id, o in result.leads.items()],
+        "queued": result.queued,
     }

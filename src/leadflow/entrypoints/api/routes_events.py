@@ -1,10 +1,11 @@
-"""``/v1/events``: append one event or a batch; each touched lead is re-qualified."""
+"""``/v1/events``: append one event or a batch; a decider decides each touched lead
+(``202 Accepted``), or the request does (``?wait=decision``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, Ingest
@@ -21,9 +22,13 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 
 @router.post(
     "",
-    status_code=201,
+    status_code=202,
     response_model=EventsOut,
-    responses={200: {"model": EventsOut, "description": "every event was a copy"}, **ERRORS},
+    responses={
+        200: {"model": EventsOut, "description": "every event was a copy"},
+        201: {"model": EventsOut, "description": "stored and decided (`?wait=decision`)"},
+        **ERRORS,
+    },
     summary="Append events",
 )
 def post_events(
@@ -31,10 +36,21 @@ def post_events(
     app: AppDep,
     who: Ingest,
     key: IdempotencyKey = None,
+    wait: Annotated[
+        Literal["decision"] | None,
+        Query(description="`decision`: decide the touched leads before answering (201)."),
+    ] = None,
 ) -> Any:
     """One event, or `{"events": [...]}`: stored together or not at all. An event id sent
     again with the same content is skipped (listed in `duplicates`); with other content it
-    is a 409."""
+    is a 409.
+
+    By default the events are appended and the request answers `202 Accepted` at once with
+    the touched leads in `queued`: a decider (`leadflow worker`, or the one in
+    `leadflow serve`) decides each of them within seconds. With `?wait=decision` the
+    request decides them itself and answers `201 Created` with each lead's new stage in
+    `leads` (for a form that shows the next step)."""
+    decide_now = wait == "decision"
     items = body.events if isinstance(body, EventBatchIn) else [body]
     if len(items) > app.settings.max_batch:
         raise HttpError(
@@ -46,9 +62,11 @@ def post_events(
     records = [event_record(item) for item in items]
 
     def work(store: SqlUnitOfWork) -> tuple[int, dict[str, Any]]:
-        ctx = app.context(who.actor, "api")
+        ctx = app.context(who.actor, "api", defer=not decide_now)
         events = events_from_records(records, ctx.now, app.settings.future_skew_s)
         result = record_events(store, events, ctx)
-        return (201 if result.stored else 200), events_written(result, app.redactor(who.raw_text))
+        status = (201 if decide_now else 202) if result.stored else 200
+        return status, events_written(result, app.redactor(who.raw_text))
 
-    return run_idempotent(app, key, f"{who.actor}|POST /v1/events", body.model_dump_json(), work)
+    scope = f"{who.actor}|POST /v1/events" + ("?wait=decision" if decide_now else "")
+    return run_idempotent(app, key, scope, body.model_dump_json(), work)

@@ -15,9 +15,9 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -125,9 +125,14 @@ async def post_webhook(
     source: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")],
     request: Request,
     app: AppDep,
+    wait: Annotated[
+        Literal["decision"] | None,
+        Query(description="`decision`: decide the lead before answering."),
+    ] = None,
 ) -> Any:
-    """Verify, deduplicate by delivery id, then store the lead and events like the
-    `/v1/leads` and `/v1/events` endpoints do."""
+    """Verify, deduplicate by delivery id, then store the lead and events. By default the
+    lead and events are stored and a decider decides the lead (`202 Accepted`, `queued`);
+    with `?wait=decision` the request decides it, like `/v1/leads` does."""
     secrets = app.settings.webhook_secrets.get(source)
     if not secrets:
         raise HttpError(
@@ -138,7 +143,8 @@ async def post_webhook(
         request.headers, raw, secrets, app.clock(), app.settings.webhook_tolerance_s
     )
     payload, mapped = _parse(raw, app.webhook_sources.get(source))
-    return await run_in_threadpool(_deliver, app, source, delivery_id, payload, mapped)
+    defer = wait != "decision"
+    return await run_in_threadpool(_deliver, app, source, delivery_id, payload, mapped, defer)
 
 
 def _event_records(
@@ -213,7 +219,12 @@ def _store_events(
 
 
 def _deliver(
-    app: App, source: str, delivery_id: str, payload: WebhookIn, mapped: Mapped | None
+    app: App,
+    source: str,
+    delivery_id: str,
+    payload: WebhookIn,
+    mapped: Mapped | None,
+    defer: bool,
 ) -> JSONResponse:
     origin = f"webhook:{source}"
     profile = _check(app, source, delivery_id, payload, mapped)
@@ -224,7 +235,7 @@ def _deliver(
         seen = store.requests.delivery(source, delivery_id)
         if seen is not None:
             return seen[0], seen[1], True
-        ctx = app.context(origin, origin)
+        ctx = app.context(origin, origin, defer=defer)
         body: dict[str, Any] = {"delivery_id": delivery_id, "lead": None, "events": None}
         lead_id = None
         if payload.lead is not None and profile is not None:
@@ -255,6 +266,8 @@ def _deliver(
             written = _store_events(app, store, records, keyed, ctx)
             body["events"] = events_written(written, app.redactor(raw=False))
         status = 201 if body["lead"] and body["lead"]["created"] else 200
+        if (body["lead"] and body["lead"].get("queued")) or (body["events"] or {}).get("queued"):
+            status = 202
         store.requests.save_delivery(source, delivery_id, status, body, ctx.now)
         return status, body, False
 

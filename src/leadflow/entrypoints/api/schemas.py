@@ -203,8 +203,11 @@ class LeadWriteOut(BaseModel):
         description="leads kept apart from this one because only the phone matched",
     )
     previous_stage: str | None
-    stage_changed: bool
-    decision: DecisionOut
+    stage_changed: bool | None
+    decision: DecisionOut | None = Field(
+        description="the new decision (`null`: queued for a decider, see `queued`)"
+    )
+    queued: bool = False
 
 
 class LeadStageOut(BaseModel):
@@ -216,11 +219,13 @@ class LeadStageOut(BaseModel):
 
 
 class EventsOut(BaseModel):
-    """Events stored, copies skipped, and each touched lead's stage."""
+    """Events stored, copies skipped, and each touched lead's stage (`?wait=decision`) or
+    the leads queued for a decider (`202 Accepted`)."""
 
     stored: list[str]
     duplicates: list[str]
     leads: list[LeadStageOut]
+    queued: list[str] = []
 
 
 class ActionOut(BaseModel):
@@ -315,6 +320,9 @@ class LeadOut(BaseModel):
     created_at: datetime
     profile: dict[str, Any]
     decision: DecisionOut | None
+    decision_pending: bool = Field(
+        False, description="events of the lead wait for a decider: `decision` is not yet theirs"
+    )
     allowed_actions: list[str]
     timeline: list[EventOut]
     stage_history: list[StageChangeOut]

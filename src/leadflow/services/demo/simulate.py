@@ -271,7 +271,7 @@ class Simulation:
         for number, touch in enumerate(lead.touches):
             at = step.at + touch.offset + timedelta(seconds=30 if number == 0 else 0)
             self._push(at.replace(microsecond=0), lead.index, "touch", touch.events)
-        return created.outcome
+        return created.decided
 
     def _step_touch(
         self, store: UnitOfWork, step: _Step, st: _LeadState, rng: random.Random

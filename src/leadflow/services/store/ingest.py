@@ -36,6 +36,9 @@ class Context:
     scanner: TextScanner | None = None
     # leads brought in with their history: SLA clocks start from it (``leadflow import``)
     imported: ImportedClocks | None = None
+    # append only: touched leads are queued for a decider (``uow.pending``) instead of
+    # decided in this unit of work
+    defer: bool = False
 
     def scan_profile(self, profile: LeadProfile, *known: LeadProfile) -> dict[str, str] | None:
         """The profile's free text redacted, by field (``None`` without a scanner)."""

@@ -10,6 +10,7 @@ __all__ = [
     "Context",
     "EventsResult",
     "LeadResult",
+    "decide_or_queue",
     "event_hash",
     "identity_keys",
     "new_id",
@@ -35,6 +36,7 @@ from leadflow.services.store.merging import audit_alias, link, merge_matches
 from leadflow.services.store.ports import (
     AuditEntry,
     IdentityKey,
+    Pending,
     StoredEvent,
     StoredLead,
     UnitOfWork,
@@ -50,20 +52,30 @@ class LeadResult:
     created: bool
     merged: list[str]
     changed_fields: list[str]
-    outcome: Requalified
+    # the new decision (``None``: queued for a decider, ``Context.defer``)
+    outcome: Requalified | None
     # posted values not taken because they would have replaced a fuller or valid one
     kept_fields: list[str] = field(default_factory=list)
     # leads kept apart but linked (lead id → relation, e.g. ``household``)
     related: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def decided(self) -> Requalified:
+        """The new decision of a lead stored without ``Context.defer``."""
+        if self.outcome is None:
+            raise RuntimeError(f"lead {self.lead_id} was queued for a decider, not decided")
+        return self.outcome
+
 
 @dataclass(frozen=True)
 class EventsResult:
-    """Events stored and skipped, and each touched lead's new decision."""
+    """Events stored and skipped, and each touched lead's new decision (or, deferred, the
+    leads queued for a decider)."""
 
     stored: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     leads: dict[str, Requalified] = field(default_factory=dict)
+    queued: list[str] = field(default_factory=list)
 
 
 def identity_keys(profile: LeadProfile, external_id: str | None, source: str) -> list[IdentityKey]:
@@ -135,7 +147,7 @@ def _create_lead(
             after={"playbook": playbook, "source": ctx.source, "chosen_by": chosen.rule},
         )
     )
-    outcome = requalify_lead(store, lead, ctx.playbooks, ctx.now, ctx.actor, imported=ctx.imported)
+    outcome = decide_or_queue(store, [(lead, None)], ctx).get(lead.lead_id)
     return LeadResult(lead.lead_id, True, [], [], outcome)
 
 
@@ -195,15 +207,7 @@ def upsert_lead(
     store.leads.add_identities(survivor.lead_id, found.own_keys(keys), ctx.now)
     link(store, ctx, survivor.lead_id, found.related)
     _update_consents(store, ctx, survivor, posted, here=here, evidence=evidence)
-    outcome = requalify_lead(
-        store,
-        survivor,
-        ctx.playbooks,
-        ctx.now,
-        ctx.actor,
-        event_id=event_id,
-        imported=ctx.imported,
-    )
+    outcome = decide_or_queue(store, [(survivor, event_id)], ctx).get(survivor.lead_id)
     return LeadResult(
         survivor.lead_id, False, merged, sorted(changes), outcome, kept, dict(found.related)
     )
@@ -264,9 +268,40 @@ def _update_consents(
     consents_from_profile(store, survivor.lead_id, updated, evidence, source=ctx.source, at=ctx.now)
 
 
-def _leads_of(store: UnitOfWork, events: Sequence[Event]) -> dict[str, StoredLead]:
-    """The (surviving) lead of each event's lead id, locked in id order; an unknown lead
-    raises :class:`LeadNotFoundError`."""
+def decide_or_queue(
+    store: UnitOfWork, touched: Sequence[tuple[StoredLead, str | None]], ctx: Context
+) -> dict[str, Requalified]:
+    """Decide each touched lead (with the last event that touched it) in this unit of work,
+    or, with ``ctx.defer``, queue them all for a decider in one statement (nothing decided:
+    an empty result)."""
+    if ctx.defer:
+        max_age = None if ctx.imported is None else int(ctx.imported.max_age.total_seconds())
+        store.pending.enqueue(
+            [
+                Pending(lead.lead_id, event_id, ctx.now, ctx.actor, max_age)
+                for lead, event_id in touched
+            ]
+        )
+        return {}
+    return {
+        lead.lead_id: requalify_lead(
+            store,
+            lead,
+            ctx.playbooks,
+            ctx.now,
+            ctx.actor,
+            event_id=event_id,
+            imported=ctx.imported,
+        )
+        for lead, event_id in touched
+    }
+
+
+def _leads_of(
+    store: UnitOfWork, events: Sequence[Event], *, lock: bool = True
+) -> dict[str, StoredLead]:
+    """The (surviving) lead of each event's lead id, locked in id order unless ``lock`` is
+    false; an unknown lead raises :class:`LeadNotFoundError`."""
     leads: dict[str, StoredLead] = {}
     for event in events:
         if event.lead_id not in leads:
@@ -274,8 +309,9 @@ def _leads_of(store: UnitOfWork, events: Sequence[Event]) -> dict[str, StoredLea
             if lead is None:
                 raise LeadNotFoundError(event.lead_id)
             leads[event.lead_id] = lead
-    for lead_id in sorted({lead.lead_id for lead in leads.values()}):
-        store.leads.lock_lead(lead_id)
+    if lock:
+        for lead_id in sorted({lead.lead_id for lead in leads.values()}):
+            store.leads.lock_lead(lead_id)
     return leads
 
 
@@ -323,9 +359,12 @@ def record_events(store: UnitOfWork, events: Sequence[Event], ctx: Context) -> E
     :class:`InvalidRecordError` (a declared one is stored as its code); an event id stored
     with different content raises :class:`EventConflictError`; an identical copy is
     skipped. Raised errors leave the unit of work to be rolled back by the caller: nothing
-    is half-stored.
+    is half-stored. With ``ctx.defer`` the events are appended and their leads queued for a
+    decider (``queued``); the leads are not locked then, unless a consent event must be
+    recorded against the lead's current contact points.
     """
-    leads = _leads_of(store, events)
+    lock = not ctx.defer or any(event.type in CONSENT_TYPES for event in events)
+    leads = _leads_of(store, events, lock=lock)
     events = events_with_codes(events, leads, ctx.playbooks, ctx.source)
     result = EventsResult()
     to_store: list[StoredEvent] = []
@@ -344,16 +383,10 @@ def record_events(store: UnitOfWork, events: Sequence[Event], ctx: Context) -> E
     store.leads.add_events(to_store)
     by_id = {lead.lead_id: lead for lead in leads.values()}
     _record_consents(store, [s.event for s in to_store], by_id, ctx)
-    for lead_id, last_event in touched.items():
-        result.leads[lead_id] = requalify_lead(
-            store,
-            by_id[lead_id],
-            ctx.playbooks,
-            ctx.now,
-            ctx.actor,
-            event_id=last_event,
-            imported=ctx.imported,
-        )
+    pairs = [(by_id[lead_id], last_event) for lead_id, last_event in touched.items()]
+    result.leads.update(decide_or_queue(store, pairs, ctx))
+    if ctx.defer:
+        result.queued.extend(touched)
     if ctx.imported is None:  # history brought in by an import is never confirmed
         touched_leads = {lead_id: by_id[lead_id] for lead_id in touched}
         stored = [s.event for s in to_store]

@@ -247,6 +247,42 @@ class Leads(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A lead whose appended events wait for a decider: the last event appended for it, who
+    appended it, and when. ``import_max_age_s``: brought in by ``leadflow import``, so its
+    clocks start from its history (:class:`~leadflow.services.routing.assign.ImportedClocks`).
+    ``seq`` is the queue's own number, set by the store."""
+
+    lead_id: str
+    event_id: str | None
+    queued_at: datetime
+    actor: str
+    import_max_age_s: int | None = None
+    seq: int = 0
+
+
+class DecisionQueue(Protocol):
+    """Leads waiting to be decided (``uow.pending``): the ingest path appends, deciders take."""
+
+    def enqueue(self, items: Sequence[Pending]) -> None:
+        """Add the items in one statement; never waits on a lead or a decider."""
+        ...
+
+    def claim(self, limit: int) -> list[Pending]:
+        """The queued items of up to ``limit`` leads, oldest first, those leads held for this
+        unit of work; leads another decider holds are skipped, not waited for."""
+        ...
+
+    def done(self, items: Sequence[Pending]) -> None:
+        """Remove ``items`` (claimed before): their leads' decisions are stored."""
+        ...
+
+    def is_pending(self, lead_id: str) -> bool:
+        """Whether events of the lead wait for a decision."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One unit of work: its repositories' changes are committed together or not at all."""
 
@@ -278,6 +314,11 @@ class UnitOfWork(Protocol):
     @property
     def nurture(self) -> NurtureStore:
         """Nurture enrollments and the message outbox, in this unit of work."""
+        ...
+
+    @property
+    def pending(self) -> DecisionQueue:
+        """Leads whose appended events wait for a decider, in this unit of work."""
         ...
 
     def secret(self, name: str, now: datetime) -> bytes:
