@@ -1,17 +1,29 @@
 """How fast does the HTTP API ingest events? A real uvicorn server in a subprocess, timed.
 
 For each database (a SQLite file in a temporary directory; PostgreSQL in a scratch schema
-that is created and dropped) and each repeat, on a fresh database and a fresh server:
+that is created and dropped), each mode and each repeat, on a fresh database and server:
 
 1. ``POST /v1/leads`` ``--leads`` leads (K connections at once);
 2. ``POST /v1/events`` ``--events`` single events spread over those leads, from K concurrent
    connections: events/s and per-request latency (p50, p99);
 3. the same number of events again in batches of ``--batch`` per request: events/s.
 
-Every stored event re-qualifies its lead in the same transaction, so the figures include
-qualification, the decision, stage history and the audit chain. Medians across repeats.
+Modes (``--modes``):
 
-    .venv/bin/python bench/ingest.py --leads 200 --events 5000 --concurrency 8 --repeat 3
+- ``accepted``: the default API. Events are appended and answered ``202``; the server's
+  decider thread (as in ``leadflow serve``) decides the queued leads. The bench samples the
+  age of the oldest queued lead every 50 ms from its own connection, from the first event
+  until the queue is empty again: ``lag p50/p99/max`` are over those samples. Every event's
+  wait from acceptance to decision is at most the queue age when it was decided, so ``lag
+  max`` bounds every event's lag (to the 50 ms of sampling). ``drain s``: how long after the
+  last answer the queue was empty.
+- ``wait``: ``?wait=decision`` on every request: each lead decided in its request (how every
+  request worked before the queue existed), so there is no lag.
+
+Run against an older checkout (``PYTHONPATH=/path/to/old/src``) the same script measures
+the baseline: without a decision queue every request decides in place, whatever the mode.
+
+    .venv/bin/python bench/ingest.py --leads 200 --events 3000 --concurrency 8 --repeat 3
 
 The server runs ``python -m uvicorn --factory ingest:server_app`` (the factory below reads
 ``LEADFLOW_DATABASE_URL`` like ``leadflow serve`` would); the client is ``httpx.AsyncClient``.
@@ -29,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,10 +53,11 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import upgrade
+from leadflow.adapters.db.tables import Base
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import bootstrap
 from leadflow.entrypoints.settings import Settings
@@ -56,8 +70,15 @@ PAGES = ["schedule/dermatology", "insurance", "services/dermatology", "blog/skin
 
 
 def server_app() -> FastAPI:
-    """The uvicorn factory: the API over ``LEADFLOW_DATABASE_URL`` (already migrated)."""
-    return create_app(bootstrap(Settings()))
+    """The uvicorn factory: the API over ``LEADFLOW_DATABASE_URL`` (already migrated), with a
+    decider thread as ``leadflow serve`` runs one (when this checkout has deciders)."""
+    app = bootstrap(Settings())
+    try:
+        from leadflow.entrypoints.decider_loop import start_decider  # noqa: PLC0415
+    except ImportError:  # an older checkout: every request decides in place
+        return create_app(app)
+    start_decider(app)
+    return create_app(app)
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,57 @@ class Figures:
     p99_ms: float
     batch_events_per_s: float
     errors: int
+    lag_p50_s: float
+    lag_p99_s: float
+    lag_max_s: float
+    drain_s: float
+
+
+class QueueAge:
+    """Samples the age of the oldest queued lead every 50 ms (none queued: 0) from its own
+    connection, while the load runs and until the queue is empty."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.queue = Base.metadata.tables.get("decision_queue")
+        if self.queue is not None and not inspect(self.engine).has_table("decision_queue"):
+            self.queue = None  # an older schema: nothing is ever queued
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def age(self) -> float:
+        if self.queue is None:
+            return 0.0
+        with self.engine.connect() as conn:
+            oldest = conn.execute(select(func.min(self.queue.c.queued_at))).scalar()
+        if oldest is None:
+            return 0.0
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        return max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.05):
+            self.samples.append(self.age())
+
+    def __enter__(self) -> QueueAge:
+        self.thread.start()
+        return self
+
+    def drain(self, timeout_s: float = 300) -> float:
+        """Seconds until nothing is queued."""
+        began = time.perf_counter()
+        while self.age() > 0:
+            if time.perf_counter() - began > timeout_s:
+                raise RuntimeError(f"the decision queue did not drain in {timeout_s} s")
+            time.sleep(0.05)
+        return time.perf_counter() - began
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.engine.dispose()
 
 
 # -- databases and the server ------------------------------------------------------------------
@@ -231,23 +303,25 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def run_once(url: str, args: argparse.Namespace, repeat: int) -> Figures:
+def run_once(url: str, args: argparse.Namespace, mode: str, repeat: int) -> Figures:
     rng = random.Random(repeat)
-    with server(url) as base_url:
+    path = "/v1/events?wait=decision" if mode == "wait" else "/v1/events"
+    with server(url) as base_url, QueueAge(url) as queue:
         leads_s, _, lead_errors = asyncio.run(
             _drive(base_url, "/v1/leads", _leads(args.leads), args.concurrency)
         )
         single = _events(args.leads, args.events, f"s{repeat}", rng)
         events_s, latencies, event_errors = asyncio.run(
-            _drive(base_url, "/v1/events", single, args.concurrency)
+            _drive(base_url, path, single, args.concurrency)
         )
+        drain_s = queue.drain()
         batched = _events(args.leads, args.events, f"b{repeat}", rng)
         batches = [
             {"events": batched[i : i + args.batch]} for i in range(0, len(batched), args.batch)
         ]
-        batch_s, _, batch_errors = asyncio.run(
-            _drive(base_url, "/v1/events", batches, args.concurrency)
-        )
+        batch_s, _, batch_errors = asyncio.run(_drive(base_url, path, batches, args.concurrency))
+        queue.drain()
+    lags = queue.samples or [0.0]
     return Figures(
         leads_per_s=args.leads / leads_s,
         events_per_s=args.events / events_s,
@@ -255,18 +329,26 @@ def run_once(url: str, args: argparse.Namespace, repeat: int) -> Figures:
         p99_ms=1000 * _percentile(latencies, 0.99),
         batch_events_per_s=args.events / batch_s,
         errors=lead_errors + event_errors + batch_errors,
+        lag_p50_s=_percentile(lags, 0.50),
+        lag_p99_s=_percentile(lags, 0.99),
+        lag_max_s=max(lags),
+        drain_s=drain_s,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--leads", type=int, default=200)
-    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch", type=int, default=100, help="events per batch request")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--modes", default="accepted,wait", help="accepted (202), wait")
     args = parser.parse_args(argv)
+    modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    if not modes or any(mode not in {"accepted", "wait"} for mode in modes):
+        parser.error("--modes takes accepted and/or wait")
     databases = {"sqlite": sqlite_database, "postgresql": postgres_database}
     chosen = [name.strip() for name in args.databases.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in databases]
@@ -280,27 +362,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
     rows = []
     for name in chosen:
-        runs = []
-        for repeat in range(args.repeat):
-            with databases[name]() as url:
-                runs.append(run_once(url, args, repeat))
-        rows.append((name, runs))
+        for mode in modes:
+            runs = []
+            for repeat in range(args.repeat):
+                with databases[name]() as url:
+                    runs.append(run_once(url, args, mode, repeat))
+            rows.append((name, mode, runs))
 
     header = (
-        f"{'database':<11}{'leads/s':>9}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'batch ev/s':>12}{'errors':>8}"
+        f"{'database':<11}{'mode':<9}{'leads/s':>8}{'events/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'batch ev/s':>11}{'lag p50':>8}{'lag p99':>8}{'lag max':>8}{'drain s':>8}"
+        f"{'errors':>7}"
     )
     print(header)
     print("-" * len(header))
-    for name, runs in rows:
+    for name, mode, runs in rows:
 
         def med(field: str, runs: list[Figures] = runs) -> float:
             return float(statistics.median(getattr(r, field) for r in runs))
 
         print(
-            f"{name:<11}{med('leads_per_s'):>9.0f}{med('events_per_s'):>10.0f}"
-            f"{med('p50_ms'):>9.1f}{med('p99_ms'):>9.1f}{med('batch_events_per_s'):>12.0f}"
-            f"{sum(r.errors for r in runs):>8d}"
+            f"{name:<11}{mode:<9}{med('leads_per_s'):>8.0f}{med('events_per_s'):>9.0f}"
+            f"{med('p50_ms'):>8.1f}{med('p99_ms'):>8.1f}{med('batch_events_per_s'):>11.0f}"
+            f"{med('lag_p50_s'):>8.2f}{med('lag_p99_s'):>8.2f}{med('lag_max_s'):>8.2f}"
+            f"{med('drain_s'):>8.2f}{sum(r.errors for r in runs):>7d}"
         )
     return 0
 

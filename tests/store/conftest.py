@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from leadflow.adapters.db.engine import make_engine
 from leadflow.adapters.db.migrate import upgrade
 from leadflow.adapters.db.tables import Base
+from leadflow.adapters.webhooks import sign_webhook
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App, bootstrap
 from leadflow.entrypoints.settings import Settings
@@ -35,6 +36,16 @@ PG_URL = os.environ.get(
 )
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PASSWORD = "correct horse battery staple"
+
+
+def webhook_headers(delivery_id: str, stamp: int, body: bytes) -> dict[str, str]:
+    """The headers of a JSON delivery signed with ``WEBHOOK_SECRET`` at ``stamp``."""
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign_webhook(WEBHOOK_SECRET, delivery_id, stamp, body),
+        "content-type": "application/json",
+    }
 
 
 def _postgres_available() -> str | None:

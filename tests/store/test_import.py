@@ -20,6 +20,7 @@ from leadflow.adapters.db.imports import run_id, save_progress
 from leadflow.adapters.db.tables import (
     AuditRow,
     ConsentRow,
+    DecisionQueueRow,
     DecisionRow,
     EventRow,
     IdentityRow,
@@ -107,6 +108,27 @@ def test_a_second_run_says_already_imported_and_changes_nothing(
     assert "leads.csv: already imported" in again.stderr
     assert "events.csv: already imported" in again.stderr
     assert _counts(db) == before
+
+
+def test_leads_left_queued_by_a_run_stopped_while_deciding_are_decided_when_run_again(
+    runner: CliRunner, database_url: str, db: Database
+) -> None:
+    assert _import(runner, database_url, *SAMPLES).exit_code == 0
+    with db.unit_of_work() as store:  # as if the run had died before deciding two leads
+        store.session.add_all(
+            DecisionQueueRow(
+                lead_id=lead, event_id=None, queued_at=datetime.now(UTC), actor="cli:import"
+            )
+            for lead in ("NW-1001", "NW-1002")
+        )
+        store.commit()
+    again = _import(runner, database_url, *SAMPLES)
+    assert again.exit_code == 0, again.stderr
+    assert "leads.csv: already imported" in again.stderr
+    assert "decided 2 leads" in again.stderr
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(DecisionQueueRow)) == 0
+    assert _counts(db)["decisions"] == 13
 
 
 def test_rows_stored_again_without_the_checkpoint_change_nothing(

@@ -21,6 +21,7 @@ from leadflow.adapters.db.engine import normalise_url
 from leadflow.adapters.db.tables import (
     AuditRow,
     ConsentRow,
+    DecisionQueueRow,
     DecisionRow,
     EventRow,
     IdentityRow,
@@ -150,6 +151,7 @@ def test_an_import_killed_at_random_points_and_run_again_loses_and_duplicates_no
         assert _count(session, LeadRow) == LEADS
         assert _count(session, EventRow) == EVENTS
         assert _count(session, DecisionRow) == LEADS
+        assert _count(session, DecisionQueueRow) == 0  # every touched lead decided
         assert _count(session, IdentityRow) == data.identities
         assert _count(session, ConsentRow) == data.consents
         distinct_events = session.scalar(select(func.count(func.distinct(EventRow.event_id))))

@@ -39,7 +39,9 @@ def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
         posted = httpx.post(f"{url}/v1/leads", json=CAREGIVER, headers=headers, timeout=30)
         assert posted.status_code == 201, posted.text
         for event in CAREGIVER_EVENTS:
-            sent = httpx.post(f"{url}/v1/events", json=event, headers=headers, timeout=30)
+            sent = httpx.post(
+                f"{url}/v1/events?wait=decision", json=event, headers=headers, timeout=30
+            )
             assert sent.status_code == 201, sent.text
         yield Routed(url, accounts)
     app.db.dispose()

@@ -2,9 +2,13 @@
 
 The ingest path inserts; a decider claims the oldest waiting leads, decides them and deletes
 exactly the rows it read, in one unit of work. On PostgreSQL the claim holds the leads' rows
-``FOR UPDATE SKIP LOCKED``: deciders in other processes take other leads instead of waiting,
-and a row appended while a lead is being decided stays for the next round. On SQLite the
-unit of work holds the database's write lock, so there is one decider at a time.
+``FOR UPDATE SKIP LOCKED`` and a row appended while a lead is being decided stays for the next
+round. Deciders take turns: a claim first takes a transaction-scoped advisory lock, so a
+second decider waits for the first one's unit of work (at most ``limit`` leads) to commit.
+Deciding routes leads, and routing locks team members' rows; two deciders each holding
+several leads' members would wait on each other for seconds. API processes still append in
+parallel; only deciding is one at a time. On SQLite the unit of work holds the database's
+write lock, so there is one decider at a time anyway.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db.tables import DecisionQueueRow, LeadRow
@@ -21,6 +25,8 @@ from leadflow.services.store.ports import Pending
 
 _QUEUE = cast(Table, DecisionQueueRow.__table__)
 _LEADS = cast(Table, LeadRow.__table__)
+# the advisory lock key deciders take turns on (any constant that no other lock uses)
+_DECIDER_TURN = 0x6C66_6465  # "lfde"
 # a PostgreSQL decider looks this many times further than it takes, so that leads another
 # decider holds do not leave it idle
 _LOOK_AHEAD = 4
@@ -65,6 +71,7 @@ class SqlDecisionQueue:
 
     def claim(self, limit: int) -> list[Pending]:
         if self.dialect == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DECIDER_TURN})
             candidates = self._oldest_leads(limit * _LOOK_AHEAD)
             if not candidates:
                 return []

@@ -11,7 +11,7 @@ from leadflow.adapters.db.unit_of_work import SqlUnitOfWork
 from leadflow.entrypoints.api.deps import AppDep, IdempotencyKey, ReadTeams, Route
 from leadflow.entrypoints.api.idempotency import run_idempotent
 from leadflow.entrypoints.api.routes_leads import ERRORS, TEXT, LeadId
-from leadflow.entrypoints.api.schemas import (
+from leadflow.entrypoints.api.schemas_routing import (
     AbsenceIn,
     AbsenceOut,
     AssignIn,
