@@ -9,7 +9,7 @@ success its changes stay, on an error the state from before the unit comes back.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -101,8 +101,9 @@ class FakeLeads:
     def links_of(self, lead_id: str) -> list[LeadLink]:
         return self.book.links_of(self, lead_id)
 
-    def event_hash(self, event_id: str) -> str | None:
-        return next((e.content_hash for e in self.events if e.event.event_id == event_id), None)
+    def event_hashes(self, event_ids: Collection[str]) -> dict[str, str]:
+        wanted = set(event_ids)
+        return {e.event.event_id: e.content_hash for e in self.events if e.event.event_id in wanted}
 
     def add_events(self, events: Sequence[StoredEvent]) -> None:
         self.events.extend(events)

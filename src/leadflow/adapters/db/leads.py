@@ -8,7 +8,7 @@ database does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
@@ -48,6 +48,7 @@ _DECISIONS = cast(Table, DecisionRow.__table__)
 _HISTORY = cast(Table, StageChangeRow.__table__)
 _CONSENTS = cast(Table, ConsentRow.__table__)
 _TERMINAL = sorted(s.value for s in TERMINAL_STAGES)
+_IN_CHUNK = 1000  # ids per ``IN (…)``: well under SQLite's and PostgreSQL's parameter limits
 _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
@@ -179,10 +180,15 @@ class SqlLeads:
         return lead_links.links_of(self.session, lead_id)
 
     # -- events ------------------------------------------------------------------------
-    def event_hash(self, event_id: str) -> str | None:
-        found: str | None = self._run(
-            select(_EVENTS.c.content_hash).where(_EVENTS.c.event_id == event_id)
-        ).scalar()
+    def event_hashes(self, event_ids: Collection[str]) -> dict[str, str]:
+        wanted = sorted(set(event_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            query = select(_EVENTS.c.event_id, _EVENTS.c.content_hash).where(
+                _EVENTS.c.event_id.in_(chunk)
+            )
+            found.update((row.event_id, row.content_hash) for row in self._run(query))
         return found
 
     def add_events(self, events: Sequence[StoredEvent]) -> None:

@@ -32,7 +32,7 @@ from leadflow.errors import (
     StoreError,
 )
 from leadflow.services.store.intake import Context, event_hash, record_events, upsert_lead
-from leadflow.services.store.ports import UnitOfWork
+from leadflow.services.store.ports import StoredLead, UnitOfWork
 from leadflow.services.store.reasons import REASON_FIELD, event_reason
 
 T = TypeVar("T")
@@ -125,11 +125,11 @@ def _no_lead(lead_id: str, rejected_leads: Mapping[str, str]) -> Refusal:
 
 
 def _checked_event(
-    store: UnitOfWork, event: Event, ctx: Context, rejected_leads: Mapping[str, str]
+    batch: _EventBatch, event: Event, ctx: Context, rejected_leads: Mapping[str, str]
 ) -> Event | Refusal:
     """The event as it will be stored (its reason as a declared code), or why the store
     will not take it."""
-    lead = store.leads.get_lead(event.lead_id)
+    lead = batch.lead(event.lead_id)
     if lead is None:
         return _no_lead(event.lead_id, rejected_leads)
     try:
@@ -138,10 +138,25 @@ def _checked_event(
         return Refusal("playbook", f"the lead's playbook cannot be used: {exc}"[:300])
     if isinstance(checked, str):
         return Refusal(REASON_FIELD, checked)
-    known = store.leads.event_hash(event.event_id)
+    known = batch.hashes.get(event.event_id)
     if known is not None and known != event_hash(replace(checked, lead_id=lead.lead_id)):
         return Refusal("event_id", str(EventConflictError(event.event_id)))
     return checked
+
+
+class _EventBatch:
+    """What checking a batch of event rows reads, read once: the stored content hashes of
+    its event ids (one query) and each lead id's surviving lead (once per lead)."""
+
+    def __init__(self, store: UnitOfWork, events: Sequence[Event]) -> None:
+        self.store = store
+        self.hashes = store.leads.event_hashes([event.event_id for event in events])
+        self._leads: dict[str, StoredLead | None] = {}
+
+    def lead(self, lead_id: str) -> StoredLead | None:
+        if lead_id not in self._leads:
+            self._leads[lead_id] = self.store.leads.get_lead(lead_id)
+        return self._leads[lead_id]
 
 
 def _refusal_of(
@@ -212,8 +227,9 @@ class _Importer:
         ctx = self.context()
         refusals: list[tuple[int, str, Refusal]] = []
         good: list[Event] = []
+        batch = _EventBatch(store, [event for _row, event in rows])
         for row, event in rows:
-            checked = _checked_event(store, event, ctx, self.rejected_leads)
+            checked = _checked_event(batch, event, ctx, self.rejected_leads)
             if isinstance(checked, Refusal):
                 refusals.append((row, event.event_id, checked))
             else:

@@ -315,14 +315,15 @@ def _leads_of(
     return leads
 
 
-def _seen(store: UnitOfWork, event_id: str, digest: str, pending: list[StoredEvent]) -> bool:
-    """Whether the event is already stored (or earlier in this batch) with this content;
-    another content under its id raises :class:`EventConflictError`."""
-    known = store.leads.event_hash(event_id)
-    earlier = [s.content_hash for s in pending if s.event.event_id == event_id]
-    if known is None and not earlier:
+def _seen(event_id: str, digest: str, known: dict[str, str]) -> bool:
+    """Whether the event is already stored (or earlier in this batch: ``known`` holds both)
+    with this content; another content under its id raises :class:`EventConflictError`.
+    A new event is added to ``known``."""
+    stored = known.get(event_id)
+    if stored is None:
+        known[event_id] = digest
         return False
-    if known != digest and digest not in earlier:
+    if stored != digest:
         raise EventConflictError(event_id)
     return True
 
@@ -369,11 +370,12 @@ def record_events(store: UnitOfWork, events: Sequence[Event], ctx: Context) -> E
     result = EventsResult()
     to_store: list[StoredEvent] = []
     touched: dict[str, str] = {}  # surviving lead id -> last event id
+    known = store.leads.event_hashes([event.event_id for event in events])
     for event in events:
         lead = leads[event.lead_id]
         stored_as = replace(event, lead_id=lead.lead_id)
         digest = event_hash(stored_as)
-        if _seen(store, event.event_id, digest, to_store):
+        if _seen(event.event_id, digest, known):
             result.duplicates.append(event.event_id)
             continue
         redacted = ctx.scan_event(stored_as, lead.profile)

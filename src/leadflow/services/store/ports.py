@@ -6,7 +6,7 @@ by :meth:`UnitOfWork.commit` or not at all. Use cases never see SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -201,7 +201,10 @@ class Leads(Protocol):
         ...
 
     # events
-    def event_hash(self, event_id: str) -> str | None: ...
+    def event_hashes(self, event_ids: Collection[str]) -> dict[str, str]:
+        """The content hash of each of ``event_ids`` already stored (one read, not one per
+        event)."""
+        ...
 
     def add_events(self, events: Sequence[StoredEvent]) -> None: ...
 
