@@ -17,8 +17,14 @@ Modes (``--modes``):
   wait from acceptance to decision is at most the queue age when it was decided, so ``lag
   max`` bounds every event's lag (to the 50 ms of sampling). ``drain s``: how long after the
   last answer the queue was empty.
+- ``worker``: as ``accepted``, but the server runs without a decider (``leadflow serve
+  --no-decider``) and a ``leadflow worker`` process decides: the API and the decider no
+  longer share one interpreter.
 - ``wait``: ``?wait=decision`` on every request: each lead decided in its request (how every
   request worked before the queue existed), so there is no lag.
+
+Every request carries an ``intake`` API key (``--auth key``, the production path; ``--auth
+open`` posts in open local mode, as this bench did before keys existed).
 
 Run against an older checkout (``PYTHONPATH=/path/to/old/src``) the same script measures
 the baseline: without a decision queue every request decides in place, whatever the mode.
@@ -73,6 +79,8 @@ def server_app() -> FastAPI:
     """The uvicorn factory: the API over ``LEADFLOW_DATABASE_URL`` (already migrated), with a
     decider thread as ``leadflow serve`` runs one (when this checkout has deciders)."""
     app = bootstrap(Settings())
+    if os.environ.get("BENCH_DECIDER") == "process":  # a `leadflow worker` decides instead
+        return create_app(app)
     try:
         from leadflow.entrypoints.decider_loop import start_decider  # noqa: PLC0415
     except ImportError:  # an older checkout: every request decides in place
@@ -152,13 +160,14 @@ def sqlite_database() -> Iterator[str]:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
+def postgres_database(base_url: str = PG_URL) -> Iterator[str]:
+    """A scratch schema in the database of ``base_url``, migrated; dropped afterwards."""
     schema = f"lf_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
+    admin = create_engine(base_url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        url = f"{base_url}?options=-csearch_path%3D{schema}"
         _migrate(url)
         yield url
     finally:
@@ -181,7 +190,24 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(url: str) -> Iterator[str]:
+def decider_process(url: str, where: str) -> Iterator[None]:
+    """With ``where == "process"``: a ``leadflow worker`` deciding beside the server."""
+    if where != "process":
+        yield
+        return
+    command = [str(Path(sys.executable).with_name("leadflow")), "worker", "--database-url", url]
+    process = subprocess.Popen(  # noqa: S603 (our own command)
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def server(url: str, decider: str = "thread") -> Iterator[str]:
     """A uvicorn subprocess serving the API on ``url``; yields its base URL."""
     port = _free_port()
     # Throughput, not the limits: thousands of requests a second from one address and key
@@ -191,6 +217,7 @@ def server(url: str) -> Iterator[str]:
         "LEADFLOW_DATABASE_URL": url,
         "LEADFLOW_RATE_LIMIT": "off",
         "LEADFLOW_RATE_LIMIT_PER_ADDRESS": "off",
+        "BENCH_DECIDER": decider,
     }
     command = [
         sys.executable,
@@ -268,8 +295,22 @@ def _events(leads: int, count: int, tag: str, rng: random.Random) -> list[dict[s
     ]
 
 
+def api_key(url: str) -> str:
+    """A new ``intake`` API key's text in the database of ``url`` (the production path:
+    with a key the server leaves open local mode)."""
+    app = bootstrap(Settings(database_url=url))
+    now = app.clock()
+    _, key = app.db.run(lambda store: store.keys.create("bench", "intake", now))
+    app.db.dispose()
+    return str(key)
+
+
 async def _drive(
-    base_url: str, path: str, bodies: list[dict[str, Any]], concurrency: int
+    base_url: str,
+    path: str,
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    headers: dict[str, str],
 ) -> tuple[float, list[float], int]:
     """POST every body from ``concurrency`` workers; (seconds, latencies in s, errors)."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -279,7 +320,9 @@ async def _drive(
     errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, limits=limits, timeout=120, headers=headers
+    ) as client:
 
         async def worker() -> None:
             nonlocal errors
@@ -306,20 +349,24 @@ def _percentile(values: list[float], q: float) -> float:
 def run_once(url: str, args: argparse.Namespace, mode: str, repeat: int) -> Figures:
     rng = random.Random(repeat)
     path = "/v1/events?wait=decision" if mode == "wait" else "/v1/events"
-    with server(url) as base_url, QueueAge(url) as queue:
+    decider = "process" if mode == "worker" else "thread"
+    headers = {"Authorization": f"Bearer {api_key(url)}"} if args.auth == "key" else {}
+    with server(url, decider) as base_url, decider_process(url, decider), QueueAge(url) as queue:
         leads_s, _, lead_errors = asyncio.run(
-            _drive(base_url, "/v1/leads", _leads(args.leads), args.concurrency)
+            _drive(base_url, "/v1/leads", _leads(args.leads), args.concurrency, headers)
         )
         single = _events(args.leads, args.events, f"s{repeat}", rng)
         events_s, latencies, event_errors = asyncio.run(
-            _drive(base_url, path, single, args.concurrency)
+            _drive(base_url, path, single, args.concurrency, headers)
         )
         drain_s = queue.drain()
         batched = _events(args.leads, args.events, f"b{repeat}", rng)
         batches = [
             {"events": batched[i : i + args.batch]} for i in range(0, len(batched), args.batch)
         ]
-        batch_s, _, batch_errors = asyncio.run(_drive(base_url, path, batches, args.concurrency))
+        batch_s, _, batch_errors = asyncio.run(
+            _drive(base_url, path, batches, args.concurrency, headers)
+        )
         queue.drain()
     lags = queue.samples or [0.0]
     return Figures(
@@ -344,11 +391,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100, help="events per batch request")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--modes", default="accepted,wait", help="accepted (202), wait")
+    parser.add_argument(
+        "--auth",
+        choices=["key", "open"],
+        default="key",
+        help="key: an intake API key on every request (production); open: open local mode",
+    )
+    parser.add_argument(
+        "--modes", default="accepted,wait", help="accepted (202), worker (202), wait"
+    )
     args = parser.parse_args(argv)
     modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
-    if not modes or any(mode not in {"accepted", "wait"} for mode in modes):
-        parser.error("--modes takes accepted and/or wait")
+    if not modes or any(mode not in {"accepted", "worker", "wait"} for mode in modes):
+        parser.error("--modes takes accepted, worker and/or wait")
     databases = {"sqlite": sqlite_database, "postgresql": postgres_database}
     chosen = [name.strip() for name in args.databases.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in databases]
@@ -357,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"leadflow ingest over HTTP: {args.leads} leads, {args.events} events, "
-        f"{args.concurrency} connections, batches of {args.batch}, median of {args.repeat}"
+        f"{args.concurrency} connections, batches of {args.batch}, median of {args.repeat}, "
+        f"auth {args.auth}"
     )
     print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
     rows = []

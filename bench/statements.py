@@ -9,8 +9,8 @@ events appended (``202``) and then decided by a decider, the same with ``?wait=d
 reading the lead, and a decider's batch of ``--leads`` leads (per lead) — it prints the
 statements the API or the decider ran (SQLAlchemy's ``before_cursor_execute``
 on the engine, through the real app in process), split into reads (``SELECT``, ``PRAGMA``) and
-everything else (writes, ``BEGIN``, ``COMMIT``). The PostgreSQL URL must name a database (or
-schema) that exists; it is migrated first.
+everything else (writes, ``BEGIN``, ``COMMIT``). With a PostgreSQL URL it works in a scratch
+schema of that database, created, migrated and dropped.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ import argparse
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from ingest import postgres_database
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import bootstrap
 from leadflow.entrypoints.settings import Settings
@@ -70,8 +72,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--leads", type=int, default=50, help="leads in the decider's batch")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'count.db'}"
+    with ExitStack() as stack:
+        if args.database_url and args.database_url.startswith("postgresql"):
+            url = stack.enter_context(postgres_database(args.database_url))
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+            url = args.database_url or f"sqlite:///{Path(folder) / 'count.db'}"
         app = bootstrap(
             Settings(database_url=url, rate_limit="off", rate_limit_per_address="off"),
             migrate=True,
