@@ -24,10 +24,9 @@ import pytest
 from sqlalchemy import func, select
 
 from leadflow.adapters.db.tables import EventRow, IdentityRow, LeadRow, StageChangeRow
-from leadflow.adapters.webhooks.signature import sign_webhook
 from leadflow.entrypoints.bootstrap import App
 from tests.factories import CAREGIVER
-from tests.store.conftest import WEBHOOK_SECRET, FakeClock
+from tests.store.conftest import FakeClock, webhook_headers
 from tests.store.live import serve
 
 Call = dict[str, Any]  # keyword arguments of one ``httpx.AsyncClient.request``
@@ -71,12 +70,7 @@ def _delivery(
 ) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
     timestamp = int(clock.now.timestamp()) - age_s
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign_webhook(WEBHOOK_SECRET, msg_id, timestamp, body),
-    }
+    headers = webhook_headers(msg_id, timestamp, body)
     return body, headers
 
 

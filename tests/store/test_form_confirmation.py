@@ -19,12 +19,11 @@ from sqlalchemy import Table, select
 
 from leadflow.adapters.db.tables import AuditRow, MessageRow
 from leadflow.adapters.messaging_sink import make_sink
-from leadflow.adapters.webhooks import sign_webhook
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.webhook_cli import run_messages
 from tests.factories import CAREGIVER, EMAIL
 from tests.fakes import FakeClock, RecordingSink
-from tests.store.conftest import WEBHOOK_SECRET
+from tests.store.conftest import webhook_headers
 from tests.store.live import serve
 
 _MESSAGES = cast(Table, MessageRow.__table__)
@@ -150,12 +149,7 @@ def test_consent_revoked_before_the_worker_sends_means_nothing_goes(
 def _delivery(clock: FakeClock, delivery_id: str) -> dict[str, Any]:
     body = json.dumps(DELIVERY).encode()
     stamp = int(clock.now.timestamp())
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": delivery_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook(WEBHOOK_SECRET, delivery_id, stamp, body),
-    }
+    headers = webhook_headers(delivery_id, stamp, body)
     return {
         "method": "POST",
         "url": "/v1/webhooks/forms?wait=decision",

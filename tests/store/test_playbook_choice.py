@@ -15,12 +15,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from leadflow.adapters.playbook_yaml import shipped_playbooks
-from leadflow.adapters.webhooks import sign_webhook
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.cli import app as cli
 from tests.fakes import FakeClock
-from tests.store.conftest import LOCAL, WEBHOOK_SECRET
+from tests.store.conftest import LOCAL, webhook_headers
 
 B2B_BUYER: dict[str, Any] = {
     "lead_id": "B2B-1",
@@ -151,12 +150,7 @@ def test_a_webhook_lead_without_a_playbook_is_chosen_by_the_rules(
 ) -> None:
     body = json.dumps({"lead": {k: v for k, v in B2B_BUYER.items() if k != "lead_id"}}).encode()
     stamp = int(clock.now.timestamp())
-    headers = {
-        "webhook-id": "msg_b2b",
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook(WEBHOOK_SECRET, "msg_b2b", stamp, body),
-        "content-type": "application/json",
-    }
+    headers = webhook_headers("msg_b2b", stamp, body)
     answer = client.post("/v1/webhooks/forms?wait=decision", content=body, headers=headers)
     assert answer.status_code == 201, answer.text
     lead_id = answer.json()["lead"]["lead_id"]

@@ -14,12 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from leadflow.adapters.webhooks import sign_webhook
 from leadflow.entrypoints.api.app import create_app
 from leadflow.entrypoints.bootstrap import App
 from leadflow.entrypoints.settings import Settings
 from leadflow.errors import SourceMappingError
-from tests.store.conftest import LOCAL, WEBHOOK_SECRET, FakeClock
+from tests.store.conftest import LOCAL, WEBHOOK_SECRET, FakeClock, webhook_headers
 
 SOURCES = {"webform": "web-form", "calls": "call-tracking", "webinars": "webinar"}
 
@@ -39,12 +38,7 @@ def mapped_client(make_app: Callable[..., App]) -> Any:
 def _post(client: TestClient, clock: FakeClock, source: str, delivery_id: str, payload: Any) -> Any:
     body = json.dumps(payload).encode()
     stamp = int(clock.now.timestamp())
-    headers = {
-        "webhook-id": delivery_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook(WEBHOOK_SECRET, delivery_id, stamp, body),
-        "content-type": "application/json",
-    }
+    headers = webhook_headers(delivery_id, stamp, body)
     return client.post(f"/v1/webhooks/{source}?wait=decision", content=body, headers=headers)
 
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from leadflow.adapters.webhooks import sign_webhook
-from tests.store.conftest import WEBHOOK_SECRET, FakeClock
+from tests.store.conftest import FakeClock, webhook_headers
 
 FORM = {
     "lead": {
@@ -34,12 +33,7 @@ FORM = {
 def _deliver(client: TestClient, clock: FakeClock, delivery_id: str, payload: Any) -> Any:
     body = json.dumps(payload).encode()
     stamp = int(clock.now.timestamp())
-    headers = {
-        "webhook-id": delivery_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook(WEBHOOK_SECRET, delivery_id, stamp, body),
-        "content-type": "application/json",
-    }
+    headers = webhook_headers(delivery_id, stamp, body)
     return client.post("/v1/webhooks/forms?wait=decision", content=body, headers=headers)
 
 
@@ -73,12 +67,7 @@ def test_a_body_re_serialised_after_signing_is_refused(
 ) -> None:
     body = json.dumps(FORM).encode()
     stamp = int(clock.now.timestamp())
-    headers = {
-        "webhook-id": "msg_x",
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook(WEBHOOK_SECRET, "msg_x", stamp, body),
-        "content-type": "application/json",
-    }
+    headers = webhook_headers("msg_x", stamp, body)
     reserialised = json.dumps(json.loads(body), indent=1).encode()
     refused = client.post("/v1/webhooks/forms?wait=decision", content=reserialised, headers=headers)
     assert refused.status_code == 401
