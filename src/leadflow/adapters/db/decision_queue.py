@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.chunks import in_chunks
 from leadflow.adapters.db.tables import DecisionQueueRow, LeadRow
 from leadflow.services.store.ports import Pending
 
@@ -89,9 +90,7 @@ class SqlDecisionQueue:
         return [_pending(row) for row in rows]
 
     def done(self, items: Sequence[Pending]) -> None:
-        seqs = [item.seq for item in items]
-        for start in range(0, len(seqs), 1000):
-            chunk = seqs[start : start + 1000]
+        for chunk in in_chunks([item.seq for item in items]):
             self.session.execute(delete(_QUEUE).where(_QUEUE.c.seq.in_(chunk)))
 
     def is_pending(self, lead_id: str) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from leadflow.adapters.db import lead_links
+from leadflow.adapters.db.chunks import in_chunks
 from leadflow.adapters.db.convert import chosen_by, lead_json, profile_from_json
 from leadflow.adapters.db.tables import (
     ConsentRow,
@@ -48,7 +49,6 @@ _DECISIONS = cast(Table, DecisionRow.__table__)
 _HISTORY = cast(Table, StageChangeRow.__table__)
 _CONSENTS = cast(Table, ConsentRow.__table__)
 _TERMINAL = sorted(s.value for s in TERMINAL_STAGES)
-_IN_CHUNK = 1000  # ids per ``IN (…)``: well under SQLite's and PostgreSQL's parameter limits
 _MAX_MERGE_DEPTH = 16
 _EVENT_TYPES = {t.value: t for t in EventType}
 
@@ -181,10 +181,8 @@ class SqlLeads:
 
     # -- events ------------------------------------------------------------------------
     def event_hashes(self, event_ids: Collection[str]) -> dict[str, str]:
-        wanted = sorted(set(event_ids))
         found: dict[str, str] = {}
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start : start + _IN_CHUNK]
+        for chunk in in_chunks(sorted(set(event_ids))):
             query = select(_EVENTS.c.event_id, _EVENTS.c.content_hash).where(
                 _EVENTS.c.event_id.in_(chunk)
             )

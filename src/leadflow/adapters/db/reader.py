@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.chunks import in_chunks
 from leadflow.adapters.db.convert import (
     consent_from_row,
     event_from_row,
@@ -471,12 +472,8 @@ def work_queue(
 def _clock_facts(session: Session, lead_ids: list[str]) -> dict[str, list[ClockFact]]:
     """The leads' SLA clocks, oldest first (what "overdue" is judged from)."""
     found: dict[str, list[ClockFact]] = {}
-    for start in range(0, len(lead_ids), 500):
-        query = (
-            select(SlaClockRow)
-            .where(SlaClockRow.lead_id.in_(lead_ids[start : start + 500]))
-            .order_by(SlaClockRow.id)
-        )
+    for chunk in in_chunks(lead_ids):
+        query = select(SlaClockRow).where(SlaClockRow.lead_id.in_(chunk)).order_by(SlaClockRow.id)
         for c in session.scalars(query):
             found.setdefault(c.lead_id, []).append(
                 ClockFact(

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from leadflow.adapters.db.chunks import in_chunks
 from leadflow.adapters.db.tables import (
     AssignmentRow,
     DecisionRow,
@@ -361,7 +362,7 @@ def routed_leads(session: Session) -> list[RoutedLead]:
     ids = sorted(routes.keys() | running.keys())
     decisions = {
         row.lead_id: row
-        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500))
+        for chunk in in_chunks(ids)
         for row in session.execute(
             select(
                 _DECISIONS.c.lead_id,
